@@ -1,0 +1,42 @@
+package io.warmstage.device;
+
+import java.nio.ByteBuffer;
+
+/**
+ * One allocation of device memory, addressed by byte offset. Not thread-safe: one staging subtask
+ * owns it.
+ */
+public interface DeviceBuffer extends AutoCloseable {
+
+    /** Size in bytes. */
+    long size();
+
+    /**
+     * Copies {@code src.remaining()} bytes host-to-device to {@code [offset, offset +
+     * src.remaining())}. The copy may finish asynchronously, but {@code src} may be reused as soon
+     * as this returns. Advances {@code src}'s position to its limit.
+     *
+     * @throws IndexOutOfBoundsException if the range lies outside the buffer
+     * @throws DeviceException if the device reports an error
+     */
+    void copyFromHost(long offset, ByteBuffer src) throws DeviceException;
+
+    /** Waits until every copy issued so far has landed in device memory. */
+    void synchronize() throws DeviceException;
+
+    /**
+     * Copies {@code dst.remaining()} bytes device-to-host from {@code offset}, after the copies
+     * issued before it. Advances {@code dst}'s position to its limit.
+     */
+    void copyToHost(long offset, ByteBuffer dst) throws DeviceException;
+
+    /**
+     * CRC-32C (Castagnoli, as {@link java.util.zip.CRC32C}) of bytes {@code [offset, offset +
+     * length)} as they sit in device memory, after the copies issued before it.
+     */
+    int crc32c(long offset, long length) throws DeviceException;
+
+    /** Frees the memory. Idempotent. */
+    @Override
+    void close();
+}
