@@ -1,0 +1,76 @@
+package io.warmstage.job;
+
+import io.warmstage.job.report.ReportWriter;
+import io.warmstage.source.ModelSpec;
+import io.warmstage.source.WeightSourceOptions;
+import io.warmstage.staging.StagingEvent;
+import io.warmstage.staging.StagingOptions;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The job's entry point on a Flink cluster ({@code flink run warmstage-job.jar ...}). Events are
+ * printed as JSON lines to the TaskManagers' stdout (visible in the Web UI).
+ */
+@Command(name = "warmstage-job", mixinStandardHelpOptions = true)
+public final class WarmstageJob implements Callable<Integer> {
+    @Option(names = "--manifest", paramLabel = "FILE")
+    Path manifest;
+
+    @Option(names = "--model", paramLabel = "URI")
+    List<String> models = new ArrayList<>();
+
+    @Option(names = "--device", paramLabel = "cpu|cuda|auto")
+    String device;
+
+    @Option(names = "--cache-dir", paramLabel = "DIR")
+    String cacheDir;
+
+    @Option(names = "--parallelism", paramLabel = "N")
+    Integer parallelism;
+
+    public static void main(String[] args) {
+        int rc = new CommandLine(new WarmstageJob()).execute(args);
+        if (rc != 0) {
+            throw new IllegalStateException("warmstage job failed with status " + rc);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Manifest m = manifest == null ? null : Manifest.read(manifest);
+        List<ModelSpec> specs = new ArrayList<>(m == null ? List.of() : m.specs());
+        models.forEach(uri -> specs.add(new ModelSpec(null, uri)));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setRuntimeMode(RuntimeExecutionMode.STREAMING);
+        int slots =
+                parallelism != null
+                        ? parallelism
+                        : m != null && m.parallelism != null ? m.parallelism : env.getParallelism();
+        Configuration conf = new Configuration();
+        String dev = device != null ? device : m != null && m.device != null ? m.device : "cpu";
+        conf.set(StagingOptions.DEVICE, dev);
+        String cache = cacheDir != null ? cacheDir : m != null ? m.cacheDir : null;
+        if (cache != null) {
+            conf.set(WeightSourceOptions.CACHE_DIR, cache);
+        }
+        StagingPipeline.build(env, specs, conf, slots)
+                .map(WarmstageJob::json)
+                .name("report")
+                .print("warmstage");
+        env.execute("warmstage: stage " + specs.size() + " model(s)");
+        return 0;
+    }
+
+    private static String json(StagingEvent e) {
+        return ReportWriter.toJson(e).toString();
+    }
+}

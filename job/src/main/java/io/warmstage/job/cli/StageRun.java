@@ -1,0 +1,78 @@
+package io.warmstage.job.cli;
+
+import io.warmstage.job.EmbeddedRunner;
+import io.warmstage.job.report.ReportWriter;
+import io.warmstage.job.report.Summary;
+import io.warmstage.source.ModelSpec;
+import io.warmstage.staging.StagingEvent;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.flink.configuration.Configuration;
+
+/** One embedded staging run as the CLI shows it: Web UI URL, progress, report, summary. */
+final class StageRun {
+    private StageRun() {}
+
+    /**
+     * Stages {@code models} and prints the summary.
+     *
+     * @param report JSON-lines report file, or null
+     * @return the summary; {@link Summary#allStaged()} says whether every file staged
+     */
+    static Summary run(
+            List<ModelSpec> models,
+            Configuration warmstage,
+            Configuration flink,
+            int slots,
+            Path report,
+            PrintStream out)
+            throws Exception {
+        Summary summary = new Summary();
+        Progress progress = new Progress(out);
+        try (EmbeddedRunner runner = EmbeddedRunner.start(slots, flink);
+                ReportWriter writer = report == null ? null : open(report)) {
+            out.println("Flink Web UI: " + runner.webUi());
+            out.println("Staging " + models.size() + " model(s) on " + slots + " slot(s)");
+            double seconds =
+                    runner.run(
+                            models,
+                            warmstage,
+                            slots,
+                            e -> {
+                                summary.add(e);
+                                progress.accept(e);
+                                write(writer, e);
+                            });
+            summary.seconds(seconds);
+        }
+        summary.print(out);
+        if (report != null) {
+            out.println("  report    " + report);
+        }
+        return summary;
+    }
+
+    private static ReportWriter open(Path report) throws IOException {
+        Path parent = report.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        return new ReportWriter(Files.newBufferedWriter(report, StandardCharsets.UTF_8));
+    }
+
+    private static void write(ReportWriter writer, StagingEvent e) {
+        if (writer == null) {
+            return;
+        }
+        try {
+            writer.write(e);
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+}

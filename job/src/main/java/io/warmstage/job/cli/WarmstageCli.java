@@ -1,0 +1,40 @@
+package io.warmstage.job.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code warmstage} command line: {@code demo}, {@code stage}, {@code inspect}. */
+@Command(
+        name = "warmstage",
+        description = "Pre-stage safetensors model weights into device memory with Apache Flink.",
+        mixinStandardHelpOptions = true,
+        version = "warmstage 0.1.0",
+        subcommands = {DemoCommand.class, StageCommand.class, InspectCommand.class})
+public final class WarmstageCli implements Runnable {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "give a command");
+    }
+
+    /** Runs the CLI and exits with its status: 0 success, 1 failure, 2 usage error. */
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI and returns its exit status. */
+    public static int execute(String... args) {
+        CommandLine cmd = new CommandLine(new WarmstageCli());
+        cmd.setExecutionExceptionHandler(
+                (e, c, parsed) -> {
+                    Throwable root = e;
+                    if (root instanceof CliFailure || root instanceof IllegalArgumentException) {
+                        c.getErr().println("warmstage: " + root.getMessage());
+                        return 1;
+                    }
+                    throw e;
+                });
+        return cmd.execute(args);
+    }
+}

@@ -1,0 +1,97 @@
+package io.warmstage.job.demo;
+
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ResourceHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.resource.ResourceFactory;
+
+/**
+ * An HTTP origin on 127.0.0.1 that serves one directory with range requests and ETags (Jetty's
+ * {@link ResourceHandler}), and counts the body bytes and requests it serves.
+ */
+public final class LoopbackOrigin implements AutoCloseable {
+    private final Server server;
+    private final AtomicLong bytes = new AtomicLong();
+    private final AtomicLong requests = new AtomicLong();
+    private final int port;
+
+    private LoopbackOrigin(Path dir) throws Exception {
+        server = new Server();
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost("127.0.0.1");
+        connector.setPort(0);
+        server.addConnector(connector);
+        ResourceHandler files = new ResourceHandler();
+        files.setBaseResource(ResourceFactory.of(server).newResource(dir.toUri()));
+        files.setAcceptRanges(true);
+        files.getResourceService().setEtags(true);
+        server.setHandler(new Counting(files));
+        server.start();
+        port = connector.getLocalPort();
+    }
+
+    /**
+     * Serves {@code dir} on an ephemeral port of 127.0.0.1.
+     *
+     * @throws Exception if the server cannot start
+     */
+    public static LoopbackOrigin serve(Path dir) throws Exception {
+        return new LoopbackOrigin(dir.toAbsolutePath());
+    }
+
+    /** The http:// URI of {@code relativePath} under the served directory. */
+    public URI uri(String relativePath) {
+        return URI.create("http://127.0.0.1:" + port + "/").resolve(relativePath);
+    }
+
+    /** Response body bytes served so far. */
+    public long bytesServed() {
+        return bytes.get();
+    }
+
+    /** Requests served so far. */
+    public long requests() {
+        return requests.get();
+    }
+
+    @Override
+    public void close() throws Exception {
+        server.stop();
+    }
+
+    /** Counts the body bytes written through each response. */
+    private final class Counting extends Handler.Wrapper {
+        Counting(Handler next) {
+            super(next);
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback)
+                throws Exception {
+            requests.incrementAndGet();
+            return super.handle(request, new CountingResponse(request, response), callback);
+        }
+    }
+
+    private final class CountingResponse extends Response.Wrapper {
+        CountingResponse(Request request, Response wrapped) {
+            super(request, wrapped);
+        }
+
+        @Override
+        public void write(boolean last, ByteBuffer content, Callback callback) {
+            if (content != null) {
+                bytes.addAndGet(content.remaining());
+            }
+            super.write(last, content, callback);
+        }
+    }
+}

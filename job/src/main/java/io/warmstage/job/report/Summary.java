@@ -1,0 +1,131 @@
+package io.warmstage.job.report;
+
+import io.warmstage.staging.StagingEvent;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Totals of one run, built from its events: models, files, tensors, bytes, seconds, GB/s, cache
+ * hits and misses, failures.
+ */
+public final class Summary {
+    private final Map<String, StagingEvent> models = new LinkedHashMap<>();
+    private final List<StagingEvent> failedFiles = new ArrayList<>();
+    private final List<StagingEvent> failedCache = new ArrayList<>();
+    private int files;
+    private long tensors;
+    private long bytes;
+    private int hits;
+    private int misses;
+    private double seconds;
+
+    /** Counts one event. */
+    public void add(StagingEvent e) {
+        switch (e.event) {
+            case StagingEvent.TENSOR -> tensors++;
+            case StagingEvent.FILE -> addFile(e);
+            case StagingEvent.MODEL -> models.put(e.model + "\n" + e.slot, e);
+            case StagingEvent.CACHE -> {
+                if (!"published".equals(e.status)) {
+                    failedCache.add(e);
+                }
+            }
+            default -> {}
+        }
+    }
+
+    /** Sets the staging time: from the job's start to its last model staged, in seconds. */
+    public void seconds(double s) {
+        seconds = s;
+    }
+
+    public int filesStaged() {
+        return files;
+    }
+
+    public int filesFailed() {
+        return failedFiles.size();
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    public long tensors() {
+        return tensors;
+    }
+
+    public int cacheHits() {
+        return hits;
+    }
+
+    public int cacheMisses() {
+        return misses;
+    }
+
+    /** True if every file staged and every cache entry was published. */
+    public boolean allStaged() {
+        return failedFiles.isEmpty() && failedCache.isEmpty();
+    }
+
+    /** Staged bytes per second over the staging time, in GB/s (10^9 bytes). */
+    public double gigabytesPerSecond() {
+        return seconds > 0 ? bytes / seconds / 1e9 : 0;
+    }
+
+    /** Prints the summary table and one line per failure. */
+    public void print(PrintStream out) {
+        long modelsFailed = models.values().stream().filter(m -> "failed".equals(m.status)).count();
+        out.println();
+        out.println("Summary");
+        row(out, "models", (models.size() - modelsFailed) + " staged, " + modelsFailed + " failed");
+        row(out, "files", files + " staged, " + failedFiles.size() + " failed");
+        row(out, "tensors", Long.toString(tensors));
+        row(out, "bytes", bytes + " (" + human(bytes) + ")");
+        row(out, "seconds", String.format(Locale.ROOT, "%.3f", seconds));
+        row(out, "GB/s", String.format(Locale.ROOT, "%.3f", gigabytesPerSecond()));
+        row(out, "cache", hits + " hits, " + misses + " misses");
+        row(out, "failures", Integer.toString(failedFiles.size() + failedCache.size()));
+        for (StagingEvent f : failedFiles) {
+            out.println("  FAILED " + f.file + ": " + f.reason);
+        }
+        for (StagingEvent c : failedCache) {
+            out.println("  CACHE " + c.status.toUpperCase(Locale.ROOT) + " " + c.file + ": "
+                    + c.reason);
+        }
+    }
+
+    /** Bytes as a human-readable size with binary units. */
+    public static String human(long bytes) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = 0;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(Locale.ROOT, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    }
+
+    private void addFile(StagingEvent e) {
+        if ("failed".equals(e.status)) {
+            failedFiles.add(e);
+            return;
+        }
+        files++;
+        bytes += e.bytes;
+        if ("hit".equals(e.cache)) {
+            hits++;
+        } else if ("miss".equals(e.cache)) {
+            misses++;
+        }
+    }
+
+    private static void row(PrintStream out, String name, String value) {
+        out.printf(Locale.ROOT, "  %-9s %s%n", name, value);
+    }
+}

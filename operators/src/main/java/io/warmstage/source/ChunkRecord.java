@@ -1,0 +1,66 @@
+package io.warmstage.source;
+
+/**
+ * One record of the weight stream: at most {@link WeightSourceOptions#RECORD_SIZE} bytes of one
+ * file at one byte offset, addressed to one target (a staging slot), or a failure of that file.
+ *
+ * <p>A Flink POJO (public fields, no-arg constructor) so no Kryo is involved. Records are never
+ * mutated once emitted: object reuse is on in the job, and the cache side output shares {@link
+ * #data} with the staging operator.
+ */
+public class ChunkRecord {
+    /** The staging target (key): a value that Flink's key-group math maps to one slot. */
+    public int target;
+
+    /** The model this file belongs to (its manifest name). */
+    public String model;
+
+    /** Number of files the model has (1, or its shard count). */
+    public int modelFiles;
+
+    /** The file's URI. */
+    public String file;
+
+    /** The file's size in bytes, as pinned when its header was read. */
+    public long fileSize;
+
+    /** The file's pinned version token (ETag, generation, mtime), or null. */
+    public String etag;
+
+    /** End of the header: 8 + N, the absolute offset where the data section starts. */
+    public long headerEnd;
+
+    /** Absolute offset of {@link #data}'s first byte in the file. */
+    public long offset;
+
+    /** The bytes; null for a failure record. */
+    public byte[] data;
+
+    /** True when the bytes were read from this host's verified local cache. */
+    public boolean cacheHit;
+
+    /** True when this target writes the file into its host's cache (one writer per host). */
+    public boolean cacheOwner;
+
+    /** Non-null when the file failed (header invalid, read failed): the one-line reason. */
+    public String error;
+
+    public ChunkRecord() {}
+
+    /** Number of data bytes, 0 for a failure record. */
+    public int length() {
+        return data == null ? 0 : data.length;
+    }
+
+    /** True if this record reports a failure of its file rather than carrying bytes. */
+    public boolean isFailure() {
+        return error != null;
+    }
+
+    @Override
+    public String toString() {
+        return isFailure()
+                ? "ChunkRecord{" + file + " failed: " + error + "}"
+                : "ChunkRecord{" + file + " @" + offset + " +" + length() + " -> " + target + "}";
+    }
+}

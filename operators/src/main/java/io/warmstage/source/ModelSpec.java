@@ -1,0 +1,25 @@
+package io.warmstage.source;
+
+import java.io.Serializable;
+import java.util.Objects;
+
+/**
+ * One model to stage.
+ *
+ * @param name the model's name in reports (defaults to the URI)
+ * @param uri a single {@code .safetensors} file or a sharded checkpoint's {@code
+ *     model.safetensors.index.json}, on file://, http(s)://, s3:// or gs://
+ */
+public record ModelSpec(String name, String uri) implements Serializable {
+    public ModelSpec {
+        Objects.requireNonNull(uri, "uri");
+        if (name == null || name.isBlank()) {
+            name = uri;
+        }
+    }
+
+    /** True if the URI names a sharded checkpoint's index. */
+    public boolean isIndex() {
+        return uri.endsWith(".index.json");
+    }
+}

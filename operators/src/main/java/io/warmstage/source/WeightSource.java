@@ -1,0 +1,137 @@
+package io.warmstage.source;
+
+import io.warmstage.cache.LocalCache;
+import io.warmstage.source.enumerator.ModelPlanner;
+import io.warmstage.source.enumerator.SplitPlanner;
+import io.warmstage.source.enumerator.TargetKeys;
+import io.warmstage.source.enumerator.WeightEnumeratorState;
+import io.warmstage.source.enumerator.WeightEnumeratorStateSerializer;
+import io.warmstage.source.enumerator.WeightSplitEnumerator;
+import io.warmstage.source.reader.ChunkSplitReader;
+import io.warmstage.source.reader.WeightSourceReader;
+import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.ChunkSplitSerializer;
+import io.warmstage.storage.ObjectStores;
+import io.warmstage.storage.RetryPolicy;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.source.Boundedness;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.api.connector.source.SourceReader;
+import org.apache.flink.api.connector.source.SourceReaderContext;
+import org.apache.flink.api.connector.source.SplitEnumerator;
+import org.apache.flink.api.connector.source.SplitEnumeratorContext;
+import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+
+/**
+ * The FLIP-27 source of safetensors chunks: every byte of every file of every model, once per
+ * target slot, as {@link ChunkRecord}s of at most 4 MiB.
+ *
+ * <p>Its parallelism must equal the staging operator's, and the job must set the max parallelism
+ * given here: reader {@code i} emits only records keyed for staging subtask {@code i}, so the
+ * stream can be reinterpreted as keyed by {@code target} without a shuffle.
+ *
+ * <pre>{@code
+ * WeightSource source = WeightSource.builder()
+ *         .models(List.of(new ModelSpec("llama", "s3://bucket/llama/model.safetensors.index.json")))
+ *         .targets(4, 128)
+ *         .build();
+ * env.setMaxParallelism(128);
+ * DataStream<ChunkRecord> chunks =
+ *         env.fromSource(source, WatermarkStrategy.noWatermarks(), "weights").setParallelism(4);
+ * }</pre>
+ */
+public final class WeightSource
+        implements Source<ChunkRecord, ChunkSplit, WeightEnumeratorState>,
+                ResultTypeQueryable<ChunkRecord> {
+    private static final long serialVersionUID = 1L;
+
+    private final List<ModelSpec> models;
+    private final int targets;
+    private final int maxParallelism;
+    private final Configuration config;
+
+    WeightSource(List<ModelSpec> models, int targets, int maxParallelism, Configuration config) {
+        this.models = List.copyOf(models);
+        this.targets = targets;
+        this.maxParallelism = maxParallelism;
+        this.config = config;
+    }
+
+    /** Starts building a source. */
+    public static WeightSourceBuilder builder() {
+        return new WeightSourceBuilder();
+    }
+
+    /** The key of each target, indexed by staging subtask. */
+    public int[] targetKeys() {
+        return TargetKeys.keys(targets, maxParallelism);
+    }
+
+    @Override
+    public Boundedness getBoundedness() {
+        return Boundedness.BOUNDED;
+    }
+
+    @Override
+    public SourceReader<ChunkRecord, ChunkSplit> createReader(SourceReaderContext ctx) {
+        int inFlight = config.get(WeightSourceOptions.READS_IN_FLIGHT);
+        int recordSize = (int) config.get(WeightSourceOptions.RECORD_SIZE).getBytes();
+        return new WeightSourceReader(
+                () ->
+                        new ChunkSplitReader(
+                                ObjectStores.create(config),
+                                RetryPolicy.fromConfig(config),
+                                cache(),
+                                recordSize,
+                                inFlight),
+                inFlight,
+                config,
+                ctx);
+    }
+
+    @Override
+    public SplitEnumerator<ChunkSplit, WeightEnumeratorState> createEnumerator(
+            SplitEnumeratorContext<ChunkSplit> ctx) {
+        return restoreEnumerator(ctx, WeightEnumeratorState.empty());
+    }
+
+    @Override
+    public SplitEnumerator<ChunkSplit, WeightEnumeratorState> restoreEnumerator(
+            SplitEnumeratorContext<ChunkSplit> ctx, WeightEnumeratorState state) {
+        ModelPlanner planner =
+                new ModelPlanner(
+                        ObjectStores.create(config),
+                        RetryPolicy.fromConfig(config),
+                        cache(),
+                        (int) config.get(WeightSourceOptions.HEADER_PREFETCH).getBytes());
+        SplitPlanner splits =
+                new SplitPlanner(config.get(WeightSourceOptions.SPLIT_SIZE).getBytes());
+        return new WeightSplitEnumerator(
+                ctx, models, planner::plan, splits, targetKeys(), cache() != null, state);
+    }
+
+    @Override
+    public SimpleVersionedSerializer<ChunkSplit> getSplitSerializer() {
+        return ChunkSplitSerializer.INSTANCE;
+    }
+
+    @Override
+    public SimpleVersionedSerializer<WeightEnumeratorState> getEnumeratorCheckpointSerializer() {
+        return new WeightEnumeratorStateSerializer();
+    }
+
+    @Override
+    public TypeInformation<ChunkRecord> getProducedType() {
+        return TypeInformation.of(ChunkRecord.class);
+    }
+
+    private LocalCache cache() {
+        return config.getOptional(WeightSourceOptions.CACHE_DIR)
+                .map(d -> new LocalCache(Path.of(d)))
+                .orElse(null);
+    }
+}

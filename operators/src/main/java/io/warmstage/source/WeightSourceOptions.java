@@ -1,0 +1,54 @@
+package io.warmstage.source;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
+
+/** Options of the {@link WeightSource}. */
+public final class WeightSourceOptions {
+    private WeightSourceOptions() {}
+
+    /** Largest split: one ranged read of the data section. */
+    public static final ConfigOption<MemorySize> SPLIT_SIZE =
+            ConfigOptions.key("warmstage.source.split-size")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("16mb"))
+                    .withDescription(
+                            "Largest byte range one split covers (one ranged read). The header"
+                                    + " is always a split of its own.");
+
+    /** Largest record; records above 4 MiB spill on the receiving side of an exchange. */
+    public static final ConfigOption<MemorySize> RECORD_SIZE =
+            ConfigOptions.key("warmstage.source.record-size")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("4mb"))
+                    .withDescription(
+                            "Largest chunk record. Keep it at or under 4 MiB: larger records"
+                                    + " spill on the receiving side of a network exchange.");
+
+    /** Ranged reads each reader keeps in flight. */
+    public static final ConfigOption<Integer> READS_IN_FLIGHT =
+            ConfigOptions.key("warmstage.source.reads-in-flight")
+                    .intType()
+                    .defaultValue(4)
+                    .withDescription(
+                            "Splits each reader reads at once. Host memory per reader is about"
+                                    + " reads-in-flight x split-size.");
+
+    /** Bytes read from the start of a file in one request when planning. */
+    public static final ConfigOption<MemorySize> HEADER_PREFETCH =
+            ConfigOptions.key("warmstage.source.header-prefetch")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("64kb"))
+                    .withDescription(
+                            "Bytes read from the start of each file in the first request, so"
+                                    + " that most headers take one round trip.");
+
+    /** The host-local cache directory, or none. */
+    public static final ConfigOption<String> CACHE_DIR =
+            ConfigOptions.key("warmstage.cache.dir")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Directory of the host-local cache. Unset: the cache is off.");
+}

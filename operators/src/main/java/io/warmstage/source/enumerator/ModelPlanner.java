@@ -1,0 +1,211 @@
+package io.warmstage.source.enumerator;
+
+import io.warmstage.cache.LocalCache;
+import io.warmstage.format.HeaderParser;
+import io.warmstage.format.SafetensorsException;
+import io.warmstage.format.SafetensorsHeader;
+import io.warmstage.format.ShardIndex;
+import io.warmstage.source.ModelSpec;
+import io.warmstage.storage.ObjectStore;
+import io.warmstage.storage.ObjectStores;
+import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.RangeReads;
+import io.warmstage.storage.RetryPolicy;
+import io.warmstage.storage.StorageException;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Resolves a model into files: fetches and checks a sharded checkpoint's index, stats each file,
+ * pins its version, reads and validates its header with ranged reads. A model is all or nothing
+ * here: if any of its files fails, every file of the model is planned as failed, before any
+ * tensor byte is fetched.
+ *
+ * <p>When the host-local cache holds a verified copy of a file's pinned version, the header is
+ * read from that copy and nothing but the stat reaches the origin.
+ */
+public final class ModelPlanner {
+    /** Largest index.json read, in bytes: an index is a few MB even for 1000-shard models. */
+    static final long MAX_INDEX_BYTES = 64L << 20;
+
+    private final ObjectStores stores;
+    private final RetryPolicy retry;
+    private final LocalCache cache;
+    private final int prefetch;
+
+    /**
+     * @param stores storage backends by scheme
+     * @param retry retry policy for every read
+     * @param cache the host-local cache to read headers from, or null
+     * @param prefetchBytes bytes read in the first request to each file
+     */
+    public ModelPlanner(ObjectStores stores, RetryPolicy retry, LocalCache cache, int prefetchBytes) {
+        this.stores = stores;
+        this.retry = retry;
+        this.cache = cache;
+        this.prefetch = Math.max(8, prefetchBytes);
+    }
+
+    /** Plans every file of {@code model}; never throws for a bad model, it plans failures. */
+    public List<FilePlan> plan(ModelSpec model) {
+        List<String> files;
+        ShardIndex index = null;
+        try {
+            if (model.isIndex()) {
+                index = readIndex(model.uri());
+                files = resolveShards(model.uri(), index);
+            } else {
+                files = List.of(ObjectStores.toUri(model.uri()).toString());
+            }
+        } catch (Exception e) {
+            return List.of(FilePlan.failed(model.name(), 1, model.uri(), describe(e)));
+        }
+        return planFiles(model, files, index);
+    }
+
+    private List<FilePlan> planFiles(ModelSpec model, List<String> files, ShardIndex index) {
+        List<FilePlan> plans = new ArrayList<>(files.size());
+        String firstError = null;
+        for (String file : files) {
+            FilePlan p = planFile(model.name(), files.size(), file);
+            plans.add(p);
+            if (p.isFailure() && firstError == null) {
+                firstError = p.error();
+            }
+        }
+        if (firstError == null && index != null) {
+            firstError = validateIndex(model, files, plans, index);
+        }
+        return firstError == null ? plans : failAll(model, files, plans, firstError);
+    }
+
+    private String validateIndex(
+            ModelSpec model, List<String> files, List<FilePlan> plans, ShardIndex index) {
+        Map<String, SafetensorsHeader> byShard = new LinkedHashMap<>();
+        for (int i = 0; i < files.size(); i++) {
+            byShard.put(index.shardFiles().get(i), plans.get(i).header());
+        }
+        try {
+            index.validate(byShard);
+            return null;
+        } catch (SafetensorsException e) {
+            return e.inFile(model.uri()).getMessage();
+        }
+    }
+
+    private static List<FilePlan> failAll(
+            ModelSpec model, List<String> files, List<FilePlan> plans, String error) {
+        List<FilePlan> failed = new ArrayList<>(files.size());
+        for (FilePlan p : plans) {
+            String reason =
+                    p.isFailure() ? p.error() : "model '" + model.name() + "' failed: " + error;
+            failed.add(FilePlan.failed(model.name(), files.size(), p.uri(), reason));
+        }
+        return failed;
+    }
+
+    private FilePlan planFile(String model, int modelFiles, String file) {
+        try {
+            URI uri = URI.create(file);
+            ObjectVersion version = stores.forUri(uri).stat(uri);
+            SafetensorsHeader header = readHeader(uri, version);
+            return new FilePlan(model, modelFiles, file, version, header, null);
+        } catch (Exception e) {
+            return FilePlan.failed(model, modelFiles, file, describe(e));
+        }
+    }
+
+    /** Reads and validates the header of {@code uri} at {@code version}. */
+    SafetensorsHeader readHeader(URI uri, ObjectVersion version)
+            throws IOException, SafetensorsException {
+        String name = uri.toString();
+        Optional<Path> cached = cache == null ? Optional.empty() : cache.lookup(uri, version);
+        int first = (int) Math.min(prefetch, version.size());
+        byte[] head = read(uri, version, cached, 0, first);
+        long n = HeaderParser.readHeaderLength(head, version.size(), name);
+        long headerEnd = 8 + n;
+        byte[] json;
+        if (headerEnd <= head.length) {
+            json = Arrays.copyOfRange(head, 8, (int) headerEnd);
+        } else {
+            json = new byte[(int) n];
+            System.arraycopy(head, 8, json, 0, head.length - 8);
+            byte[] rest = read(uri, version, cached, head.length, (int) (headerEnd - head.length));
+            System.arraycopy(rest, 0, json, head.length - 8, rest.length);
+        }
+        return HeaderParser.parse(json, version.size(), name);
+    }
+
+    private byte[] read(URI uri, ObjectVersion v, Optional<Path> cached, long offset, int length)
+            throws IOException {
+        byte[] out = new byte[length];
+        if (length == 0) {
+            return out;
+        }
+        if (cached.isPresent()) {
+            try (FileChannel ch = FileChannel.open(cached.get(), StandardOpenOption.READ)) {
+                ByteBuffer buf = ByteBuffer.wrap(out);
+                while (buf.hasRemaining()) {
+                    if (ch.read(buf, offset + buf.position()) < 0) {
+                        throw new StorageException("cached copy of " + uri + " is short", false);
+                    }
+                }
+            }
+            return out;
+        }
+        RangeReads.readFully(stores.forUri(uri), uri, v, offset, length, ByteBuffer.wrap(out), retry);
+        return out;
+    }
+
+    private ShardIndex readIndex(String indexUri) throws IOException, SafetensorsException {
+        URI uri = ObjectStores.toUri(indexUri);
+        ObjectStore store = stores.forUri(uri);
+        ObjectVersion v = store.stat(uri);
+        if (v.size() > MAX_INDEX_BYTES) {
+            throw new SafetensorsException(
+                    SafetensorsException.Reason.INVALID_INDEX,
+                    uri.toString(),
+                    null,
+                    "index is " + v.size() + " bytes, more than the " + MAX_INDEX_BYTES
+                            + " bytes an index.json may have");
+        }
+        byte[] bytes = read(uri, v, Optional.empty(), 0, (int) v.size());
+        return ShardIndex.parse(bytes, uri.toString());
+    }
+
+    private static List<String> resolveShards(String indexUri, ShardIndex index) {
+        URI base = ObjectStores.toUri(indexUri);
+        List<String> files = new ArrayList<>();
+        for (String shard : index.shardFiles()) {
+            files.add(base.resolve(encodePath(shard)).toString());
+        }
+        return files;
+    }
+
+    private static String encodePath(String relative) {
+        try {
+            return new URI(null, null, relative, null).getRawPath();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("shard name '" + relative + "' is not a path", e);
+        }
+    }
+
+    /** One line for users: the message of a format or storage error, else type and message. */
+    public static String describe(Throwable e) {
+        if (e instanceof SafetensorsException || e instanceof StorageException) {
+            return e.getMessage();
+        }
+        String m = e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + m;
+    }
+}

@@ -1,0 +1,63 @@
+package io.warmstage.source.enumerator;
+
+import io.warmstage.source.split.ChunkSplit;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Cuts a planned file into {@link ChunkSplit}s for one target: the header {@code [0, 8 + N)}
+ * first, then the data section in ranges of at most {@code splitSize} bytes. A failed file
+ * becomes one failure split.
+ */
+public final class SplitPlanner {
+    private final long splitSize;
+
+    /** @param splitSize the largest data range of one split, in bytes (at least 1) */
+    public SplitPlanner(long splitSize) {
+        if (splitSize < 1) {
+            throw new IllegalArgumentException("split size must be positive: " + splitSize);
+        }
+        this.splitSize = splitSize;
+    }
+
+    /**
+     * The splits of {@code file} for {@code target}, in offset order; together they cover {@code
+     * [0, fileSize)} exactly once.
+     */
+    public List<ChunkSplit> splits(FilePlan file, int target) {
+        String prefix = target + ":" + file.uri();
+        if (file.isFailure()) {
+            return List.of(
+                    ChunkSplit.failure(
+                            prefix + "@failed",
+                            target,
+                            file.model(),
+                            file.modelFiles(),
+                            file.uri(),
+                            file.error()));
+        }
+        long headerEnd = file.header().dataStart();
+        long size = file.version().size();
+        List<ChunkSplit> out = new ArrayList<>();
+        out.add(split(file, target, prefix, 0, headerEnd));
+        for (long off = headerEnd; off < size; off = Math.addExact(off, splitSize)) {
+            out.add(split(file, target, prefix, off, Math.min(splitSize, size - off)));
+        }
+        return out;
+    }
+
+    private static ChunkSplit split(FilePlan f, int target, String prefix, long off, long len) {
+        return new ChunkSplit(
+                prefix + "@" + off,
+                target,
+                f.model(),
+                f.modelFiles(),
+                f.uri(),
+                f.version(),
+                f.header().dataStart(),
+                off,
+                len,
+                false,
+                null);
+    }
+}

@@ -1,0 +1,70 @@
+package io.warmstage.source.enumerator;
+
+import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.ChunkSplitSerializer;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+
+/** Versioned serializer of {@link WeightEnumeratorState}. */
+public final class WeightEnumeratorStateSerializer
+        implements SimpleVersionedSerializer<WeightEnumeratorState> {
+    private static final int VERSION = 1;
+
+    @Override
+    public int getVersion() {
+        return VERSION;
+    }
+
+    @Override
+    public byte[] serialize(WeightEnumeratorState state) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(state.plannedModels().size());
+            for (String m : state.plannedModels()) {
+                out.writeUTF(m);
+            }
+            out.writeInt(state.unassigned().size());
+            for (Map.Entry<Integer, List<ChunkSplit>> e : state.unassigned().entrySet()) {
+                out.writeInt(e.getKey());
+                out.writeInt(e.getValue().size());
+                for (ChunkSplit s : e.getValue()) {
+                    ChunkSplitSerializer.write(s, out);
+                }
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    @Override
+    public WeightEnumeratorState deserialize(int version, byte[] serialized) throws IOException {
+        if (version != VERSION) {
+            throw new IOException("unknown enumerator state version " + version);
+        }
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
+            Set<String> planned = new HashSet<>();
+            for (int i = in.readInt(); i > 0; i--) {
+                planned.add(in.readUTF());
+            }
+            Map<Integer, List<ChunkSplit>> unassigned = new HashMap<>();
+            for (int i = in.readInt(); i > 0; i--) {
+                int subtask = in.readInt();
+                List<ChunkSplit> splits = new ArrayList<>();
+                for (int j = in.readInt(); j > 0; j--) {
+                    splits.add(ChunkSplitSerializer.read(in));
+                }
+                unassigned.put(subtask, splits);
+            }
+            return new WeightEnumeratorState(planned, unassigned);
+        }
+    }
+}

@@ -1,0 +1,220 @@
+package io.warmstage.source.reader;
+
+import io.warmstage.cache.LocalCache;
+import io.warmstage.source.ChunkRecord;
+import io.warmstage.source.enumerator.ModelPlanner;
+import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.storage.ObjectStores;
+import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.RangeReads;
+import io.warmstage.storage.RetryPolicy;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.connector.base.source.reader.RecordsBySplits;
+import org.apache.flink.connector.base.source.reader.RecordsWithSplitIds;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitsAddition;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
+
+/**
+ * Reads assigned splits with ranged reads, several at once, each split cut into records of at most
+ * the record size. Host memory is bounded by reads-in-flight x split size: a new read starts only
+ * after a finished one has been handed to the reader.
+ *
+ * <p>A file whose verified copy of the pinned version is in this host's cache is read from there.
+ * A read that fails after its retries turns into one failure record for its file; the file's later
+ * splits are skipped, and the other files go on.
+ */
+public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSplit> {
+    private static final Object WAKE_UP = new Object();
+
+    private final ObjectStores stores;
+    private final RetryPolicy retry;
+    private final LocalCache cache;
+    private final int recordSize;
+    private final int maxInFlight;
+    private final ExecutorService pool;
+    private final Deque<ChunkSplit> queue = new ArrayDeque<>();
+    private final BlockingQueue<Object> done = new LinkedBlockingQueue<>();
+    private final Set<String> failedFiles = ConcurrentHashMap.newKeySet();
+    private final Map<String, Optional<Path>> cached = new ConcurrentHashMap<>();
+    private int inFlight;
+
+    /**
+     * @param cache this host's cache, or null when the cache is off
+     * @param recordSize largest record in bytes
+     * @param maxInFlight splits read at once
+     */
+    public ChunkSplitReader(
+            ObjectStores stores,
+            RetryPolicy retry,
+            LocalCache cache,
+            int recordSize,
+            int maxInFlight) {
+        this.stores = stores;
+        this.retry = retry;
+        this.cache = cache;
+        this.recordSize = recordSize;
+        this.maxInFlight = Math.max(1, maxInFlight);
+        this.pool = Executors.newFixedThreadPool(this.maxInFlight, ChunkSplitReader::daemon);
+    }
+
+    @Override
+    public RecordsWithSplitIds<ChunkRecord> fetch() throws IOException {
+        launch();
+        Object next;
+        try {
+            next = done.poll(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for ranged reads", e);
+        }
+        RecordsBySplits.Builder<ChunkRecord> out = new RecordsBySplits.Builder<>();
+        if (next instanceof Fetched f) {
+            inFlight--;
+            for (ChunkRecord r : f.records()) {
+                out.add(f.split().splitId(), r);
+            }
+            out.addFinishedSplit(f.split().splitId());
+        }
+        return out.build();
+    }
+
+    @Override
+    public void handleSplitsChanges(SplitsChange<ChunkSplit> change) {
+        if (!(change instanceof SplitsAddition)) {
+            throw new UnsupportedOperationException("unsupported split change " + change);
+        }
+        queue.addAll(change.splits());
+    }
+
+    @Override
+    public void wakeUp() {
+        done.offer(WAKE_UP);
+    }
+
+    @Override
+    public void close() throws Exception {
+        pool.shutdownNow();
+        stores.close();
+    }
+
+    private void launch() {
+        while (inFlight < maxInFlight && !queue.isEmpty()) {
+            ChunkSplit split = queue.poll();
+            inFlight++;
+            pool.execute(() -> done.add(new Fetched(split, read(split))));
+        }
+    }
+
+    /** Reads one split into records; a failure becomes one failure record. */
+    List<ChunkRecord> read(ChunkSplit split) {
+        if (split.isFailure()) {
+            return List.of(failure(split, split.error()));
+        }
+        if (failedFiles.contains(split.uri())) {
+            return List.of();
+        }
+        try {
+            return readRange(split);
+        } catch (Exception e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return List.of();
+            }
+            failedFiles.add(split.uri());
+            return List.of(failure(split, ModelPlanner.describe(e)));
+        }
+    }
+
+    private List<ChunkRecord> readRange(ChunkSplit split) throws IOException {
+        URI uri = URI.create(split.uri());
+        Optional<Path> local = cachedCopy(uri, split.version());
+        List<ChunkRecord> records = new ArrayList<>();
+        for (long pos = split.offset(); pos < split.end(); ) {
+            int len = (int) Math.min(recordSize, split.end() - pos);
+            byte[] data = new byte[len];
+            if (local.isPresent()) {
+                readLocal(local.get(), pos, data);
+            } else {
+                RangeReads.readFully(
+                        stores.forUri(uri), uri, split.version(), pos, len, ByteBuffer.wrap(data),
+                        retry);
+            }
+            records.add(record(split, pos, data, local.isPresent()));
+            pos += len;
+        }
+        return records;
+    }
+
+    private Optional<Path> cachedCopy(URI uri, ObjectVersion version) {
+        if (cache == null) {
+            return Optional.empty();
+        }
+        return cached.computeIfAbsent(
+                uri + "\n" + version, k -> cache.lookup(uri, version));
+    }
+
+    private static void readLocal(Path file, long pos, byte[] data) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer buf = ByteBuffer.wrap(data);
+            while (buf.hasRemaining()) {
+                if (ch.read(buf, pos + buf.position()) < 0) {
+                    throw new IOException("cached copy " + file + " ended early");
+                }
+            }
+        }
+    }
+
+    private static ChunkRecord record(ChunkSplit s, long pos, byte[] data, boolean hit) {
+        ChunkRecord r = base(s);
+        r.offset = pos;
+        r.data = data;
+        r.cacheHit = hit;
+        return r;
+    }
+
+    private static ChunkRecord failure(ChunkSplit s, String error) {
+        ChunkRecord r = base(s);
+        r.offset = s.offset();
+        r.error = error;
+        return r;
+    }
+
+    private static ChunkRecord base(ChunkSplit s) {
+        ChunkRecord r = new ChunkRecord();
+        r.target = s.target();
+        r.model = s.model();
+        r.modelFiles = s.modelFiles();
+        r.file = s.uri();
+        r.fileSize = s.version().size();
+        r.etag = s.version().etag();
+        r.headerEnd = s.headerEnd();
+        r.cacheOwner = s.cacheOwner();
+        return r;
+    }
+
+    private static Thread daemon(Runnable r) {
+        Thread t = new Thread(r, "warmstage-range-read");
+        t.setDaemon(true);
+        return t;
+    }
+
+    private record Fetched(ChunkSplit split, List<ChunkRecord> records) {}
+}

@@ -1,0 +1,56 @@
+package io.warmstage.source.reader;
+
+import io.warmstage.source.ChunkRecord;
+import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.ChunkSplitState;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.apache.flink.api.connector.source.SourceReaderContext;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.base.source.reader.SingleThreadMultiplexSourceReaderBase;
+import org.apache.flink.connector.base.source.reader.splitreader.SplitReader;
+
+/**
+ * The source reader: asks for as many splits as it reads at once, and for one more each time a
+ * split is done, so the enumerator hands out work as readers have room for it.
+ */
+public final class WeightSourceReader
+        extends SingleThreadMultiplexSourceReaderBase<
+                ChunkRecord, ChunkRecord, ChunkSplit, ChunkSplitState> {
+    private final int readsInFlight;
+
+    public WeightSourceReader(
+            Supplier<SplitReader<ChunkRecord, ChunkSplit>> splitReader,
+            int readsInFlight,
+            Configuration config,
+            SourceReaderContext context) {
+        super(splitReader, new ChunkRecordEmitter(), config, context);
+        this.readsInFlight = readsInFlight;
+    }
+
+    @Override
+    public void start() {
+        if (getNumberOfCurrentlyAssignedSplits() == 0) {
+            for (int i = 0; i < readsInFlight; i++) {
+                context.sendSplitRequest();
+            }
+        }
+    }
+
+    @Override
+    protected void onSplitFinished(Map<String, ChunkSplitState> finished) {
+        for (int i = 0; i < finished.size(); i++) {
+            context.sendSplitRequest();
+        }
+    }
+
+    @Override
+    protected ChunkSplitState initializedState(ChunkSplit split) {
+        return new ChunkSplitState(split);
+    }
+
+    @Override
+    protected ChunkSplit toSplitType(String splitId, ChunkSplitState state) {
+        return state.toSplit();
+    }
+}

@@ -1,0 +1,171 @@
+package io.warmstage.source.split;
+
+import io.warmstage.storage.ObjectVersion;
+import java.util.Objects;
+import org.apache.flink.api.connector.source.SourceSplit;
+
+/**
+ * An immutable byte range {@code [offset, offset + length)} of one safetensors file for one
+ * target, or a failure of that file (then {@link #error()} is set and the range is empty).
+ *
+ * <p>The enumerator cuts each file into splits by byte offset: the header bytes {@code [0, 8 + N)}
+ * are the first split, the data section follows in splits of at most the configured split size.
+ * The mutable progress of a split lives in {@link ChunkSplitState}.
+ */
+public final class ChunkSplit implements SourceSplit {
+    private final String id;
+    private final int target;
+    private final String model;
+    private final int modelFiles;
+    private final String uri;
+    private final ObjectVersion version;
+    private final long headerEnd;
+    private final long offset;
+    private final long length;
+    private final boolean cacheOwner;
+    private final String error;
+
+    /**
+     * @param id unique split id
+     * @param target the staging target key the bytes go to
+     * @param model the model's name
+     * @param modelFiles how many files the model has
+     * @param uri the file
+     * @param version the version pinned when the header was read
+     * @param headerEnd 8 + N in bytes
+     * @param offset first byte of the range
+     * @param length bytes in the range (0 for a failure split)
+     * @param cacheOwner whether this target writes the file into its host's cache
+     * @param error null, or why the file failed
+     */
+    public ChunkSplit(
+            String id,
+            int target,
+            String model,
+            int modelFiles,
+            String uri,
+            ObjectVersion version,
+            long headerEnd,
+            long offset,
+            long length,
+            boolean cacheOwner,
+            String error) {
+        this.id = Objects.requireNonNull(id);
+        this.target = target;
+        this.model = Objects.requireNonNull(model);
+        this.modelFiles = modelFiles;
+        this.uri = Objects.requireNonNull(uri);
+        this.version = Objects.requireNonNull(version);
+        this.headerEnd = headerEnd;
+        this.offset = offset;
+        this.length = length;
+        this.cacheOwner = cacheOwner;
+        this.error = error;
+        if (offset < 0 || length < 0 || Math.addExact(offset, length) > version.size()) {
+            throw new IllegalArgumentException(
+                    "split range [" + offset + ", " + (offset + length) + ") outside " + uri
+                            + " (" + version.size() + " bytes)");
+        }
+    }
+
+    /** A split that reports that {@code uri} failed with {@code error}; it carries no bytes. */
+    public static ChunkSplit failure(
+            String id, int target, String model, int modelFiles, String uri, String error) {
+        return new ChunkSplit(
+                id, target, model, modelFiles, uri, new ObjectVersion(0, null), 0, 0, 0, false,
+                Objects.requireNonNull(error));
+    }
+
+    /** The same split with {@link #cacheOwner()} set to {@code owner}. */
+    public ChunkSplit withCacheOwner(boolean owner) {
+        return owner == cacheOwner
+                ? this
+                : new ChunkSplit(
+                        id, target, model, modelFiles, uri, version, headerEnd, offset, length,
+                        owner, error);
+    }
+
+    @Override
+    public String splitId() {
+        return id;
+    }
+
+    public int target() {
+        return target;
+    }
+
+    public String model() {
+        return model;
+    }
+
+    public int modelFiles() {
+        return modelFiles;
+    }
+
+    public String uri() {
+        return uri;
+    }
+
+    public ObjectVersion version() {
+        return version;
+    }
+
+    public long headerEnd() {
+        return headerEnd;
+    }
+
+    public long offset() {
+        return offset;
+    }
+
+    public long length() {
+        return length;
+    }
+
+    /** One past the last byte of the range. */
+    public long end() {
+        return offset + length;
+    }
+
+    public boolean cacheOwner() {
+        return cacheOwner;
+    }
+
+    /** Null, or why the file failed. */
+    public String error() {
+        return error;
+    }
+
+    public boolean isFailure() {
+        return error != null;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ChunkSplit s
+                && id.equals(s.id)
+                && target == s.target
+                && model.equals(s.model)
+                && modelFiles == s.modelFiles
+                && uri.equals(s.uri)
+                && version.equals(s.version)
+                && headerEnd == s.headerEnd
+                && offset == s.offset
+                && length == s.length
+                && cacheOwner == s.cacheOwner
+                && Objects.equals(error, s.error);
+    }
+
+    @Override
+    public int hashCode() {
+        return id.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return isFailure()
+                ? "ChunkSplit{" + id + " " + uri + " failed: " + error + "}"
+                : "ChunkSplit{" + id + " " + uri + " [" + offset + ", " + end() + ") -> " + target
+                        + "}";
+    }
+}

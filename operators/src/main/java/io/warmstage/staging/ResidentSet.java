@@ -1,0 +1,61 @@
+package io.warmstage.staging;
+
+import io.warmstage.device.DeviceBuffer;
+import io.warmstage.format.SafetensorsHeader;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Staged files kept in device memory after their job ends, per JVM (one TaskManager or one
+ * embedded cluster), when {@link StagingOptions#KEEP_RESIDENT} is on: the data section of each
+ * file, with its header, by slot and URI. Releasing frees the device memory.
+ */
+public final class ResidentSet {
+    /**
+     * One staged file.
+     *
+     * @param slot the staging slot that holds it
+     * @param uri the file
+     * @param header its header; tensor offsets index into {@code data}
+     * @param data the data section in device memory ({@code dataSize} bytes)
+     */
+    public record Entry(int slot, String uri, SafetensorsHeader header, DeviceBuffer data) {}
+
+    private static final Map<String, Entry> ENTRIES = new ConcurrentHashMap<>();
+
+    private ResidentSet() {}
+
+    /** Keeps {@code entry}, replacing (and freeing) an older copy of the same file on the slot. */
+    public static void put(Entry entry) {
+        Entry old = ENTRIES.put(key(entry.slot(), entry.uri()), entry);
+        if (old != null && old.data() != entry.data()) {
+            old.data().close();
+        }
+    }
+
+    /** The file staged on {@code slot}, or null. */
+    public static Entry get(int slot, String uri) {
+        return ENTRIES.get(key(slot, uri));
+    }
+
+    /** Every resident file. */
+    public static List<Entry> entries() {
+        return new ArrayList<>(ENTRIES.values());
+    }
+
+    /** Frees every resident file's device memory. */
+    public static void releaseAll() {
+        for (String k : new ArrayList<>(ENTRIES.keySet())) {
+            Entry e = ENTRIES.remove(k);
+            if (e != null) {
+                e.data().close();
+            }
+        }
+    }
+
+    private static String key(int slot, String uri) {
+        return slot + "\n" + uri;
+    }
+}

@@ -1,0 +1,70 @@
+package io.warmstage.staging;
+
+import java.util.Locale;
+
+/**
+ * What staging reports: a tensor in device memory, a file staged or failed, a model done, or a
+ * cache entry published or not. A Flink POJO; unused fields are null or zero.
+ */
+public class StagingEvent {
+    /** Kind of a tensor event: all of one tensor's bytes are in device memory. */
+    public static final String TENSOR = "tensor";
+
+    /** Kind of a file event: a file staged or failed. */
+    public static final String FILE = "file";
+
+    /** Kind of a model event: every file of a model done on one slot. */
+    public static final String MODEL = "model";
+
+    /** Kind of a cache event: a cache entry published or failed. */
+    public static final String CACHE = "cache";
+
+    /** One of {@link #TENSOR}, {@link #FILE}, {@link #MODEL}, {@link #CACHE}. */
+    public String event;
+
+    /** Index of the staging slot (subtask) that reports. */
+    public int slot;
+
+    /** The slot's device, e.g. {@code cpu} or {@code cuda:0}. */
+    public String device;
+
+    public String model;
+    public String file;
+    public String tensor;
+    public String dtype;
+    public long[] shape;
+
+    /** Bytes: of the tensor, the file, the model, or the cache entry. */
+    public long bytes;
+
+    /** CRC-32C of the tensor's bytes in device memory, 8 lowercase hex digits. */
+    public String crc32c;
+
+    /** Tensors in the file (file events). */
+    public int tensors;
+
+    /** {@code staged} or {@code failed} (file, model); {@code published} or {@code failed} (cache). */
+    public String status;
+
+    /** {@code hit}, {@code miss} or {@code off} (file events). */
+    public String cache;
+
+    /** Why a file, model or cache entry failed. */
+    public String reason;
+
+    /** Seconds from the model's first byte on this slot to its last (model events). */
+    public double seconds;
+
+    public StagingEvent() {}
+
+    /** Formats a CRC-32C value as 8 lowercase hex digits. */
+    public static String hex(int crc) {
+        return String.format(Locale.ROOT, "%08x", crc);
+    }
+
+    @Override
+    public String toString() {
+        return event + " " + (tensor != null ? tensor : file != null ? file : model) + " "
+                + (status != null ? status : crc32c);
+    }
+}

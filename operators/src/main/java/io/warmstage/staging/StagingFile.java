@@ -1,0 +1,148 @@
+package io.warmstage.staging;
+
+import io.warmstage.device.DeviceBuffer;
+import io.warmstage.device.DeviceException;
+import io.warmstage.format.HeaderParser;
+import io.warmstage.format.SafetensorsException;
+import io.warmstage.format.SafetensorsHeader;
+import io.warmstage.format.TensorInfo;
+import io.warmstage.source.ChunkRecord;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One file being reassembled on one slot: the header bytes on the heap, the data section in device
+ * memory, and which bytes have arrived. Chunks may come in any order; a tensor is reported once all
+ * of its bytes are on the device.
+ */
+final class StagingFile {
+    final String uri;
+    final String model;
+    final long fileSize;
+    final long headerEnd;
+    final boolean cacheOwner;
+    final DeviceBuffer data;
+    private final byte[] headerBytes;
+    private final Coverage coverage = new Coverage();
+    private SafetensorsHeader header;
+    private boolean[] reported;
+    private boolean allFromCache = true;
+    private boolean cacheWritten;
+
+    StagingFile(ChunkRecord first, DeviceBuffer data) {
+        this.uri = first.file;
+        this.model = first.model;
+        this.fileSize = first.fileSize;
+        this.headerEnd = first.headerEnd;
+        this.cacheOwner = first.cacheOwner;
+        this.data = data;
+        this.headerBytes = new byte[Math.toIntExact(first.headerEnd)];
+    }
+
+    /**
+     * Copies the record's bytes to their place (header bytes to the heap, data bytes to the
+     * device) and returns the tensors it completed, in offset order.
+     *
+     * @throws SafetensorsException if the header, once complete, is invalid
+     */
+    List<TensorInfo> accept(ChunkRecord r) throws DeviceException, SafetensorsException {
+        long end = Math.addExact(r.offset, r.length());
+        if (r.offset < 0 || end > fileSize) {
+            throw new IllegalArgumentException(
+                    uri + ": chunk [" + r.offset + ", " + end + ") outside the file");
+        }
+        copy(r, end);
+        coverage.add(r.offset, end);
+        allFromCache &= r.cacheHit;
+        boolean headerNew = header == null && coverage.covers(0, headerEnd);
+        if (headerNew) {
+            parseHeader();
+        }
+        if (header == null) {
+            return List.of();
+        }
+        return headerNew ? completed(0, fileSize) : completed(r.offset, end);
+    }
+
+    boolean complete() {
+        return header != null && coverage.covers(0, fileSize);
+    }
+
+    SafetensorsHeader header() {
+        return header;
+    }
+
+    /** {@code hit} if every byte came from this host's cache, else {@code miss}. */
+    boolean allFromCache() {
+        return allFromCache;
+    }
+
+    void markCacheWritten() {
+        cacheWritten = true;
+    }
+
+    boolean cacheWritten() {
+        return cacheWritten;
+    }
+
+    private void copy(ChunkRecord r, long end) throws DeviceException {
+        int inHeader = (int) Math.max(0, Math.min(end, headerEnd) - r.offset);
+        if (inHeader > 0) {
+            System.arraycopy(r.data, 0, headerBytes, (int) r.offset, inHeader);
+        }
+        if (end > headerEnd) {
+            int skip = (int) Math.max(0, headerEnd - r.offset);
+            long at = Math.max(r.offset, headerEnd) - headerEnd;
+            data.copyFromHost(at, ByteBuffer.wrap(r.data, skip, r.length() - skip));
+        }
+    }
+
+    private void parseHeader() throws SafetensorsException {
+        long n = HeaderParser.readHeaderLength(headerBytes, fileSize, uri);
+        if (8 + n != headerEnd) {
+            throw new SafetensorsException(
+                    SafetensorsException.Reason.INVALID_HEADER_LENGTH,
+                    uri,
+                    null,
+                    "header length changed: planned 8 + " + (headerEnd - 8) + ", got 8 + " + n);
+        }
+        header =
+                HeaderParser.parse(
+                        Arrays.copyOfRange(headerBytes, 8, headerBytes.length), fileSize, uri);
+        reported = new boolean[header.tensors().size()];
+    }
+
+    /** Tensors not yet reported that overlap {@code [from, to)} and are fully covered now. */
+    private List<TensorInfo> completed(long from, long to) {
+        List<TensorInfo> tensors = header.tensors();
+        List<TensorInfo> out = new ArrayList<>();
+        for (int i = firstEndingAfter(tensors, from - headerEnd); i < tensors.size(); i++) {
+            TensorInfo t = tensors.get(i);
+            if (t.begin() + headerEnd > to) {
+                break;
+            }
+            if (!reported[i] && coverage.covers(headerEnd + t.begin(), headerEnd + t.end())) {
+                reported[i] = true;
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
+    /** Index of the first tensor (sorted by begin) whose end is at or after {@code rel}. */
+    private static int firstEndingAfter(List<TensorInfo> tensors, long rel) {
+        int lo = 0;
+        int hi = tensors.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (tensors.get(mid).end() < rel) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+}

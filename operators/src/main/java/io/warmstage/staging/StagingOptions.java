@@ -1,0 +1,36 @@
+package io.warmstage.staging;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/** Options of the staging operator. */
+public final class StagingOptions {
+    private StagingOptions() {}
+
+    /** The device each slot stages into. */
+    public static final ConfigOption<String> DEVICE =
+            ConfigOptions.key("warmstage.staging.device")
+                    .stringType()
+                    .defaultValue("cpu")
+                    .withDescription(
+                            "Device of each staging slot: cpu (off-heap host memory), cuda (the"
+                                    + " slot's GPU), cuda:N, or auto (cuda when present, else"
+                                    + " cpu).");
+
+    /** Whether tensor checksums are computed from device memory. */
+    public static final ConfigOption<Boolean> VERIFY =
+            ConfigOptions.key("warmstage.staging.verify")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "Read each tensor back from device memory and report its CRC-32C.");
+
+    /** Whether staged files stay in device memory after the job. */
+    public static final ConfigOption<Boolean> KEEP_RESIDENT =
+            ConfigOptions.key("warmstage.staging.keep-resident")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription(
+                            "Keep staged files in device memory after the job ends (in the"
+                                    + " TaskManager's JVM) instead of freeing them.");
+}
