@@ -4,8 +4,8 @@ package io.warmstage.format;
  * The one error type for a safetensors file or sharded index that breaks a format rule.
  *
  * <p>Each instance carries a {@link Reason} (one per rule, as in the reference implementation's
- * {@code SafeTensorError}), the file it was found in and, where there is one, the tensor name.
- * The message is one line meant for users: it names the file, the tensor or range, and the rule.
+ * {@code SafeTensorError}), the file it was found in and, where there is one, the tensor name. The
+ * message is one line meant for users: it names the file, the tensor or range, and the rule.
  */
 public final class SafetensorsException extends Exception {
     private static final long serialVersionUID = 1L;

@@ -3,8 +3,8 @@ package io.warmstage.storage;
 import java.io.IOException;
 
 /**
- * A storage read that failed. {@link #retryable()} tells transient faults (5xx, SlowDown,
- * resets, short bodies) from final ones (301, 403, 404, object changed, a wrong range).
+ * A storage read that failed. {@link #retryable()} tells transient faults (5xx, SlowDown, resets,
+ * short bodies) from final ones (301, 403, 404, object changed, a wrong range).
  */
 public class StorageException extends IOException {
     private static final long serialVersionUID = 1L;

@@ -1,0 +1,63 @@
+package io.warmstage.storage;
+
+import java.net.http.HttpHeaders;
+import java.util.Optional;
+
+/**
+ * Version tokens of HTTP objects, kept in {@link ObjectVersion#etag()}.
+ *
+ * <p>A token is the ETag exactly as the server sent it ({@code "abc"} or {@code W/"abc"}), or, when
+ * the server sends no ETag, {@code last-modified:} followed by the Last-Modified value. Only a
+ * strong ETag can be pinned with {@code If-Match} (RFC 9110 section 13.1.1 uses the strong
+ * comparison); the others are pinned by comparing the response's validators.
+ */
+final class HttpVersionTokens {
+    static final String LAST_MODIFIED_PREFIX = "last-modified:";
+
+    private HttpVersionTokens() {}
+
+    /** The token for a response's headers, or null when it has neither ETag nor Last-Modified. */
+    static String of(HttpHeaders headers) {
+        Optional<String> etag = headers.firstValue("ETag");
+        if (etag.isPresent() && !etag.get().isBlank()) {
+            return etag.get().trim();
+        }
+        return headers.firstValue("Last-Modified").map(v -> LAST_MODIFIED_PREFIX + v).orElse(null);
+    }
+
+    /** True if {@code token} is a strong ETag, usable in {@code If-Match}. */
+    static boolean isStrongEtag(String token) {
+        return token != null && token.startsWith("\"");
+    }
+
+    /** The Last-Modified value of a token made from it, or empty. */
+    static Optional<String> lastModified(String token) {
+        if (token == null || !token.startsWith(LAST_MODIFIED_PREFIX)) {
+            return Optional.empty();
+        }
+        return Optional.of(token.substring(LAST_MODIFIED_PREFIX.length()));
+    }
+
+    /**
+     * True if a response's validators show a version other than {@code pinned}: a different ETag
+     * (weak comparison) or, for a Last-Modified token, a different Last-Modified. Missing
+     * validators show nothing.
+     */
+    static boolean changed(String pinned, HttpHeaders response) {
+        if (pinned == null) {
+            return false;
+        }
+        Optional<String> lastModified = lastModified(pinned);
+        if (lastModified.isPresent()) {
+            Optional<String> now = response.firstValue("Last-Modified");
+            return now.isPresent() && !now.get().equals(lastModified.get());
+        }
+        Optional<String> etag = response.firstValue("ETag");
+        return etag.isPresent() && !opaque(etag.get()).equals(opaque(pinned));
+    }
+
+    private static String opaque(String etag) {
+        String t = etag.trim();
+        return t.startsWith("W/") ? t.substring(2) : t;
+    }
+}

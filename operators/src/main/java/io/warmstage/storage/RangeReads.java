@@ -1,0 +1,221 @@
+package io.warmstage.storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Reads one range of an object into a buffer, retrying transient faults for the missing bytes only
+ * (DESIGN.md storage rules).
+ */
+public final class RangeReads {
+    private static final int COPY_CHUNK = 256 * 1024;
+
+    private RangeReads() {}
+
+    /**
+     * {@link #readFully(ObjectStore, URI, ObjectVersion, long, long, ByteBuffer, RetryPolicy,
+     * Sleeper)} on the real clock.
+     */
+    public static void readFully(
+            ObjectStore store,
+            URI uri,
+            ObjectVersion pinned,
+            long offset,
+            long length,
+            ByteBuffer dst,
+            RetryPolicy policy)
+            throws IOException {
+        readFully(store, uri, pinned, offset, length, dst, policy, Sleeper.system());
+    }
+
+    /**
+     * Reads exactly bytes {@code [offset, offset + length)} of {@code uri}, pinned to {@code
+     * pinned}, into {@code dst} from its position, advancing the position by {@code length}.
+     *
+     * <p>A retryable {@link StorageException} (5xx, SlowDown, reset, short read) or another
+     * non-interrupt {@link IOException} is retried from the first byte not yet received, after a
+     * capped exponential backoff with full jitter, while fewer than {@code policy.maxAttempts()}
+     * attempts in a row received nothing and the wait ends within {@code policy.budget()}. A
+     * non-retryable {@link StorageException} propagates at once.
+     *
+     * @param offset first byte, in bytes
+     * @param length bytes to read, at most {@code dst.remaining()}
+     * @throws StorageException the first non-retryable failure, or, once retries are spent, a
+     *     non-retryable one naming the attempts and the last cause (callers must not retry it
+     *     again); on any failure {@code dst}'s position is back where it was
+     * @throws InterruptedIOException if interrupted while waiting (interrupt status kept)
+     */
+    public static void readFully(
+            ObjectStore store,
+            URI uri,
+            ObjectVersion pinned,
+            long offset,
+            long length,
+            ByteBuffer dst,
+            RetryPolicy policy,
+            Sleeper sleeper)
+            throws IOException {
+        checkArguments(offset, length, dst);
+        int start = dst.position();
+        try {
+            new Attempts(store, uri, pinned, offset, length, dst, policy, sleeper).run();
+        } catch (IOException | RuntimeException e) {
+            dst.position(start);
+            throw e;
+        }
+    }
+
+    /** The state of one {@code readFully}: attempts made, failures in a row, start time. */
+    private static final class Attempts {
+        private final ObjectStore store;
+        private final URI uri;
+        private final ObjectVersion pinned;
+        private final long offset;
+        private final long length;
+        private final ByteBuffer dst;
+        private final int start;
+        private final RetryPolicy policy;
+        private final Sleeper sleeper;
+        private final long startNanos;
+        private int attempts;
+        private int failuresInARow;
+
+        Attempts(
+                ObjectStore store,
+                URI uri,
+                ObjectVersion pinned,
+                long offset,
+                long length,
+                ByteBuffer dst,
+                RetryPolicy policy,
+                Sleeper sleeper) {
+            this.store = store;
+            this.uri = uri;
+            this.pinned = pinned;
+            this.offset = offset;
+            this.length = length;
+            this.dst = dst;
+            this.start = dst.position();
+            this.policy = policy;
+            this.sleeper = sleeper;
+            this.startNanos = sleeper.nanoTime();
+        }
+
+        void run() throws IOException {
+            while (received() < length) {
+                long before = received();
+                attempts++;
+                try {
+                    readOnce(Math.addExact(offset, before), length - before);
+                } catch (InterruptedIOException e) {
+                    throw e;
+                } catch (IOException e) {
+                    if (e instanceof StorageException se && !se.retryable()) {
+                        throw se;
+                    }
+                    failuresInARow = received() > before ? 1 : failuresInARow + 1;
+                    waitBeforeRetry(e);
+                }
+            }
+        }
+
+        private void readOnce(long from, long count) throws IOException {
+            try (InputStream in = store.openRange(uri, pinned, from, count)) {
+                copy(in, count);
+            }
+        }
+
+        private void copy(InputStream in, long count) throws IOException {
+            byte[] chunk = dst.hasArray() ? null : new byte[(int) Math.min(COPY_CHUNK, count)];
+            long left = count;
+            while (left > 0) {
+                int want = (int) Math.min(left, COPY_CHUNK);
+                int n = chunk == null ? readIntoArray(in, want) : readVia(in, chunk, want);
+                if (n < 0) {
+                    throw new StorageException(
+                            "store returned "
+                                    + (count - left)
+                                    + " of "
+                                    + count
+                                    + " bytes of "
+                                    + Redaction.uri(uri)
+                                    + " without an error",
+                            true);
+                }
+                left -= n;
+            }
+        }
+
+        private int readIntoArray(InputStream in, int want) throws IOException {
+            int n = in.read(dst.array(), dst.arrayOffset() + dst.position(), want);
+            if (n > 0) {
+                dst.position(dst.position() + n);
+            }
+            return n;
+        }
+
+        private int readVia(InputStream in, byte[] chunk, int want) throws IOException {
+            int n = in.read(chunk, 0, Math.min(want, chunk.length));
+            if (n > 0) {
+                dst.put(chunk, 0, n);
+            }
+            return n;
+        }
+
+        private void waitBeforeRetry(IOException cause) throws IOException {
+            Duration wait = policy.backoff(failuresInARow, ThreadLocalRandom.current());
+            long elapsed = sleeper.nanoTime() - startNanos;
+            long afterWait = elapsed + wait.toNanos();
+            if (failuresInARow >= policy.maxAttempts() || afterWait > policy.budget().toNanos()) {
+                throw givenUp(cause, elapsed);
+            }
+            try {
+                sleeper.sleep(wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException(
+                        "interrupted while retrying " + Redaction.uri(uri));
+            }
+        }
+
+        private StorageException givenUp(IOException cause, long elapsedNanos) {
+            String message =
+                    String.format(
+                            "gave up reading range [%d, %d) of %s after %d attempts in %d ms"
+                                    + " (%d failed in a row, budget %d ms, %d of %d bytes"
+                                    + " received); last cause: %s",
+                            offset,
+                            Math.addExact(offset, length),
+                            Redaction.uri(uri),
+                            attempts,
+                            elapsedNanos / 1_000_000,
+                            failuresInARow,
+                            policy.budget().toMillis(),
+                            received(),
+                            length,
+                            cause.getMessage());
+            return new StorageException(message, false, cause);
+        }
+
+        private long received() {
+            return dst.position() - start;
+        }
+    }
+
+    private static void checkArguments(long offset, long length, ByteBuffer dst) {
+        if (offset < 0 || length < 0) {
+            throw new IllegalArgumentException(
+                    "negative offset or length: offset " + offset + ", length " + length);
+        }
+        if (dst.remaining() < length) {
+            throw new IllegalArgumentException(
+                    "buffer has " + dst.remaining() + " bytes left, range needs " + length);
+        }
+        Math.addExact(offset, length);
+    }
+}

@@ -1,0 +1,79 @@
+package io.warmstage.storage;
+
+import java.time.Duration;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.Configuration;
+
+/** Configuration options of the storage layer ({@code warmstage.storage.*}). */
+public final class StorageOptions {
+    /** Environment variable read when {@link #HTTP_BEARER_TOKEN} is not set. */
+    public static final String BEARER_TOKEN_ENV = "WARMSTAGE_HTTP_BEARER_TOKEN";
+
+    public static final ConfigOption<Duration> HTTP_CONNECT_TIMEOUT =
+            ConfigOptions.key("warmstage.storage.http.connect-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(10))
+                    .withDescription("Limit for opening an HTTP(S) connection.");
+
+    public static final ConfigOption<Duration> HTTP_REQUEST_TIMEOUT =
+            ConfigOptions.key("warmstage.storage.http.request-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(60))
+                    .withDescription(
+                            "Limit from sending an HTTP(S) request until its response headers"
+                                    + " arrive. The body is bounded by the per-range budget.");
+
+    /** Flink masks values of keys containing "token" in logs and the Web UI. */
+    public static final ConfigOption<String> HTTP_BEARER_TOKEN =
+            ConfigOptions.key("warmstage.storage.http.bearer-token")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Bearer token sent as 'Authorization: Bearer <token>' on every HTTP(S)"
+                                    + " request. When unset, the environment variable "
+                                    + BEARER_TOKEN_ENV
+                                    + " is used; when neither is set, no Authorization header.");
+
+    public static final ConfigOption<Integer> RETRY_MAX_ATTEMPTS =
+            ConfigOptions.key("warmstage.storage.retry.max-attempts")
+                    .intType()
+                    .defaultValue(RetryPolicy.defaults().maxAttempts())
+                    .withDescription(
+                            "Attempts in a row that may fail without receiving a byte before a"
+                                    + " ranged read gives up. An attempt that received bytes"
+                                    + " resets the count.");
+
+    public static final ConfigOption<Duration> RETRY_INITIAL_BACKOFF =
+            ConfigOptions.key("warmstage.storage.retry.initial-backoff")
+                    .durationType()
+                    .defaultValue(RetryPolicy.defaults().initialBackoff())
+                    .withDescription(
+                            "Upper bound of the first wait before a retry; doubles per failure"
+                                    + " (full jitter).");
+
+    public static final ConfigOption<Duration> RETRY_MAX_BACKOFF =
+            ConfigOptions.key("warmstage.storage.retry.max-backoff")
+                    .durationType()
+                    .defaultValue(RetryPolicy.defaults().maxBackoff())
+                    .withDescription("Cap on the wait before a retry.");
+
+    public static final ConfigOption<Duration> RETRY_BUDGET =
+            ConfigOptions.key("warmstage.storage.retry.budget-per-range")
+                    .durationType()
+                    .defaultValue(RetryPolicy.defaults().budget())
+                    .withDescription(
+                            "Time for one ranged read, retries and waits included, before it"
+                                    + " gives up.");
+
+    private StorageOptions() {}
+
+    /** The retry policy configured in {@code conf}. */
+    public static RetryPolicy retryPolicy(Configuration conf) {
+        return new RetryPolicy(
+                conf.get(RETRY_MAX_ATTEMPTS),
+                conf.get(RETRY_INITIAL_BACKOFF),
+                conf.get(RETRY_MAX_BACKOFF),
+                conf.get(RETRY_BUDGET));
+    }
+}
