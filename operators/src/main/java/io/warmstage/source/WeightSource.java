@@ -12,7 +12,6 @@ import io.warmstage.source.reader.WeightSourceReader;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.ChunkSplitSerializer;
 import io.warmstage.storage.ObjectStores;
-import io.warmstage.storage.RetryPolicy;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -81,13 +80,11 @@ public final class WeightSource
         int inFlight = config.get(WeightSourceOptions.READS_IN_FLIGHT);
         int recordSize = (int) config.get(WeightSourceOptions.RECORD_SIZE).getBytes();
         return new WeightSourceReader(
-                () ->
-                        new ChunkSplitReader(
-                                ObjectStores.create(config),
-                                RetryPolicy.fromConfig(config),
-                                cache(),
-                                recordSize,
-                                inFlight),
+                () -> {
+                    ObjectStores stores = ObjectStores.create(config);
+                    return new ChunkSplitReader(
+                            stores, stores.retryPolicy(), cache(), recordSize, inFlight);
+                },
                 inFlight,
                 config,
                 ctx);
@@ -102,10 +99,11 @@ public final class WeightSource
     @Override
     public SplitEnumerator<ChunkSplit, WeightEnumeratorState> restoreEnumerator(
             SplitEnumeratorContext<ChunkSplit> ctx, WeightEnumeratorState state) {
+        ObjectStores stores = ObjectStores.create(config);
         ModelPlanner planner =
                 new ModelPlanner(
-                        ObjectStores.create(config),
-                        RetryPolicy.fromConfig(config),
+                        stores,
+                        stores.retryPolicy(),
                         cache(),
                         (int) config.get(WeightSourceOptions.HEADER_PREFETCH).getBytes());
         SplitPlanner splits =

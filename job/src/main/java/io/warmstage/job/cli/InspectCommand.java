@@ -8,7 +8,6 @@ import io.warmstage.source.ModelSpec;
 import io.warmstage.source.enumerator.FilePlan;
 import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.storage.ObjectStores;
-import io.warmstage.storage.RetryPolicy;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -41,7 +40,7 @@ public final class InspectCommand implements Callable<Integer> {
         Configuration conf = new Configuration();
         List<FilePlan> files;
         try (ObjectStores stores = ObjectStores.create(conf)) {
-            ModelPlanner planner = new ModelPlanner(stores, RetryPolicy.fromConfig(conf), null, 65536);
+            ModelPlanner planner = new ModelPlanner(stores, stores.retryPolicy(), null, 65536);
             files = planner.plan(new ModelSpec(uri, uri));
         }
         for (FilePlan f : files) {
