@@ -4,6 +4,7 @@ import io.warmstage.format.SafetensorsException.Reason;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.CharBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.CharsetDecoder;
@@ -50,31 +51,9 @@ public final class HeaderParser {
                             + " bytes, shorter than the 8-byte header length field");
         }
         TextSniffer.rejectText(first8, file);
-        long n = ByteBuffer.wrap(first8, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
-        if (n < 0 || n > SafetensorsHeader.MAX_HEADER_LENGTH) {
-            throw new SafetensorsException(
-                    Reason.HEADER_TOO_LARGE,
-                    file,
-                    null,
-                    "header length "
-                            + Long.toUnsignedString(n)
-                            + " is over the limit of "
-                            + SafetensorsHeader.MAX_HEADER_LENGTH
-                            + " bytes");
-        }
-        if (n > fileSize - 8) {
-            throw new SafetensorsException(
-                    Reason.INVALID_HEADER_LENGTH,
-                    file,
-                    null,
-                    "file is "
-                            + fileSize
-                            + " bytes, header says 8 + "
-                            + n
-                            + " = "
-                            + (8 + n)
-                            + ": truncated download or not a safetensors file");
-        }
+        long n = ByteBuffer.wrap(first8, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        checkLimit(n, file);
+        checkFits(n, fileSize, file);
         return n;
     }
 
@@ -92,13 +71,7 @@ public final class HeaderParser {
             throws SafetensorsException {
         try {
             long n = json.length;
-            if (n > SafetensorsHeader.MAX_HEADER_LENGTH) {
-                throw new SafetensorsException(
-                        Reason.HEADER_TOO_LARGE,
-                        null,
-                        null,
-                        "header length " + n + " is over the limit of 100000000 bytes");
-            }
+            checkLimit(n, null);
             checkUtf8(json);
             HeaderJsonReader.Result parsed = HeaderJsonReader.read(json);
             List<TensorInfo> sorted = TensorLayout.sortAndCheckTiling(parsed.tensors());
@@ -127,6 +100,36 @@ public final class HeaderParser {
             byte[] first8 = readFully(ch, (int) Math.min(8, size));
             long n = readHeaderLength(first8, size, name);
             return parse(readFully(ch, (int) n), size, name);
+        }
+    }
+
+    private static void checkLimit(long n, String file) throws SafetensorsException {
+        if (n < 0 || n > SafetensorsHeader.MAX_HEADER_LENGTH) {
+            throw new SafetensorsException(
+                    Reason.HEADER_TOO_LARGE,
+                    file,
+                    null,
+                    "header length "
+                            + Long.toUnsignedString(n)
+                            + " is over the limit of "
+                            + SafetensorsHeader.MAX_HEADER_LENGTH
+                            + " bytes");
+        }
+    }
+
+    private static void checkFits(long n, long fileSize, String file) throws SafetensorsException {
+        if (n > fileSize - 8) {
+            throw new SafetensorsException(
+                    Reason.INVALID_HEADER_LENGTH,
+                    file,
+                    null,
+                    "file is "
+                            + fileSize
+                            + " bytes, header says 8 + "
+                            + n
+                            + " = "
+                            + (8 + n)
+                            + ": truncated download or not a safetensors file");
         }
     }
 

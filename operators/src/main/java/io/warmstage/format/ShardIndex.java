@@ -98,12 +98,7 @@ public final class ShardIndex {
         if (totalSize.isEmpty()) {
             return;
         }
-        long sum = 0;
-        for (List<TensorInfo> tensors : byShard.values()) {
-            for (TensorInfo t : tensors) {
-                sum = Math.addExact(sum, t.byteSize());
-            }
-        }
+        long sum = sumOfSizes(byShard);
         if (sum != totalSize.getAsLong()) {
             throw new SafetensorsException(
                     Reason.TOTAL_SIZE_MISMATCH,
@@ -127,6 +122,21 @@ public final class ShardIndex {
             Map<String, SafetensorsHeader> headersByShard) throws SafetensorsException {
         validate(headersByShard);
         return resolve(headersByShard);
+    }
+
+    /** Sum of byte sizes, or -1 if it overflows 64 bits. */
+    private static long sumOfSizes(Map<String, List<TensorInfo>> byShard) {
+        long sum = 0;
+        try {
+            for (List<TensorInfo> tensors : byShard.values()) {
+                for (TensorInfo t : tensors) {
+                    sum = Math.addExact(sum, t.byteSize());
+                }
+            }
+            return sum;
+        } catch (ArithmeticException e) {
+            return -1;
+        }
     }
 
     private Map<String, List<TensorInfo>> resolve(Map<String, SafetensorsHeader> headers)
