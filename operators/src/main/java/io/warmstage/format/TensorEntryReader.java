@@ -36,13 +36,8 @@ final class TensorEntryReader {
                 case "dtype" -> dtypeName = readDtypeName(p, name);
                 case "shape" -> shape = readShape(p, name);
                 case "data_offsets" -> offsets = readOffsets(p, name);
-                default ->
-                        throw error(
-                                Reason.INVALID_TENSOR_ENTRY,
-                                name,
-                                "has unknown field '"
-                                        + field
-                                        + "'; only dtype, shape, data_offsets");
+                    // The reference's TensorInfo has no deny_unknown_fields: serde skips others.
+                default -> p.skipChildren();
             }
         }
         if (dtypeName == null || shape == null || offsets == null) {
