@@ -69,7 +69,7 @@ public final class StagingPipeline {
         DataStream<CacheOp> ops = staged.getSideOutput(StagingFunction.CACHE_OPS);
         Path dir = Path.of(config.get(WeightSourceOptions.CACHE_DIR));
         DataStream<StagingEvent> cached =
-                AsyncDataStream.unorderedWait(ops, new CacheWriter(dir), 10, TimeUnit.MINUTES, 64)
+                AsyncDataStream.unorderedWait(ops, new CacheWriter(dir.toString(), 2), 10, TimeUnit.MINUTES, 64)
                         .name("cache")
                         .uid("cache")
                         .setParallelism(slots)

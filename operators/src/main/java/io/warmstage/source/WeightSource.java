@@ -12,6 +12,8 @@ import io.warmstage.source.reader.WeightSourceReader;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.ChunkSplitSerializer;
 import io.warmstage.storage.ObjectStores;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -128,8 +130,14 @@ public final class WeightSource
     }
 
     private LocalCache cache() {
-        return config.getOptional(WeightSourceOptions.CACHE_DIR)
-                .map(d -> new LocalCache(Path.of(d)))
-                .orElse(null);
+        String dir = config.getOptional(WeightSourceOptions.CACHE_DIR).orElse(null);
+        if (dir == null) {
+            return null;
+        }
+        try {
+            return new LocalCache(Path.of(dir));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the cache directory " + dir, e);
+        }
     }
 }

@@ -7,6 +7,8 @@ import io.warmstage.format.SafetensorsException;
 import io.warmstage.format.SafetensorsHeader;
 import io.warmstage.format.TensorInfo;
 import io.warmstage.source.ChunkRecord;
+import io.warmstage.storage.ObjectVersion;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,6 +21,8 @@ import java.util.List;
  */
 final class StagingFile {
     final String uri;
+    final URI uriObject;
+    final ObjectVersion version;
     final String model;
     final long fileSize;
     final long headerEnd;
@@ -33,6 +37,8 @@ final class StagingFile {
 
     StagingFile(ChunkRecord first, DeviceBuffer data) {
         this.uri = first.file;
+        this.uriObject = URI.create(first.file);
+        this.version = new ObjectVersion(first.fileSize, first.etag);
         this.model = first.model;
         this.fileSize = first.fileSize;
         this.headerEnd = first.headerEnd;

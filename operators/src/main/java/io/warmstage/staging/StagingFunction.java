@@ -123,7 +123,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         bytes.inc(r.length());
         chunks.inc();
         if (cacheOn && f.cacheOwner && !r.cacheHit) {
-            ctx.output(CACHE_OPS, CacheOp.write(slot, r.file, r.fileSize, r.etag, r.offset, r.data));
+            ctx.output(CACHE_OPS, CacheOp.write(slot, f.uriObject, f.version, r.offset, r.data));
             f.markCacheWritten();
         }
         for (TensorInfo t : done) {
@@ -141,7 +141,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         open.remove(f.uri);
         finished.add(f.uri);
         if (f.cacheWritten()) {
-            ctx.output(CACHE_OPS, CacheOp.commit(slot, f.uri, f.fileSize, r.etag));
+            ctx.output(CACHE_OPS, CacheOp.commit(slot, f.uriObject, f.version, null));
         }
         StagingEvent e = event(StagingEvent.FILE, f.model, f.uri);
         e.bytes = f.fileSize;
@@ -164,7 +164,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         if (f != null) {
             f.data.close();
             if (f.cacheWritten()) {
-                ctx.output(CACHE_OPS, CacheOp.abort(slot, uri, f.fileSize, null, reason));
+                ctx.output(CACHE_OPS, CacheOp.abort(slot, f.uriObject, f.version, reason));
             }
         }
         filesFailed.inc();

@@ -125,8 +125,14 @@ public final class ModelPlanner {
         }
     }
 
-    /** Reads and validates the header of {@code uri} at {@code version}. */
-    SafetensorsHeader readHeader(URI uri, ObjectVersion version)
+    /**
+     * Reads and validates the header of {@code uri} at {@code version}, from the host cache when
+     * it holds that version.
+     *
+     * @throws SafetensorsException if the header breaks a format rule
+     * @throws IOException if a read fails
+     */
+    public SafetensorsHeader readHeader(URI uri, ObjectVersion version)
             throws IOException, SafetensorsException {
         String name = uri.toString();
         Optional<Path> cached = cache == null ? Optional.empty() : cache.lookup(uri, version);

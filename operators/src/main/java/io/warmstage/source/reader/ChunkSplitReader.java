@@ -163,12 +163,17 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         return records;
     }
 
-    private Optional<Path> cachedCopy(URI uri, ObjectVersion version) {
+    private Optional<Path> cachedCopy(URI uri, ObjectVersion version) throws IOException {
         if (cache == null) {
             return Optional.empty();
         }
-        return cached.computeIfAbsent(
-                uri + "\n" + version, k -> cache.lookup(uri, version));
+        String key = uri + "\n" + version;
+        Optional<Path> known = cached.get(key);
+        if (known == null) {
+            known = cache.lookup(uri, version);
+            cached.put(key, known);
+        }
+        return known;
     }
 
     private static void readLocal(Path file, long pos, byte[] data) throws IOException {

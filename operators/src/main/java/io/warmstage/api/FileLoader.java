@@ -1,0 +1,147 @@
+package io.warmstage.api;
+
+import io.warmstage.cache.LocalCache;
+import io.warmstage.cache.PendingEntry;
+import io.warmstage.device.Device;
+import io.warmstage.device.DeviceBuffer;
+import io.warmstage.device.DeviceException;
+import io.warmstage.format.SafetensorsException;
+import io.warmstage.format.SafetensorsHeader;
+import io.warmstage.format.TensorInfo;
+import io.warmstage.source.WeightSourceOptions;
+import io.warmstage.source.enumerator.ModelPlanner;
+import io.warmstage.storage.ObjectStore;
+import io.warmstage.storage.ObjectStores;
+import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.RangeReads;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.flink.configuration.Configuration;
+
+/**
+ * Loads one file: stat and pin its version, read and validate the header (from the cache when it
+ * has the version), allocate the data section on the device, read it in ranges with several reads
+ * in flight, copy each range to the device, and publish a verified cache entry on a miss.
+ */
+final class FileLoader implements AutoCloseable {
+    private final ObjectStores stores;
+    private final LocalCache cache;
+    private final long rangeSize;
+    private final ExecutorService pool;
+    private final ModelPlanner headers;
+
+    FileLoader(Configuration config, Path cacheDir) throws IOException {
+        this.stores = ObjectStores.create(config);
+        this.cache = cacheDir == null ? null : new LocalCache(cacheDir);
+        this.rangeSize = config.get(WeightSourceOptions.SPLIT_SIZE).getBytes();
+        this.pool = Executors.newFixedThreadPool(config.get(WeightSourceOptions.READS_IN_FLIGHT));
+        this.headers = new ModelPlanner(stores, stores.retryPolicy(), cache, 65536);
+    }
+
+    Map<String, Tensor> load(String uriText, Device device)
+            throws IOException, SafetensorsException, DeviceException {
+        URI uri = ObjectStores.toUri(uriText);
+        ObjectVersion version = stores.forUri(uri).stat(uri);
+        SafetensorsHeader header = headers.readHeader(uri, version);
+        Optional<Path> hit = cache == null ? Optional.empty() : cache.lookup(uri, version);
+        URI from = hit.map(Path::toUri).orElse(uri);
+        ObjectVersion fromVersion = hit.isPresent() ? stores.forUri(from).stat(from) : version;
+        PendingEntry entry = cache != null && hit.isEmpty() ? cache.begin(uri, version) : null;
+        DeviceBuffer data = device.allocate(header.dataSize());
+        try {
+            copyAll(from, fromVersion, header, data, entry);
+            if (entry != null) {
+                entry.commit();
+            }
+            return tensors(header, data);
+        } catch (IOException | DeviceException | RuntimeException e) {
+            data.close();
+            if (entry != null) {
+                entry.abort();
+            }
+            throw e;
+        }
+    }
+
+    private void copyAll(
+            URI from, ObjectVersion v, SafetensorsHeader h, DeviceBuffer data, PendingEntry entry)
+            throws IOException, DeviceException {
+        ObjectStore store = stores.forUri(from);
+        List<Future<?>> reads = new ArrayList<>();
+        long start = entry == null ? h.dataStart() : 0;
+        for (long off = start; off < v.size(); off += rangeSize) {
+            long at = off;
+            int len = (int) Math.min(rangeSize, v.size() - off);
+            reads.add(pool.submit(() -> copyRange(store, from, v, at, len, h, data, entry)));
+        }
+        for (Future<?> f : reads) {
+            await(f);
+        }
+        data.synchronize();
+    }
+
+    private Void copyRange(
+            ObjectStore store, URI from, ObjectVersion v, long at, int len, SafetensorsHeader h,
+            DeviceBuffer data, PendingEntry entry)
+            throws IOException, DeviceException {
+        ByteBuffer buf = ByteBuffer.allocate(len);
+        RangeReads.readFully(store, from, v, at, len, buf, stores.retryPolicy());
+        buf.flip();
+        if (entry != null) {
+            entry.write(at, buf.duplicate());
+        }
+        long dataStart = h.dataStart();
+        if (at + len > dataStart) {
+            int skip = (int) Math.max(0, dataStart - at);
+            buf.position(skip);
+            synchronized (data) {
+                data.copyFromHost(Math.max(at, dataStart) - dataStart, buf);
+            }
+        }
+        return null;
+    }
+
+    private static Map<String, Tensor> tensors(SafetensorsHeader h, DeviceBuffer data) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (TensorInfo t : h.tensors()) {
+            out.put(t.name(), new Tensor(t.name(), t.dtype(), t.shape(), data, t.begin(), t.byteSize()));
+        }
+        return out;
+    }
+
+    private static void await(Future<?> f) throws IOException, DeviceException {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while loading");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof DeviceException d) {
+                throw d;
+            }
+            throw new IOException(c.getMessage(), c);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        pool.shutdownNow();
+        stores.close();
+    }
+}
