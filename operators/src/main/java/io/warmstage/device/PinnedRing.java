@@ -1,6 +1,7 @@
 package io.warmstage.device;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.zip.CRC32C;
 
 /**
@@ -76,7 +77,7 @@ public final class PinnedRing<P> implements AutoCloseable {
     public void synchronize() throws DeviceException {
         checkOpen();
         engine.synchronize();
-        java.util.Arrays.fill(inFlight, false);
+        Arrays.fill(inFlight, false);
     }
 
     /**
