@@ -1,0 +1,94 @@
+package io.warmstage.cache;
+
+import io.warmstage.storage.ObjectVersion;
+import java.net.URI;
+
+/**
+ * One instruction to {@link CacheWriter}, a Flink POJO (public no-arg constructor, public fields;
+ * no Kryo): write a chunk of a file at an offset, commit the file, or abort it. The ops of one file
+ * reach one writer; its writes may come in any order, then one commit or abort.
+ */
+public class CacheOp {
+    /** What the op asks for. */
+    public enum Kind {
+        /** Write {@link #data} at {@link #offset}. */
+        WRITE,
+        /** Publish the file once its writes are done. */
+        COMMIT,
+        /** Drop the file once its writes are done. */
+        ABORT
+    }
+
+    /** What the op asks for. */
+    public Kind kind;
+
+    /** The staging slot (target) the chunk came from. */
+    public int target;
+
+    /** The object's URI. */
+    public String uri;
+
+    /** The pinned object size in bytes. */
+    public long size;
+
+    /** The pinned ETag, or null. */
+    public String etag;
+
+    /** WRITE: file offset of {@link #data} in bytes. */
+    public long offset;
+
+    /** WRITE: the chunk's bytes. */
+    public byte[] data;
+
+    /** COMMIT: the file's expected CRC-32C when known (e.g. from the device), else null. */
+    public Integer crc32c;
+
+    /** ABORT: why. */
+    public String reason;
+
+    /** For Flink's PojoSerializer. */
+    public CacheOp() {}
+
+    /** A WRITE of {@code data} at byte {@code offset} of {@code uri} at {@code version}. */
+    public static CacheOp write(
+            int target, URI uri, ObjectVersion version, long offset, byte[] data) {
+        CacheOp op = of(Kind.WRITE, target, uri, version);
+        op.offset = offset;
+        op.data = data;
+        return op;
+    }
+
+    /** A COMMIT of {@code uri} at {@code version}; {@code crc32c} may be null. */
+    public static CacheOp commit(int target, URI uri, ObjectVersion version, Integer crc32c) {
+        CacheOp op = of(Kind.COMMIT, target, uri, version);
+        op.crc32c = crc32c;
+        return op;
+    }
+
+    /** An ABORT of {@code uri} at {@code version}, saying why. */
+    public static CacheOp abort(int target, URI uri, ObjectVersion version, String reason) {
+        CacheOp op = of(Kind.ABORT, target, uri, version);
+        op.reason = reason;
+        return op;
+    }
+
+    /** The pinned version this op refers to. */
+    public ObjectVersion version() {
+        return new ObjectVersion(size, etag);
+    }
+
+    @Override
+    public String toString() {
+        return kind + " " + uri + (kind == Kind.WRITE ? " @" + offset : "");
+    }
+
+    private static CacheOp of(Kind kind, int target, URI uri, ObjectVersion version) {
+        CacheOp op = new CacheOp();
+        op.kind = kind;
+        op.target = target;
+        op.uri = uri.toString();
+        op.size = version.size();
+        op.etag = version.etag();
+        return op;
+    }
+}

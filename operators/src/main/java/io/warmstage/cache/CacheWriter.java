@@ -1,0 +1,181 @@
+package io.warmstage.cache;
+
+import io.warmstage.storage.ObjectVersion;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.async.ResultFuture;
+import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
+
+/**
+ * Writes chunks into the host's {@link LocalCache} off the task thread, for {@code
+ * AsyncDataStream.unorderedWait}: a WRITE is a positional write on a small thread pool and emits
+ * nothing; a COMMIT waits for that file's writes, then publishes it and emits one {@link
+ * CacheResult}; an ABORT waits for the writes, then drops the temp file. A failed write poisons its
+ * file: the commit reports {@code failed} and publishes nothing. The cache is best effort: no op
+ * fails the job. The async operator's capacity bounds the chunks held in memory.
+ *
+ * <p>All ops of one file must reach the same subtask. After a restore, a file whose earlier writes
+ * were lost fails its coverage check at commit and is reported {@code failed}.
+ */
+public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult> {
+    private static final long serialVersionUID = 1L;
+    private static final long SHUTDOWN_SECONDS = 30;
+
+    private final String dir;
+    private final int threads;
+    private transient LocalCache cache;
+    private transient ExecutorService pool;
+    private transient Map<String, FileWrite> files;
+
+    /**
+     * @param dir the cache directory on each TaskManager's host
+     * @param threads I/O threads per subtask, 1 or more (2 is plenty for one disk)
+     */
+    public CacheWriter(String dir, int threads) {
+        if (threads <= 0) {
+            throw new IllegalArgumentException("need at least one cache thread: " + threads);
+        }
+        this.dir = dir;
+        this.threads = threads;
+    }
+
+    /** Opens the cache directory and starts the I/O threads. */
+    @Override
+    public void open(OpenContext openContext) throws IOException {
+        cache = new LocalCache(Path.of(dir));
+        pool =
+                new ThreadPoolExecutor(
+                        threads, threads, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1 << 16));
+        files = new HashMap<>();
+    }
+
+    /** Called on the task thread; completes {@code result} from the pool. */
+    @Override
+    public void asyncInvoke(CacheOp op, ResultFuture<CacheResult> result) {
+        switch (op.kind) {
+            case WRITE -> write(op, result);
+            case COMMIT -> finish(op, result, f -> commit(op, f));
+            case ABORT -> finish(op, result, f -> abort(op, f));
+            default -> throw new IllegalArgumentException("unknown cache op " + op.kind);
+        }
+    }
+
+    /** Timeouts never fail the job: the file is poisoned, a commit or abort reports failed. */
+    @Override
+    public void timeout(CacheOp op, ResultFuture<CacheResult> result) {
+        FileWrite f = files.get(op.uri);
+        if (f != null) {
+            f.fail(new IOException("cache write timed out"));
+        }
+        result.complete(
+                op.kind == CacheOp.Kind.WRITE
+                        ? List.of()
+                        : List.of(CacheResult.failed(op.uri, op.kind + " timed out")));
+    }
+
+    /** Stops the I/O threads, then drops every file not committed or aborted. */
+    @Override
+    public void close() throws Exception {
+        if (pool != null) {
+            pool.shutdownNow();
+            pool.awaitTermination(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
+        }
+        if (files != null) {
+            for (FileWrite f : new ArrayList<>(files.values())) {
+                PendingEntry e = f.entryOrNull();
+                if (e != null) {
+                    e.abort();
+                }
+            }
+            files.clear();
+        }
+    }
+
+    private void write(CacheOp op, ResultFuture<CacheResult> result) {
+        FileWrite f = files.computeIfAbsent(op.uri, u -> begin(op));
+        byte[] data = op.data == null ? new byte[0] : op.data;
+        f.write(e -> e.write(op.offset, ByteBuffer.wrap(data)), pool)
+                .whenComplete((v, t) -> result.complete(List.of()));
+    }
+
+    /** Removes the file's state, waits for its writes, then runs {@code last} on the pool. */
+    private void finish(CacheOp op, ResultFuture<CacheResult> result, Finisher last) {
+        FileWrite f = files.remove(op.uri);
+        FileWrite file = f != null ? f : begin(op);
+        file.writesDone()
+                .thenApplyAsync(v -> last.apply(file), pool)
+                .whenComplete((r, t) -> result.complete(List.of(orFailed(op, r, t))));
+    }
+
+    private CacheResult commit(CacheOp op, FileWrite f) {
+        PendingEntry e = f.entryOrNull();
+        String failure = f.failureReason();
+        if (e == null || failure != null) {
+            abortQuietly(e);
+            return CacheResult.failed(
+                    op.uri, "cache entry for " + op.uri + " not published: " + failure);
+        }
+        try {
+            OptionalInt crc = op.crc32c == null ? OptionalInt.empty() : OptionalInt.of(op.crc32c);
+            CacheEntry entry = e.commit(crc);
+            return CacheResult.published(op.uri, e.dataFile().toString(), entry.size());
+        } catch (IOException | RuntimeException ex) {
+            return CacheResult.failed(op.uri, ex.getMessage());
+        }
+    }
+
+    private CacheResult abort(CacheOp op, FileWrite f) {
+        abortQuietly(f.entryOrNull());
+        return CacheResult.aborted(op.uri, op.reason);
+    }
+
+    private FileWrite begin(CacheOp op) {
+        URI uri = URI.create(op.uri);
+        ObjectVersion version = op.version();
+        return new FileWrite(
+                CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return cache.begin(uri, version);
+                            } catch (IOException ex) {
+                                throw new UncheckedIOException(ex);
+                            }
+                        },
+                        pool));
+    }
+
+    private static CacheResult orFailed(CacheOp op, CacheResult r, Throwable t) {
+        return r != null ? r : CacheResult.failed(op.uri, "cache write failed: " + t);
+    }
+
+    private static void abortQuietly(PendingEntry e) {
+        if (e == null) {
+            return;
+        }
+        try {
+            e.abort();
+        } catch (IOException ex) {
+            // The temp file stays in .tmp; nothing was published.
+        }
+    }
+
+    /** The last step for a file, on the pool. */
+    @FunctionalInterface
+    private interface Finisher {
+        CacheResult apply(FileWrite file);
+    }
+}

@@ -1,0 +1,158 @@
+package io.warmstage.cache;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.warmstage.storage.ObjectVersion;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * A host-local cache of verified object copies in one directory (DESIGN.md, "Cache rules").
+ *
+ * <p>Layout: {@code <dir>/<key>.safetensors} (data) and {@code <dir>/<key>.entry.json} (sidecar
+ * {@link CacheEntry}), with {@code key = }{@link #key}; writers' temp files live in {@code
+ * <dir>/.tmp/} under unique names. Writers publish with {@link #begin}: a private temp file, fsync,
+ * size and coverage check, atomic rename of the data, then of the sidecar, so a reader that finds
+ * the sidecar finds complete data. A published file is never opened for writing. Thread-safe;
+ * several writers (threads or processes) of the same entry may race, the last rename wins and each
+ * publishes identical content.
+ */
+public final class LocalCache {
+    static final String DATA_SUFFIX = ".safetensors";
+    static final String SIDECAR_SUFFIX = ".entry.json";
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path dir;
+    private final Path tmp;
+
+    /**
+     * Opens (creating if needed) the cache in {@code dir}.
+     *
+     * @throws IOException if {@code dir} or {@code dir/.tmp} cannot be created
+     */
+    public LocalCache(Path dir) throws IOException {
+        this.dir = dir.toAbsolutePath().normalize();
+        this.tmp = this.dir.resolve(".tmp");
+        Files.createDirectories(tmp);
+    }
+
+    /** The cache directory. */
+    public Path dir() {
+        return dir;
+    }
+
+    /**
+     * The entry key of {@code uri} at {@code version}: SHA-256, lower-case hex (64 chars), of a
+     * length-prefixed canonical string of the normalized URI, the size and the ETag (or its
+     * absence). Raw names never appear in cache paths.
+     */
+    public static String key(URI uri, ObjectVersion version) {
+        String u = uri.normalize().toString();
+        String etag = version.etag();
+        String canonical =
+                "warmstage-cache-v1\n"
+                        + u.length()
+                        + ":"
+                        + u
+                        + "\n"
+                        + version.size()
+                        + "\n"
+                        + (etag == null ? "none" : etag.length() + ":" + etag);
+        return HexFormat.of().formatHex(sha256(canonical.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * The published data file of {@code uri} at {@code version}, if its sidecar exists, parses,
+     * matches uri, size and ETag, and the data file has exactly {@code version.size()} bytes.
+     * Otherwise deletes that entry's data file and sidecar (never a writer's temp file) and returns
+     * empty.
+     *
+     * @throws IOException if a stale piece cannot be deleted
+     */
+    public Optional<Path> lookup(URI uri, ObjectVersion version) throws IOException {
+        String key = key(uri, version);
+        Path data = dataPath(key);
+        Path sidecar = sidecarPath(key);
+        Optional<CacheEntry> entry = readSidecar(sidecar);
+        if (entry.isPresent()
+                && entry.get().matches(uri, version)
+                && sizeOf(data) == version.size()) {
+            return Optional.of(data);
+        }
+        Files.deleteIfExists(sidecar);
+        Files.deleteIfExists(data);
+        return Optional.empty();
+    }
+
+    /**
+     * The sidecar of a published entry, if present and parseable; nothing is checked or deleted.
+     */
+    public Optional<CacheEntry> entry(URI uri, ObjectVersion version) {
+        return readSidecar(sidecarPath(key(uri, version)));
+    }
+
+    /**
+     * Starts writing {@code uri} at {@code version} into a new private temp file.
+     *
+     * @throws IOException if the temp file cannot be created
+     */
+    public PendingEntry begin(URI uri, ObjectVersion version) throws IOException {
+        String key = key(uri, version);
+        Path temp = tmp.resolve(key + "." + UUID.randomUUID() + ".part");
+        FileChannel channel =
+                FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        return new PendingEntry(this, uri, version, key, temp, channel);
+    }
+
+    Path dataPath(String key) {
+        return dir.resolve(key + DATA_SUFFIX);
+    }
+
+    Path sidecarPath(String key) {
+        return dir.resolve(key + SIDECAR_SUFFIX);
+    }
+
+    Path tempSidecarPath(String key) {
+        return tmp.resolve(key + "." + UUID.randomUUID() + SIDECAR_SUFFIX);
+    }
+
+    /** Flushes the directory's entries (the renames) to disk. */
+    void syncDirectory() throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    private static Optional<CacheEntry> readSidecar(Path sidecar) {
+        try {
+            return Optional.of(JSON.readValue(sidecar.toFile(), CacheEntry.class));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static long sizeOf(Path file) {
+        try {
+            return Files.isRegularFile(file) ? Files.size(file) : -1;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static byte[] sha256(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
+    }
+}

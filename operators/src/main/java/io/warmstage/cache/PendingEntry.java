@@ -1,0 +1,229 @@
+package io.warmstage.cache;
+
+import io.warmstage.storage.ObjectVersion;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.OptionalInt;
+import java.util.zip.CRC32C;
+
+/**
+ * A cache entry being written: a private temp file taking positional writes, published by {@link
+ * #commit} or dropped by {@link #abort}. Writes of distinct ranges may run on several threads;
+ * commit and abort run once, after the writes.
+ */
+public final class PendingEntry {
+    private static final int READ_BACK_BYTES = 1 << 20;
+
+    private final LocalCache cache;
+    private final URI uri;
+    private final ObjectVersion version;
+    private final String key;
+    private final Path temp;
+    private final FileChannel channel;
+    private final RangeSet written = new RangeSet();
+    private volatile boolean finished;
+
+    PendingEntry(
+            LocalCache cache,
+            URI uri,
+            ObjectVersion version,
+            String key,
+            Path temp,
+            FileChannel channel) {
+        this.cache = cache;
+        this.uri = uri;
+        this.version = version;
+        this.key = key;
+        this.temp = temp;
+        this.channel = channel;
+    }
+
+    /** The object this entry caches. */
+    public URI uri() {
+        return uri;
+    }
+
+    /** The pinned version this entry caches. */
+    public ObjectVersion version() {
+        return version;
+    }
+
+    /**
+     * Writes {@code src.remaining()} bytes at file offset {@code offset}, advancing {@code src}.
+     *
+     * @throws IndexOutOfBoundsException if the range lies outside {@code [0, version.size())}
+     * @throws IllegalStateException after commit or abort
+     * @throws IOException if the write fails (disk full)
+     */
+    public void write(long offset, ByteBuffer src) throws IOException {
+        checkNotFinished();
+        long end = checkRange(offset, src.remaining());
+        long pos = offset;
+        while (src.hasRemaining()) {
+            pos += channel.write(src, pos);
+        }
+        written.add(offset, end);
+    }
+
+    /** {@link #commit(OptionalInt)} with no expected CRC-32C. */
+    public CacheEntry commit() throws IOException {
+        return commit(OptionalInt.empty());
+    }
+
+    /**
+     * Publishes the entry: requires every byte of {@code [0, size)} written, fsyncs, checks the
+     * file size, computes the whole-file CRC-32C (reading the temp file back) and compares it with
+     * {@code expectedCrc32c} if given, writes and fsyncs the sidecar, renames data then sidecar
+     * atomically to their final names and fsyncs the directory.
+     *
+     * @return the sidecar written
+     * @throws IOException naming the object's URI and the cause, after deleting the temp files;
+     *     nothing is left under the final names
+     */
+    public CacheEntry commit(OptionalInt expectedCrc32c) throws IOException {
+        checkNotFinished();
+        finished = true;
+        Path sidecarTemp = cache.tempSidecarPath(key);
+        boolean dataPublished = false;
+        try {
+            CacheEntry entry = verify(expectedCrc32c);
+            writeSidecar(sidecarTemp, entry);
+            move(temp, cache.dataPath(key));
+            dataPublished = true;
+            move(sidecarTemp, cache.sidecarPath(key));
+            cache.syncDirectory();
+            return entry;
+        } catch (IOException | RuntimeException e) {
+            cleanUp(sidecarTemp, dataPublished);
+            throw new IOException(
+                    "cache entry for " + uri + " not published: " + e.getMessage(), e);
+        }
+    }
+
+    /** Drops the entry: closes and deletes the temp file. Idempotent; no-op after commit. */
+    public void abort() throws IOException {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        channel.close();
+        Files.deleteIfExists(temp);
+    }
+
+    /** Where the data file is published by {@link #commit}. */
+    public Path dataFile() {
+        return cache.dataPath(key);
+    }
+
+    /** The temp file (for tests and diagnostics). */
+    Path tempFile() {
+        return temp;
+    }
+
+    private CacheEntry verify(OptionalInt expectedCrc32c) throws IOException {
+        String gap = written.firstGap(version.size());
+        if (gap != null) {
+            throw new IOException("bytes " + gap + " of " + version.size() + " never written");
+        }
+        channel.force(true);
+        long size = channel.size();
+        channel.close();
+        if (size != version.size()) {
+            throw new IOException("temp file has " + size + " bytes, expected " + version.size());
+        }
+        int crc = crc32cOf(temp);
+        if (expectedCrc32c.isPresent() && expectedCrc32c.getAsInt() != crc) {
+            throw new IOException(
+                    String.format("CRC-32C %08x, expected %08x", crc, expectedCrc32c.getAsInt()));
+        }
+        return new CacheEntry(
+                uri.toString(),
+                version.size(),
+                version.etag(),
+                Integer.toUnsignedLong(crc),
+                null,
+                Instant.now().toString());
+    }
+
+    private static void writeSidecar(Path path, CacheEntry entry) throws IOException {
+        ByteBuffer json = ByteBuffer.wrap(LocalCache.JSON.writeValueAsBytes(entry));
+        try (FileChannel c =
+                FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            while (json.hasRemaining()) {
+                c.write(json);
+            }
+            c.force(true);
+        }
+    }
+
+    private static int crc32cOf(Path file) throws IOException {
+        CRC32C crc = new CRC32C();
+        ByteBuffer buf = ByteBuffer.allocateDirect(READ_BACK_BYTES);
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+            while (c.read(buf.clear()) >= 0) {
+                crc.update(buf.flip());
+            }
+        }
+        return (int) crc.getValue();
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private void cleanUp(Path sidecarTemp, boolean dataPublished) {
+        deleteQuietly(temp);
+        deleteQuietly(sidecarTemp);
+        if (dataPublished) {
+            deleteQuietly(cache.dataPath(key));
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // Already failing; the temp file is gone.
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            // Best effort while failing.
+        }
+    }
+
+    private long checkRange(long offset, long length) {
+        long end;
+        try {
+            end = Math.addExact(offset, length);
+        } catch (ArithmeticException e) {
+            end = -1;
+        }
+        if (offset < 0 || end < 0 || end > version.size()) {
+            throw new IndexOutOfBoundsException(
+                    "write at "
+                            + offset
+                            + " of "
+                            + length
+                            + " bytes outside "
+                            + uri
+                            + " ("
+                            + version.size()
+                            + " bytes)");
+        }
+        return end;
+    }
+
+    private void checkNotFinished() {
+        if (finished) {
+            throw new IllegalStateException("cache entry for " + uri + " already finished");
+        }
+    }
+}

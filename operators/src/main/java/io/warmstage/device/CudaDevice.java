@@ -1,0 +1,149 @@
+package io.warmstage.device;
+
+import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
+import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
+import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuMemAlloc;
+import static jcuda.driver.JCudaDriver.cuMemFree;
+import static jcuda.driver.JCudaDriver.cuMemGetInfo;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import jcuda.CudaException;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * One GPU ({@code cuda:N}) through the CUDA Driver API (JCuda 12.0.0): the device's primary
+ * context, {@code cuMemAlloc} buffers, and one {@link PinnedRing} of pinned host slots shared by
+ * this device's buffers for H2D copies on one stream. One owner (a staging subtask); open it with
+ * {@link Devices#open}, which checks that CUDA is available first.
+ */
+public final class CudaDevice implements Device {
+    /** Default ring: 4 pinned slots. */
+    public static final int DEFAULT_SLOTS = 4;
+
+    /** Default slot size: 8 MiB. */
+    public static final int DEFAULT_SLOT_BYTES = 8 << 20;
+
+    private final String name;
+    private final CUdevice device = new CUdevice();
+    private final CUcontext context = new CUcontext();
+    private final PinnedRing<CUdeviceptr> ring;
+    private final Set<CudaBuffer> open = ConcurrentHashMap.newKeySet();
+    private boolean closed;
+
+    /**
+     * Retains GPU {@code ordinal}'s primary context and allocates the pinned ring.
+     *
+     * @param slots pinned slots in the ring
+     * @param slotBytes bytes per slot
+     * @throws DeviceException if the GPU, context, stream or pinned memory is unavailable
+     */
+    CudaDevice(int ordinal, int slots, int slotBytes) throws DeviceException {
+        this.name = "cuda:" + ordinal;
+        try {
+            cuDeviceGet(device, ordinal);
+            cuDevicePrimaryCtxRetain(context, device);
+        } catch (CudaException e) {
+            throw new DeviceException(name + ": cannot open: " + e.getMessage(), e);
+        }
+        try {
+            ring = new PinnedRing<>(new CudaCopyEngine(name, context, slots), slots, slotBytes);
+        } catch (DeviceException | RuntimeException e) {
+            releaseContext();
+            throw e;
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Allocates {@code bytes} of device memory after checking {@code cuMemGetInfo}; 0 is valid and
+     * allocates nothing.
+     *
+     * @throws DeviceException if the GPU has less free memory than {@code bytes} (both sizes in
+     *     bytes and GiB) or {@code cuMemAlloc} fails
+     */
+    @Override
+    public CudaBuffer allocate(long bytes) throws DeviceException {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("negative allocation size " + bytes);
+        }
+        checkOpen();
+        CUdeviceptr ptr = bytes == 0 ? null : allocateDeviceMemory(bytes);
+        CudaBuffer buffer = new CudaBuffer(name, ptr, bytes, ring, this::free);
+        open.add(buffer);
+        return buffer;
+    }
+
+    /** Frees open buffers, the ring (events, stream, pinned memory), then the context. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<CudaBuffer> buffers = new ArrayList<>(open);
+        buffers.forEach(CudaBuffer::close);
+        ring.close();
+        releaseContext();
+    }
+
+    private CUdeviceptr allocateDeviceMemory(long bytes) throws DeviceException {
+        try {
+            cuCtxSetCurrent(context);
+            long[] free = new long[1];
+            long[] total = new long[1];
+            cuMemGetInfo(free, total);
+            if (free[0] < bytes) {
+                throw new DeviceException(
+                        name
+                                + ": cannot allocate "
+                                + Sizes.describe(bytes)
+                                + ": only "
+                                + Sizes.describe(free[0])
+                                + " free of "
+                                + Sizes.describe(total[0]));
+            }
+            CUdeviceptr ptr = new CUdeviceptr();
+            cuMemAlloc(ptr, bytes);
+            return ptr;
+        } catch (CudaException e) {
+            throw new DeviceException(
+                    name + ": cuMemAlloc of " + Sizes.describe(bytes) + " failed: " + e, e);
+        }
+    }
+
+    private void free(CudaBuffer buffer) {
+        if (open.remove(buffer) && buffer.pointer() != null) {
+            try {
+                cuCtxSetCurrent(context);
+                cuMemFree(buffer.pointer());
+            } catch (CudaException e) {
+                // Teardown: the context release below reclaims it.
+            }
+        }
+    }
+
+    private void releaseContext() {
+        try {
+            cuDevicePrimaryCtxRelease(device);
+        } catch (CudaException e) {
+            // Teardown.
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException(name + " is closed");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package io.warmstage.device;
+
+/**
+ * Opens devices by the names users write: {@code cpu}, {@code cuda}, {@code cuda:N} or {@code
+ * auto}. CUDA is probed once per JVM (see DESIGN.md: JCuda without a driver fails in a static
+ * initializer, so the probe catches {@link LinkageError} and caches the answer).
+ */
+public final class Devices {
+    private static volatile CudaAvailability cuda;
+
+    private Devices() {}
+
+    /**
+     * Opens the device named by {@code spec} for staging slot {@code slotIndex}.
+     *
+     * <ul>
+     *   <li>{@code cpu}: a {@link HostDevice};
+     *   <li>{@code cuda}: GPU {@code slotIndex % deviceCount};
+     *   <li>{@code cuda:N}: GPU N;
+     *   <li>{@code auto}: {@code cuda} when {@link #cudaAvailability()} says available, else cpu.
+     * </ul>
+     *
+     * @param slotIndex the staging slot (subtask index), 0 or more
+     * @throws IllegalArgumentException if {@code spec} is none of the above
+     * @throws DeviceException if CUDA was asked for and is unavailable (one line saying why), N is
+     *     not a GPU of this host, or the GPU cannot be opened
+     */
+    public static Device open(String spec, int slotIndex) throws DeviceException {
+        if (slotIndex < 0) {
+            throw new IllegalArgumentException("negative slot index " + slotIndex);
+        }
+        String s = spec == null ? "" : spec.trim();
+        if (s.equals("cpu")) {
+            return new HostDevice();
+        }
+        if (s.equals("auto")) {
+            return cudaAvailability().available() ? openCuda(-1, slotIndex) : new HostDevice();
+        }
+        if (s.equals("cuda")) {
+            return openCuda(-1, slotIndex);
+        }
+        if (s.startsWith("cuda:")) {
+            return openCuda(parseOrdinal(s), slotIndex);
+        }
+        throw new IllegalArgumentException(
+                "unknown device '" + spec + "': expected cpu, cuda, cuda:N or auto");
+    }
+
+    /** Whether CUDA is usable here; probed on the first call, then cached for the JVM. */
+    public static CudaAvailability cudaAvailability() {
+        CudaAvailability c = cuda;
+        if (c == null) {
+            synchronized (Devices.class) {
+                if (cuda == null) {
+                    cuda = probe();
+                }
+                c = cuda;
+            }
+        }
+        return c;
+    }
+
+    /**
+     * The throwable's simple class name and the first line of its message (JCuda's link errors
+     * carry whole nested stack traces in theirs).
+     */
+    static String oneLine(Throwable t) {
+        String m = t.getMessage() == null ? "" : t.getMessage().strip();
+        int eol = m.indexOf('\n');
+        String first = (eol < 0 ? m : m.substring(0, eol)).strip();
+        return t.getClass().getSimpleName() + (first.isEmpty() ? "" : ": " + first);
+    }
+
+    private static CudaAvailability probe() {
+        try {
+            return CudaProbe.probe();
+        } catch (LinkageError e) {
+            return CudaAvailability.unavailable(
+                    "no CUDA driver on this host (JCuda natives not loadable: " + oneLine(e) + ")");
+        }
+    }
+
+    private static Device openCuda(int ordinal, int slotIndex) throws DeviceException {
+        CudaAvailability c = cudaAvailability();
+        if (!c.available()) {
+            throw new DeviceException("cannot open cuda: " + c.reason());
+        }
+        int n = ordinal < 0 ? slotIndex % c.deviceCount() : ordinal;
+        if (n >= c.deviceCount()) {
+            throw new DeviceException(
+                    "cannot open cuda:" + n + ": this host has " + c.deviceCount() + " GPU(s)");
+        }
+        return new CudaDevice(n, CudaDevice.DEFAULT_SLOTS, CudaDevice.DEFAULT_SLOT_BYTES);
+    }
+
+    private static int parseOrdinal(String spec) {
+        try {
+            int n = Integer.parseInt(spec.substring("cuda:".length()));
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // Reported below.
+        }
+        throw new IllegalArgumentException(
+                "bad device '" + spec + "': expected cuda:N with N a GPU ordinal, 0 or more");
+    }
+}

@@ -1,0 +1,149 @@
+package io.warmstage.device;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.zip.CRC32C;
+
+/**
+ * A ring of pinned host slots for staging H2D copies: each copy fills the next slot, enqueues an
+ * async copy and records the slot's event; a slot is refilled only after its event completed.
+ * Copies larger than a slot are split across consecutive slots. Reads back to the host go through
+ * slot 0 after synchronizing. Not thread-safe: one owner.
+ *
+ * @param <P> the engine's device allocation handle
+ */
+public final class PinnedRing<P> implements AutoCloseable {
+    private final CopyEngine<P> engine;
+    private final ByteBuffer[] slots;
+    private final boolean[] inFlight;
+    private int next;
+    private boolean closed;
+
+    /**
+     * Allocates {@code slotCount} pinned slots of {@code slotBytes} bytes each, once.
+     *
+     * @throws DeviceException if pinned memory cannot be allocated (already allocated slots and the
+     *     engine are released)
+     */
+    public PinnedRing(CopyEngine<P> engine, int slotCount, int slotBytes) throws DeviceException {
+        if (slotCount <= 0 || slotBytes <= 0) {
+            throw new IllegalArgumentException(
+                    "ring needs positive slot count and size: " + slotCount + " x " + slotBytes);
+        }
+        this.engine = engine;
+        this.slots = new ByteBuffer[slotCount];
+        this.inFlight = new boolean[slotCount];
+        try {
+            for (int i = 0; i < slotCount; i++) {
+                slots[i] = engine.allocatePinned(i, slotBytes);
+            }
+        } catch (DeviceException | RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+    }
+
+    /** Slot size in bytes. */
+    public int slotBytes() {
+        return slots[0].capacity();
+    }
+
+    /** Number of slots. */
+    public int slotCount() {
+        return slots.length;
+    }
+
+    /**
+     * Stages {@code src.remaining()} bytes into {@code target} at {@code deviceOffset}, one slot at
+     * a time; returns once the copies are enqueued. Advances {@code src} to its limit.
+     */
+    public void copyFromHost(P target, long deviceOffset, ByteBuffer src) throws DeviceException {
+        checkOpen();
+        long offset = deviceOffset;
+        while (src.hasRemaining()) {
+            int slot = acquireSlot();
+            int n = Math.min(src.remaining(), slots[slot].capacity());
+            ByteBuffer pinned = slots[slot].duplicate().clear();
+            pinned.put(src.slice(src.position(), n));
+            src.position(src.position() + n);
+            engine.copyAsync(slot, target, offset, n);
+            engine.record(slot);
+            inFlight[slot] = true;
+            offset = Math.addExact(offset, n);
+        }
+    }
+
+    /** Waits for every enqueued copy; afterwards all slots are free. */
+    public void synchronize() throws DeviceException {
+        checkOpen();
+        engine.synchronize();
+        Arrays.fill(inFlight, false);
+    }
+
+    /**
+     * Copies {@code source[deviceOffset, ...)} into {@code dst.remaining()} bytes of {@code dst},
+     * after every enqueued copy, in slot-sized pieces. Advances {@code dst} to its limit.
+     */
+    public void copyToHost(P source, long deviceOffset, ByteBuffer dst) throws DeviceException {
+        synchronize();
+        long offset = deviceOffset;
+        while (dst.hasRemaining()) {
+            int n = Math.min(dst.remaining(), slots[0].capacity());
+            dst.put(readPiece(source, offset, n));
+            offset = Math.addExact(offset, n);
+        }
+    }
+
+    /**
+     * CRC-32C of {@code source[deviceOffset, deviceOffset + length)} after every enqueued copy,
+     * read back in slot-sized pieces.
+     */
+    public int crc32c(P source, long deviceOffset, long length) throws DeviceException {
+        synchronize();
+        CRC32C crc = new CRC32C();
+        long end = Math.addExact(deviceOffset, length);
+        for (long offset = deviceOffset; offset < end; ) {
+            int n = (int) Math.min(end - offset, slots[0].capacity());
+            crc.update(readPiece(source, offset, n));
+            offset += n;
+        }
+        return (int) crc.getValue();
+    }
+
+    /** Waits for in-flight copies (best effort) and releases the engine. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            engine.synchronize();
+        } catch (DeviceException | RuntimeException e) {
+            // Closing anyway: the engine frees its memory after the device is done or failed.
+        } finally {
+            engine.close();
+        }
+    }
+
+    private int acquireSlot() throws DeviceException {
+        int slot = next;
+        if (inFlight[slot]) {
+            engine.waitFor(slot);
+            inFlight[slot] = false;
+        }
+        next = (slot + 1) % slots.length;
+        return slot;
+    }
+
+    private ByteBuffer readPiece(P source, long offset, int n) throws DeviceException {
+        engine.copyToHost(0, source, offset, n);
+        return slots[0].duplicate().clear().limit(n);
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("pinned ring is closed");
+        }
+    }
+}
