@@ -38,7 +38,8 @@ public final class EmbeddedRunner implements AutoCloseable {
      */
     public static EmbeddedRunner start(int slots, Configuration flinkConfig) throws Exception {
         Configuration conf = new Configuration(flinkConfig);
-        conf.setString(RestOptions.BIND_ADDRESS.key(), conf.get(RestOptions.BIND_ADDRESS, "127.0.0.1"));
+        conf.setString(
+                RestOptions.BIND_ADDRESS.key(), conf.get(RestOptions.BIND_ADDRESS, "127.0.0.1"));
         conf.set(RestOptions.ADDRESS, conf.get(RestOptions.ADDRESS, "127.0.0.1"));
         if (!conf.contains(RestOptions.BIND_PORT)) {
             conf.set(RestOptions.BIND_PORT, "8081-8099");

@@ -24,8 +24,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
  * The Warmstage dataflow: weight source, per-target staging (chained, no shuffle), and the
- * asynchronous cache writer on the staging side output. The caller chooses the sink of the
- * returned events, so tests and the embedded runner collect them and a cluster job writes them.
+ * asynchronous cache writer on the staging side output. The caller chooses the sink of the returned
+ * events, so tests and the embedded runner collect them and a cluster job writes them.
  */
 public final class StagingPipeline {
     /** Max parallelism (key groups) of every Warmstage job; the source's key math uses it. */
@@ -42,7 +42,10 @@ public final class StagingPipeline {
      * @return tensor, file and model events, and cache events when the cache is on
      */
     public static DataStream<StagingEvent> build(
-            StreamExecutionEnvironment env, List<ModelSpec> models, Configuration config, int slots) {
+            StreamExecutionEnvironment env,
+            List<ModelSpec> models,
+            Configuration config,
+            int slots) {
         env.setMaxParallelism(MAX_PARALLELISM);
         env.getConfig().enableObjectReuse();
         WeightSource source =
@@ -69,7 +72,8 @@ public final class StagingPipeline {
         DataStream<CacheOp> ops = staged.getSideOutput(StagingFunction.CACHE_OPS);
         Path dir = Path.of(config.get(WeightSourceOptions.CACHE_DIR));
         DataStream<StagingEvent> cached =
-                AsyncDataStream.unorderedWait(ops, new CacheWriter(dir.toString(), 2), 10, TimeUnit.MINUTES, 64)
+                AsyncDataStream.unorderedWait(
+                                ops, new CacheWriter(dir.toString(), 2), 10, TimeUnit.MINUTES, 64)
                         .name("cache")
                         .uid("cache")
                         .setParallelism(slots)

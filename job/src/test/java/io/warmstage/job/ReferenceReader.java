@@ -41,11 +41,13 @@ final class ReferenceReader {
     /** Tensor name to the CRC-32C of its bytes, as 8 lowercase hex digits. */
     static Map<String, String> crcs(Path path) throws IOException {
         Map<String, String> out = new HashMap<>();
-        tensors(path).forEach((name, bytes) -> {
-            CRC32C c = new CRC32C();
-            c.update(bytes);
-            out.put(name, String.format("%08x", c.getValue()));
-        });
+        tensors(path)
+                .forEach(
+                        (name, bytes) -> {
+                            CRC32C c = new CRC32C();
+                            c.update(bytes);
+                            out.put(name, String.format("%08x", c.getValue()));
+                        });
         return out;
     }
 

@@ -69,7 +69,8 @@ class StagingPipelineITCase {
         }
         models.add(
                 new ModelSpec(
-                        "sharded", uri.apply(SharedData.sharded().resolve("model.safetensors.index.json"))));
+                        "sharded",
+                        uri.apply(SharedData.sharded().resolve("model.safetensors.index.json"))));
         return models;
     }
 
@@ -88,8 +89,12 @@ class StagingPipelineITCase {
     private Configuration conf(boolean cache) {
         Configuration conf = new Configuration();
         conf.set(StagingOptions.KEEP_RESIDENT, true);
-        conf.set(WeightSourceOptions.SPLIT_SIZE, org.apache.flink.configuration.MemorySize.parse("64kb"));
-        conf.set(WeightSourceOptions.RECORD_SIZE, org.apache.flink.configuration.MemorySize.parse("16kb"));
+        conf.set(
+                WeightSourceOptions.SPLIT_SIZE,
+                org.apache.flink.configuration.MemorySize.parse("64kb"));
+        conf.set(
+                WeightSourceOptions.RECORD_SIZE,
+                org.apache.flink.configuration.MemorySize.parse("16kb"));
         if (cache) {
             conf.set(WeightSourceOptions.CACHE_DIR, cacheDir.toString());
         }
@@ -150,7 +155,8 @@ class StagingPipelineITCase {
 
     @Test
     void malformedFilesFailAloneAndNothingOfThemReachesTheCache() throws Exception {
-        Path good = SharedData.real().resolve("huggingface_safetensors__samples__overall.safetensors");
+        Path good =
+                SharedData.real().resolve("huggingface_safetensors__samples__overall.safetensors");
         List<ModelSpec> models = new ArrayList<>();
         models.add(new ModelSpec("good", good.toUri().toString()));
         for (Path bad : SharedData.malformedFiles()) {
@@ -159,16 +165,19 @@ class StagingPipelineITCase {
         List<StagingEvent> events = run(models, conf(true), 1);
 
         Map<String, StagingEvent> byModel =
-                events.stream().filter(e -> e.event.equals(StagingEvent.MODEL))
+                events.stream()
+                        .filter(e -> e.event.equals(StagingEvent.MODEL))
                         .collect(Collectors.toMap(e -> e.model, e -> e));
         assertThat(byModel.get("good").status).isEqualTo("staged");
-        List<StagingEvent> failed = files(events).stream().filter(e -> e.status.equals("failed")).toList();
+        List<StagingEvent> failed =
+                files(events).stream().filter(e -> e.status.equals("failed")).toList();
         assertThat(failed).hasSize(2);
         assertThat(failed).anySatisfy(e -> assertThat(e.reason).contains("Git LFS pointer"));
         assertThat(failed).anySatisfy(e -> assertThat(e.reason).contains("88"));
         assertThat(byModel.values().stream().filter(e -> e.status.equals("failed"))).hasSize(2);
         try (Stream<Path> s = Files.list(cacheDir)) {
-            List<String> names = s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).toList();
+            List<String> names =
+                    s.map(p -> p.getFileName().toString()).filter(n -> !n.startsWith(".")).toList();
             String key = LocalCache.key(good.toUri(), stat(good.toUri()));
             assertThat(names).containsExactlyInAnyOrder(key + ".safetensors", key + ".entry.json");
         }
@@ -182,7 +191,9 @@ class StagingPipelineITCase {
     private static void assertStagedExactly(
             List<StagingEvent> events, java.util.function.Function<Path, String> uri, int slots)
             throws Exception {
-        assertThat(files(events)).allSatisfy(e -> assertThat(e.status).as(e.file + ": " + e.reason).isEqualTo("staged"));
+        assertThat(files(events))
+                .allSatisfy(
+                        e -> assertThat(e.status).as(e.file + ": " + e.reason).isEqualTo("staged"));
         assertThat(files(events)).hasSize(allFiles().size() * slots);
         for (Path p : allFiles()) {
             String u = uri.apply(p);
@@ -191,19 +202,28 @@ class StagingPipelineITCase {
                 final int s = slot;
                 Map<String, String> got = new HashMap<>();
                 events.stream()
-                        .filter(e -> e.event.equals(StagingEvent.TENSOR) && e.file.equals(u) && e.slot == s)
+                        .filter(
+                                e ->
+                                        e.event.equals(StagingEvent.TENSOR)
+                                                && e.file.equals(u)
+                                                && e.slot == s)
                         .forEach(e -> got.put(e.tensor, e.crc32c));
-                assertThat(got).as("tensor checksums of %s on slot %d", p.getFileName(), s).isEqualTo(expected);
+                assertThat(got)
+                        .as("tensor checksums of %s on slot %d", p.getFileName(), s)
+                        .isEqualTo(expected);
                 ResidentSet.Entry entry = ResidentSet.get(s, u);
                 assertThat(entry).as("resident %s on slot %d", u, s).isNotNull();
                 ByteBuffer dev = ByteBuffer.allocate((int) entry.data().size());
                 entry.data().copyToHost(0, dev);
-                assertThat(dev.array()).as("device bytes of %s", p.getFileName()).isEqualTo(ReferenceReader.dataSection(p));
+                assertThat(dev.array())
+                        .as("device bytes of %s", p.getFileName())
+                        .isEqualTo(ReferenceReader.dataSection(p));
             }
         }
     }
 
-    private void assertCacheHoldsOrigins(java.util.function.Function<Path, URI> uri) throws Exception {
+    private void assertCacheHoldsOrigins(java.util.function.Function<Path, URI> uri)
+            throws Exception {
         LocalCache cache = new LocalCache(cacheDir);
         for (Path p : allFiles()) {
             URI u = uri.apply(p);

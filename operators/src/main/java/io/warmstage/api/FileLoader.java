@@ -93,8 +93,14 @@ final class FileLoader implements AutoCloseable {
     }
 
     private Void copyRange(
-            ObjectStore store, URI from, ObjectVersion v, long at, int len, SafetensorsHeader h,
-            DeviceBuffer data, PendingEntry entry)
+            ObjectStore store,
+            URI from,
+            ObjectVersion v,
+            long at,
+            int len,
+            SafetensorsHeader h,
+            DeviceBuffer data,
+            PendingEntry entry)
             throws IOException, DeviceException {
         ByteBuffer buf = ByteBuffer.allocate(len);
         RangeReads.readFully(store, from, v, at, len, buf, stores.retryPolicy());
@@ -116,7 +122,9 @@ final class FileLoader implements AutoCloseable {
     private static Map<String, Tensor> tensors(SafetensorsHeader h, DeviceBuffer data) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         for (TensorInfo t : h.tensors()) {
-            out.put(t.name(), new Tensor(t.name(), t.dtype(), t.shape(), data, t.begin(), t.byteSize()));
+            out.put(
+                    t.name(),
+                    new Tensor(t.name(), t.dtype(), t.shape(), data, t.begin(), t.byteSize()));
         }
         return out;
     }

@@ -36,7 +36,7 @@ final class TensorEntryReader {
                 case "dtype" -> dtypeName = readDtypeName(p, name);
                 case "shape" -> shape = readShape(p, name);
                 case "data_offsets" -> offsets = readOffsets(p, name);
-                    // The reference's TensorInfo has no deny_unknown_fields: serde skips others.
+                // The reference's TensorInfo has no deny_unknown_fields: serde skips others.
                 default -> p.skipChildren();
             }
         }

@@ -49,6 +49,5 @@ public final class WeightSourceOptions {
             ConfigOptions.key("warmstage.cache.dir")
                     .stringType()
                     .noDefaultValue()
-                    .withDescription(
-                            "Directory of the host-local cache. Unset: the cache is off.");
+                    .withDescription("Directory of the host-local cache. Unset: the cache is off.");
 }

@@ -4,8 +4,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The byte ranges of a file received so far, as disjoint half-open intervals {@code [start,
- * end)}, merged as they touch. Adding a range twice is harmless (a replay after a restore).
+ * The byte ranges of a file received so far, as disjoint half-open intervals {@code [start, end)},
+ * merged as they touch. Adding a range twice is harmless (a replay after a restore).
  */
 public final class Coverage {
     private final TreeMap<Long, Long> ranges = new TreeMap<>();

@@ -8,9 +8,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Staged files kept in device memory after their job ends, per JVM (one TaskManager or one
- * embedded cluster), when {@link StagingOptions#KEEP_RESIDENT} is on: the data section of each
- * file, with its header, by slot and URI. Releasing frees the device memory.
+ * Staged files kept in device memory after their job ends, per JVM (one TaskManager or one embedded
+ * cluster), when {@link StagingOptions#KEEP_RESIDENT} is on: the data section of each file, with
+ * its header, by slot and URI. Releasing frees the device memory.
  */
 public final class ResidentSet {
     /**

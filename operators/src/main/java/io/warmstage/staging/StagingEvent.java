@@ -43,7 +43,9 @@ public class StagingEvent {
     /** Tensors in the file (file events). */
     public int tensors;
 
-    /** {@code staged} or {@code failed} (file, model); {@code published} or {@code failed} (cache). */
+    /**
+     * {@code staged} or {@code failed} (file, model); {@code published} or {@code failed} (cache).
+     */
     public String status;
 
     /** {@code hit}, {@code miss} or {@code off} (file events). */
@@ -64,7 +66,10 @@ public class StagingEvent {
 
     @Override
     public String toString() {
-        return event + " " + (tensor != null ? tensor : file != null ? file : model) + " "
+        return event
+                + " "
+                + (tensor != null ? tensor : file != null ? file : model)
+                + " "
                 + (status != null ? status : crc32c);
     }
 }

@@ -48,8 +48,8 @@ final class StagingFile {
     }
 
     /**
-     * Copies the record's bytes to their place (header bytes to the heap, data bytes to the
-     * device) and returns the tensors it completed, in offset order.
+     * Copies the record's bytes to their place (header bytes to the heap, data bytes to the device)
+     * and returns the tensors it completed, in offset order.
      *
      * @throws SafetensorsException if the header, once complete, is invalid
      */

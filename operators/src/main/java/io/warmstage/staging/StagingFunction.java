@@ -2,7 +2,6 @@ package io.warmstage.staging;
 
 import io.warmstage.cache.CacheOp;
 import io.warmstage.device.Device;
-import io.warmstage.device.DeviceBuffer;
 import io.warmstage.device.DeviceException;
 import io.warmstage.device.Devices;
 import io.warmstage.format.TensorInfo;
@@ -177,7 +176,11 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     }
 
     private void modelDone(
-            String model, long fileBytes, boolean failed, String reason, Collector<StagingEvent> out) {
+            String model,
+            long fileBytes,
+            boolean failed,
+            String reason,
+            Collector<StagingEvent> out) {
         ModelProgress p = models.get(model);
         p.fileDone(fileBytes, failed, reason);
         if (p.done()) {

@@ -174,11 +174,14 @@ class HeaderParserRulesTest {
 
         SafetensorsHeader h = parse(file(json, 1));
 
-        assertThat(h.tensors()).singleElement().satisfies(t -> {
-            assertThat(t.name()).isEqualTo("w");
-            assertThat(t.dtype()).isEqualTo(Dtype.U8);
-            assertThat(t.byteSize()).isEqualTo(1);
-        });
+        assertThat(h.tensors())
+                .singleElement()
+                .satisfies(
+                        t -> {
+                            assertThat(t.name()).isEqualTo("w");
+                            assertThat(t.dtype()).isEqualTo(Dtype.U8);
+                            assertThat(t.byteSize()).isEqualTo(1);
+                        });
     }
 
     @Test

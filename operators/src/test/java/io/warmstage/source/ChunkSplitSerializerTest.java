@@ -20,8 +20,17 @@ class ChunkSplitSerializerTest {
 
     static ChunkSplit split(long offset, long length, boolean owner) {
         return new ChunkSplit(
-                "7:s3://b/k@" + offset, 7, "llama", 4, "s3://b/k", V, 1_032, offset, length,
-                owner, null);
+                "7:s3://b/k@" + offset,
+                7,
+                "llama",
+                4,
+                "s3://b/k",
+                V,
+                1_032,
+                offset,
+                length,
+                owner,
+                null);
     }
 
     @Test
@@ -76,7 +85,11 @@ class ChunkSplitSerializerTest {
         WeightEnumeratorState state =
                 new WeightEnumeratorState(
                         Set.of("llama", "mistral"),
-                        Map.of(0, List.of(split(0, 1_032, false), split(1_032, 99, true)), 3, List.of()));
+                        Map.of(
+                                0,
+                                List.of(split(0, 1_032, false), split(1_032, 99, true)),
+                                3,
+                                List.of()));
         WeightEnumeratorState back = ser.deserialize(ser.getVersion(), ser.serialize(state));
         assertThat(back).isEqualTo(state);
     }

@@ -23,7 +23,14 @@ class SplitPlannerTest {
         Path file = SharedData.real().resolve("Elyasb14_models__models__cnn.safetensors");
         SafetensorsHeader header = HeaderParser.read(file);
         long size = Files.size(file);
-        FilePlan plan = new FilePlan("cnn", 1, file.toUri().toString(), new ObjectVersion(size, "1"), header, null);
+        FilePlan plan =
+                new FilePlan(
+                        "cnn",
+                        1,
+                        file.toUri().toString(),
+                        new ObjectVersion(size, "1"),
+                        header,
+                        null);
 
         List<ChunkSplit> splits = new SplitPlanner(100_000).splits(plan, 42);
 
@@ -50,7 +57,13 @@ class SplitPlannerTest {
                         .resolve(
                                 "run-ai_runai-model-streamer__py__runai_model_streamer__runai_model_streamer__safetensors_streamer__tests__test_files__test_empty.safetensors");
         FilePlan plan =
-                new FilePlan("e", 1, "file:///e", new ObjectVersion(16, null), HeaderParser.read(file), null);
+                new FilePlan(
+                        "e",
+                        1,
+                        "file:///e",
+                        new ObjectVersion(16, null),
+                        HeaderParser.read(file),
+                        null);
         List<ChunkSplit> splits = new SplitPlanner(1 << 20).splits(plan, 0);
         assertThat(splits).hasSize(1);
         assertThat(splits.get(0).length()).isEqualTo(16);
@@ -60,11 +73,14 @@ class SplitPlannerTest {
     void failedFileIsOneFailureSplit() {
         FilePlan plan = FilePlan.failed("m", 2, "http://h/a.safetensors", "not a safetensors file");
         List<ChunkSplit> splits = new SplitPlanner(10).splits(plan, 3);
-        assertThat(splits).singleElement().satisfies(s -> {
-            assertThat(s.isFailure()).isTrue();
-            assertThat(s.error()).isEqualTo("not a safetensors file");
-            assertThat(s.modelFiles()).isEqualTo(2);
-        });
+        assertThat(splits)
+                .singleElement()
+                .satisfies(
+                        s -> {
+                            assertThat(s.isFailure()).isTrue();
+                            assertThat(s.error()).isEqualTo("not a safetensors file");
+                            assertThat(s.modelFiles()).isEqualTo(2);
+                        });
     }
 
     @Test
@@ -72,7 +88,9 @@ class SplitPlannerTest {
         for (int parallelism : new int[] {1, 2, 3, 7, 8, 128}) {
             int[] keys = TargetKeys.keys(parallelism, 128);
             for (int i = 0; i < parallelism; i++) {
-                assertThat(KeyGroupRangeAssignment.assignKeyToParallelOperator(keys[i], 128, parallelism))
+                assertThat(
+                                KeyGroupRangeAssignment.assignKeyToParallelOperator(
+                                        keys[i], 128, parallelism))
                         .isEqualTo(i);
             }
         }

@@ -18,7 +18,8 @@ import org.apache.flink.connector.testutils.source.reader.TestingSplitEnumerator
 import org.junit.jupiter.api.Test;
 
 class WeightSplitEnumeratorTest {
-    private static final Path CNN = SharedData.real().resolve("Elyasb14_models__models__cnn.safetensors");
+    private static final Path CNN =
+            SharedData.real().resolve("Elyasb14_models__models__cnn.safetensors");
 
     private static Function<ModelSpec, List<FilePlan>> planner() {
         return m -> {
@@ -28,8 +29,12 @@ class WeightSplitEnumeratorTest {
                 }
                 return List.of(
                         new FilePlan(
-                                m.name(), 1, CNN.toUri().toString(),
-                                new ObjectVersion(Files.size(CNN), "v"), HeaderParser.read(CNN), null));
+                                m.name(),
+                                1,
+                                CNN.toUri().toString(),
+                                new ObjectVersion(Files.size(CNN), "v"),
+                                HeaderParser.read(CNN),
+                                null));
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
@@ -37,7 +42,9 @@ class WeightSplitEnumeratorTest {
     }
 
     private static WeightSplitEnumerator enumerator(
-            TestingSplitEnumeratorContext<ChunkSplit> ctx, boolean cacheOn, WeightEnumeratorState state) {
+            TestingSplitEnumeratorContext<ChunkSplit> ctx,
+            boolean cacheOn,
+            WeightEnumeratorState state) {
         return new WeightSplitEnumerator(
                 ctx,
                 List.of(new ModelSpec("cnn", CNN.toString()), new ModelSpec("bad", "file:///bad")),
@@ -67,7 +74,8 @@ class WeightSplitEnumeratorTest {
         // cnn: header split + 2 data splits of <= 200000 bytes; bad: one failure split
         assertThat(zero).hasSize(4).allMatch(s -> s.target() == 11);
         assertThat(one).hasSize(4).allMatch(s -> s.target() == 22);
-        assertThat(zero.stream().filter(ChunkSplit::isFailure).map(ChunkSplit::error)).containsExactly("broken");
+        assertThat(zero.stream().filter(ChunkSplit::isFailure).map(ChunkSplit::error))
+                .containsExactly("broken");
         // one cache writer per host and file: the first reader of host-a that got the file
         assertThat(zero.stream().filter(s -> !s.isFailure())).allMatch(ChunkSplit::cacheOwner);
         assertThat(one).noneMatch(ChunkSplit::cacheOwner);
@@ -85,8 +93,10 @@ class WeightSplitEnumeratorTest {
         ctx.triggerAllActions();
         e.handleSplitRequest(0, "host-a");
         e.handleSplitRequest(1, "host-b");
-        assertThat(ctx.getSplitAssignments().get(0).getAssignedSplits()).allMatch(ChunkSplit::cacheOwner);
-        assertThat(ctx.getSplitAssignments().get(1).getAssignedSplits()).allMatch(ChunkSplit::cacheOwner);
+        assertThat(ctx.getSplitAssignments().get(0).getAssignedSplits())
+                .allMatch(ChunkSplit::cacheOwner);
+        assertThat(ctx.getSplitAssignments().get(1).getAssignedSplits())
+                .allMatch(ChunkSplit::cacheOwner);
     }
 
     @Test
@@ -120,8 +130,13 @@ class WeightSplitEnumeratorTest {
         ctx.registerReader(0, "h");
         WeightSplitEnumerator e =
                 new WeightSplitEnumerator(
-                        ctx, List.of(new ModelSpec("cnn", CNN.toString())), planner(),
-                        new SplitPlanner(1 << 20), new int[] {5}, false, WeightEnumeratorState.empty());
+                        ctx,
+                        List.of(new ModelSpec("cnn", CNN.toString())),
+                        planner(),
+                        new SplitPlanner(1 << 20),
+                        new int[] {5},
+                        false,
+                        WeightEnumeratorState.empty());
         e.start();
         ctx.triggerAllActions();
         e.handleSplitRequest(0, "h");

@@ -48,7 +48,9 @@ class CoverageTest {
                 int a = rnd.nextInt(560);
                 int b = a + 1 + rnd.nextInt(30);
                 boolean all = bits.nextClearBit(a) >= b;
-                assertThat(c.covers(a, b)).as("covers [%d,%d) after %s", a, b, added.size()).isEqualTo(all);
+                assertThat(c.covers(a, b))
+                        .as("covers [%d,%d) after %s", a, b, added.size())
+                        .isEqualTo(all);
             }
         }
     }

@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
 
 class StagingFunctionTest {
     private static final Path PEFT =
-            SharedData.real().resolve("anirudh-ak_peft-gpt2__model__lora_model__adapter_model.safetensors");
+            SharedData.real()
+                    .resolve("anirudh-ak_peft-gpt2__model__lora_model__adapter_model.safetensors");
 
     private KeyedOneInputStreamOperatorTestHarness<Integer, ChunkRecord, StagingEvent> harness;
 
@@ -52,7 +53,8 @@ class StagingFunctionTest {
     }
 
     /** Cuts {@code file} into records of {@code size} bytes, header chunk first. */
-    static List<ChunkRecord> chunks(Path file, String model, int size, boolean owner) throws Exception {
+    static List<ChunkRecord> chunks(Path file, String model, int size, boolean owner)
+            throws Exception {
         byte[] bytes = Files.readAllBytes(file);
         long headerEnd = HeaderParser.read(file).dataStart();
         List<ChunkRecord> out = new ArrayList<>();
@@ -77,11 +79,17 @@ class StagingFunctionTest {
         byte[] bytes = Files.readAllBytes(file);
         SafetensorsHeader h = HeaderParser.read(file);
         return h.tensors().stream()
-                .collect(Collectors.toMap(TensorInfo::name, t -> {
-                    CRC32C crc = new CRC32C();
-                    crc.update(bytes, (int) (h.dataStart() + t.begin()), (int) t.byteSize());
-                    return StagingEvent.hex((int) crc.getValue());
-                }));
+                .collect(
+                        Collectors.toMap(
+                                TensorInfo::name,
+                                t -> {
+                                    CRC32C crc = new CRC32C();
+                                    crc.update(
+                                            bytes,
+                                            (int) (h.dataStart() + t.begin()),
+                                            (int) t.byteSize());
+                                    return StagingEvent.hex((int) crc.getValue());
+                                }));
     }
 
     @Test
@@ -94,11 +102,13 @@ class StagingFunctionTest {
         }
         List<StagingEvent> events = harness.extractOutputValues();
         Map<String, String> crcs =
-                events.stream().filter(e -> e.event.equals("tensor"))
+                events.stream()
+                        .filter(e -> e.event.equals("tensor"))
                         .collect(Collectors.toMap(e -> e.tensor, e -> e.crc32c));
         assertThat(crcs).isEqualTo(referenceCrcs(PEFT)).hasSize(25);
 
-        StagingEvent file = events.stream().filter(e -> e.event.equals("file")).findFirst().orElseThrow();
+        StagingEvent file =
+                events.stream().filter(e -> e.event.equals("file")).findFirst().orElseThrow();
         assertThat(file.status).isEqualTo("staged");
         assertThat(file.bytes).isEqualTo(Files.size(PEFT));
         assertThat(file.tensors).isEqualTo(25);
@@ -112,7 +122,9 @@ class StagingFunctionTest {
         java.nio.ByteBuffer dev = java.nio.ByteBuffer.allocate((int) entry.data().size());
         entry.data().copyToHost(0, dev);
         assertThat(dev.array())
-                .isEqualTo(Arrays.copyOfRange(origin, (int) entry.header().dataStart(), origin.length));
+                .isEqualTo(
+                        Arrays.copyOfRange(
+                                origin, (int) entry.header().dataStart(), origin.length));
     }
 
     @Test
@@ -132,7 +144,8 @@ class StagingFunctionTest {
         assertThat(written).isEqualTo(Files.size(PEFT));
         assertThat(ops.get(ops.size() - 1).kind).isEqualTo(CacheOp.Kind.COMMIT);
         assertThat(harness.extractOutputValues().stream().filter(e -> e.event.equals("file")))
-                .singleElement().satisfies(e -> assertThat(e.cache).isEqualTo("miss"));
+                .singleElement()
+                .satisfies(e -> assertThat(e.cache).isEqualTo("miss"));
     }
 
     @Test
@@ -149,12 +162,14 @@ class StagingFunctionTest {
         List<StagingEvent> events = harness.extractOutputValues();
         assertThat(events.stream().filter(e -> e.event.equals("file")))
                 .singleElement()
-                .satisfies(e -> {
-                    assertThat(e.status).isEqualTo("failed");
-                    assertThat(e.reason).contains("short read");
-                });
+                .satisfies(
+                        e -> {
+                            assertThat(e.status).isEqualTo("failed");
+                            assertThat(e.reason).contains("short read");
+                        });
         assertThat(events.stream().filter(e -> e.event.equals("model")))
-                .singleElement().satisfies(e -> assertThat(e.status).isEqualTo("failed"));
+                .singleElement()
+                .satisfies(e -> assertThat(e.status).isEqualTo("failed"));
         List<CacheOp> ops = new ArrayList<>();
         harness.getSideOutput(StagingFunction.CACHE_OPS).forEach(r -> ops.add(r.getValue()));
         assertThat(ops.get(ops.size() - 1).kind).isEqualTo(CacheOp.Kind.ABORT);
@@ -177,9 +192,10 @@ class StagingFunctionTest {
         assertThat(events).noneMatch(e -> e.event.equals("tensor"));
         assertThat(events.stream().filter(e -> e.event.equals("file")))
                 .singleElement()
-                .satisfies(e -> {
-                    assertThat(e.status).isEqualTo("failed");
-                    assertThat(e.reason).contains("X32");
-                });
+                .satisfies(
+                        e -> {
+                            assertThat(e.status).isEqualTo("failed");
+                            assertThat(e.reason).contains("X32");
+                        });
     }
 }

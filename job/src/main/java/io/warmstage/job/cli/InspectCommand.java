@@ -50,7 +50,8 @@ public final class InspectCommand implements Callable<Integer> {
             }
         }
         if (json) {
-            System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(files)));
+            System.out.println(
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(files)));
         } else {
             files.forEach(InspectCommand::printTable);
         }
@@ -68,7 +69,14 @@ public final class InspectCommand implements Callable<Integer> {
                 h.tensors().size(),
                 f.version().etag());
         h.metadata().forEach((k, v) -> System.out.println("  metadata " + k + " = " + v));
-        System.out.printf(Locale.ROOT, "  %-48s %-12s %-20s %12s  %s%n", "tensor", "dtype", "shape", "bytes", "data_offsets");
+        System.out.printf(
+                Locale.ROOT,
+                "  %-48s %-12s %-20s %12s  %s%n",
+                "tensor",
+                "dtype",
+                "shape",
+                "bytes",
+                "data_offsets");
         for (TensorInfo t : h.tensors()) {
             System.out.printf(
                     Locale.ROOT,

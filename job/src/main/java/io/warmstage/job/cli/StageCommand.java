@@ -73,14 +73,20 @@ public final class StageCommand implements Callable<Integer> {
         if (specs.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "give --model URI or --manifest FILE");
         }
-        int slots = parallelism != null ? parallelism : m != null && m.parallelism != null ? m.parallelism : 1;
+        int slots =
+                parallelism != null
+                        ? parallelism
+                        : m != null && m.parallelism != null ? m.parallelism : 1;
         if (slots < 1) {
             throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1");
         }
         Configuration conf = Configuration.fromMap(options);
         String dev = device != null ? device : m != null && m.device != null ? m.device : "cpu";
         conf.set(StagingOptions.DEVICE, dev);
-        Path cache = cacheDir != null ? cacheDir : m != null && m.cacheDir != null ? Path.of(m.cacheDir) : null;
+        Path cache =
+                cacheDir != null
+                        ? cacheDir
+                        : m != null && m.cacheDir != null ? Path.of(m.cacheDir) : null;
         if (cache != null) {
             conf.set(WeightSourceOptions.CACHE_DIR, cache.toAbsolutePath().toString());
         }

@@ -16,12 +16,13 @@ import java.util.SplittableRandom;
 /**
  * A scaled-down Llama-like checkpoint in BF16: the tensor names and shape ratios of Llama 3
  * (grouped-query attention, SwiGLU MLP, untied lm_head), split greedily into shards like the
- * Hugging Face writer, with {@code model.safetensors.index.json}. Weights are normal with
- * standard deviation 0.02, seeded so every run writes the same bytes.
+ * Hugging Face writer, with {@code model.safetensors.index.json}. Weights are normal with standard
+ * deviation 0.02, seeded so every run writes the same bytes.
  */
 public final class DemoModel {
     /** Sizes of the demo model. */
-    public record Dims(int vocab, int hidden, int intermediate, int layers, int heads, int kvHeads) {
+    public record Dims(
+            int vocab, int hidden, int intermediate, int layers, int heads, int kvHeads) {
         /** About 118 MiB in 3 shards. */
         public static Dims small() {
             return new Dims(8192, 1024, 2816, 4, 16, 4);

@@ -30,8 +30,8 @@ public final class ModelWriter {
      * @param name the tensor's name
      * @param dtype its dtype
      * @param shape its shape
-     * @param fill gives the bytes of the tensor in blocks: called with the block's offset in
-     *     the tensor, returns up to 1 MiB of bytes for it
+     * @param fill gives the bytes of the tensor in blocks: called with the block's offset in the
+     *     tensor, returns up to 1 MiB of bytes for it
      */
     public record Tensor(String name, Dtype dtype, long[] shape, LongFunction<byte[]> fill) {
         long bytes() {
@@ -52,7 +52,11 @@ public final class ModelWriter {
             throws IOException {
         byte[] header = header(tensors, metadata);
         try (OutputStream out = Files.newOutputStream(file)) {
-            out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+            out.write(
+                    ByteBuffer.allocate(8)
+                            .order(ByteOrder.LITTLE_ENDIAN)
+                            .putLong(header.length)
+                            .array());
             out.write(header);
             for (Tensor t : tensors) {
                 for (long off = 0; off < t.bytes(); ) {

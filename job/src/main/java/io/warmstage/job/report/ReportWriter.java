@@ -23,7 +23,9 @@ public final class ReportWriter implements Closeable {
 
     private final Writer out;
 
-    /** @param out where lines go; closed with this writer */
+    /**
+     * @param out where lines go; closed with this writer
+     */
     public ReportWriter(Writer out) {
         this.out = out;
     }

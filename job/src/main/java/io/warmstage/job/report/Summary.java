@@ -94,8 +94,13 @@ public final class Summary {
             out.println("  FAILED " + f.file + ": " + f.reason);
         }
         for (StagingEvent c : failedCache) {
-            out.println("  CACHE " + c.status.toUpperCase(Locale.ROOT) + " " + c.file + ": "
-                    + c.reason);
+            out.println(
+                    "  CACHE "
+                            + c.status.toUpperCase(Locale.ROOT)
+                            + " "
+                            + c.file
+                            + ": "
+                            + c.reason);
         }
     }
 

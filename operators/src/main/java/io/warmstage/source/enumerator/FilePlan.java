@@ -4,8 +4,7 @@ import io.warmstage.format.SafetensorsHeader;
 import io.warmstage.storage.ObjectVersion;
 
 /**
- * A file the enumerator has stat'ed and whose header it has read and validated, or one that
- * failed.
+ * A file the enumerator has stat'ed and whose header it has read and validated, or one that failed.
  *
  * @param model the model's name
  * @param modelFiles how many files the model has

@@ -28,11 +28,11 @@ import java.util.Optional;
 /**
  * Resolves a model into files: fetches and checks a sharded checkpoint's index, stats each file,
  * pins its version, reads and validates its header with ranged reads. A model is all or nothing
- * here: if any of its files fails, every file of the model is planned as failed, before any
- * tensor byte is fetched.
+ * here: if any of its files fails, every file of the model is planned as failed, before any tensor
+ * byte is fetched.
  *
- * <p>When the host-local cache holds a verified copy of a file's pinned version, the header is
- * read from that copy and nothing but the stat reaches the origin.
+ * <p>When the host-local cache holds a verified copy of a file's pinned version, the header is read
+ * from that copy and nothing but the stat reaches the origin.
  */
 public final class ModelPlanner {
     /** Largest index.json read, in bytes: an index is a few MB even for 1000-shard models. */
@@ -49,7 +49,8 @@ public final class ModelPlanner {
      * @param cache the host-local cache to read headers from, or null
      * @param prefetchBytes bytes read in the first request to each file
      */
-    public ModelPlanner(ObjectStores stores, RetryPolicy retry, LocalCache cache, int prefetchBytes) {
+    public ModelPlanner(
+            ObjectStores stores, RetryPolicy retry, LocalCache cache, int prefetchBytes) {
         this.stores = stores;
         this.retry = retry;
         this.cache = cache;
@@ -126,8 +127,8 @@ public final class ModelPlanner {
     }
 
     /**
-     * Reads and validates the header of {@code uri} at {@code version}, from the host cache when
-     * it holds that version.
+     * Reads and validates the header of {@code uri} at {@code version}, from the host cache when it
+     * holds that version.
      *
      * @throws SafetensorsException if the header breaks a format rule
      * @throws IOException if a read fails
@@ -169,7 +170,8 @@ public final class ModelPlanner {
             }
             return out;
         }
-        RangeReads.readFully(stores.forUri(uri), uri, v, offset, length, ByteBuffer.wrap(out), retry);
+        RangeReads.readFully(
+                stores.forUri(uri), uri, v, offset, length, ByteBuffer.wrap(out), retry);
         return out;
     }
 
@@ -182,7 +184,10 @@ public final class ModelPlanner {
                     SafetensorsException.Reason.INVALID_INDEX,
                     uri.toString(),
                     null,
-                    "index is " + v.size() + " bytes, more than the " + MAX_INDEX_BYTES
+                    "index is "
+                            + v.size()
+                            + " bytes, more than the "
+                            + MAX_INDEX_BYTES
                             + " bytes an index.json may have");
         }
         byte[] bytes = read(uri, v, Optional.empty(), 0, (int) v.size());

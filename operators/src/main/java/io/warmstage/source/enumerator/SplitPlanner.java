@@ -5,14 +5,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Cuts a planned file into {@link ChunkSplit}s for one target: the header {@code [0, 8 + N)}
- * first, then the data section in ranges of at most {@code splitSize} bytes. A failed file
- * becomes one failure split.
+ * Cuts a planned file into {@link ChunkSplit}s for one target: the header {@code [0, 8 + N)} first,
+ * then the data section in ranges of at most {@code splitSize} bytes. A failed file becomes one
+ * failure split.
  */
 public final class SplitPlanner {
     private final long splitSize;
 
-    /** @param splitSize the largest data range of one split, in bytes (at least 1) */
+    /**
+     * @param splitSize the largest data range of one split, in bytes (at least 1)
+     */
     public SplitPlanner(long splitSize) {
         if (splitSize < 1) {
             throw new IllegalArgumentException("split size must be positive: " + splitSize);

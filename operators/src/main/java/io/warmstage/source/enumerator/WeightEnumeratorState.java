@@ -6,8 +6,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * What the enumerator checkpoints: the models already planned and, per subtask, the splits not
- * yet assigned. Models not planned yet are planned again after a restore.
+ * What the enumerator checkpoints: the models already planned and, per subtask, the splits not yet
+ * assigned. Models not planned yet are planned again after a restore.
  *
  * @param plannedModels names of models whose splits exist
  * @param unassigned per subtask index, splits not yet handed to its reader, in order

@@ -9,7 +9,8 @@ import org.apache.flink.connector.base.source.reader.RecordEmitter;
 public final class ChunkRecordEmitter
         implements RecordEmitter<ChunkRecord, ChunkRecord, ChunkSplitState> {
     @Override
-    public void emitRecord(ChunkRecord record, SourceOutput<ChunkRecord> out, ChunkSplitState state) {
+    public void emitRecord(
+            ChunkRecord record, SourceOutput<ChunkRecord> out, ChunkSplitState state) {
         out.collect(record);
         if (record.isFailure()) {
             state.advanceTo(state.split().end());

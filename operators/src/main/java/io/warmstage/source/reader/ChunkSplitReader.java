@@ -38,8 +38,8 @@ import org.apache.flink.connector.base.source.reader.splitreader.SplitsChange;
  * the record size. Host memory is bounded by reads-in-flight x split size: a new read starts only
  * after a finished one has been handed to the reader.
  *
- * <p>A file whose verified copy of the pinned version is in this host's cache is read from there.
- * A read that fails after its retries turns into one failure record for its file; the file's later
+ * <p>A file whose verified copy of the pinned version is in this host's cache is read from there. A
+ * read that fails after its retries turns into one failure record for its file; the file's later
  * splits are skipped, and the other files go on.
  */
 public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSplit> {
@@ -154,7 +154,12 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                 readLocal(local.get(), pos, data);
             } else {
                 RangeReads.readFully(
-                        stores.forUri(uri), uri, split.version(), pos, len, ByteBuffer.wrap(data),
+                        stores.forUri(uri),
+                        uri,
+                        split.version(),
+                        pos,
+                        len,
+                        ByteBuffer.wrap(data),
                         retry);
             }
             records.add(record(split, pos, data, local.isPresent()));

@@ -5,12 +5,12 @@ import java.util.Objects;
 import org.apache.flink.api.connector.source.SourceSplit;
 
 /**
- * An immutable byte range {@code [offset, offset + length)} of one safetensors file for one
- * target, or a failure of that file (then {@link #error()} is set and the range is empty).
+ * An immutable byte range {@code [offset, offset + length)} of one safetensors file for one target,
+ * or a failure of that file (then {@link #error()} is set and the range is empty).
  *
  * <p>The enumerator cuts each file into splits by byte offset: the header bytes {@code [0, 8 + N)}
- * are the first split, the data section follows in splits of at most the configured split size.
- * The mutable progress of a split lives in {@link ChunkSplitState}.
+ * are the first split, the data section follows in splits of at most the configured split size. The
+ * mutable progress of a split lives in {@link ChunkSplitState}.
  */
 public final class ChunkSplit implements SourceSplit {
     private final String id;
@@ -63,8 +63,15 @@ public final class ChunkSplit implements SourceSplit {
         this.error = error;
         if (offset < 0 || length < 0 || Math.addExact(offset, length) > version.size()) {
             throw new IllegalArgumentException(
-                    "split range [" + offset + ", " + (offset + length) + ") outside " + uri
-                            + " (" + version.size() + " bytes)");
+                    "split range ["
+                            + offset
+                            + ", "
+                            + (offset + length)
+                            + ") outside "
+                            + uri
+                            + " ("
+                            + version.size()
+                            + " bytes)");
         }
     }
 
@@ -72,7 +79,16 @@ public final class ChunkSplit implements SourceSplit {
     public static ChunkSplit failure(
             String id, int target, String model, int modelFiles, String uri, String error) {
         return new ChunkSplit(
-                id, target, model, modelFiles, uri, new ObjectVersion(0, null), 0, 0, 0, false,
+                id,
+                target,
+                model,
+                modelFiles,
+                uri,
+                new ObjectVersion(0, null),
+                0,
+                0,
+                0,
+                false,
                 Objects.requireNonNull(error));
     }
 
@@ -81,8 +97,17 @@ public final class ChunkSplit implements SourceSplit {
         return owner == cacheOwner
                 ? this
                 : new ChunkSplit(
-                        id, target, model, modelFiles, uri, version, headerEnd, offset, length,
-                        owner, error);
+                        id,
+                        target,
+                        model,
+                        modelFiles,
+                        uri,
+                        version,
+                        headerEnd,
+                        offset,
+                        length,
+                        owner,
+                        error);
     }
 
     @Override
@@ -165,7 +190,16 @@ public final class ChunkSplit implements SourceSplit {
     public String toString() {
         return isFailure()
                 ? "ChunkSplit{" + id + " " + uri + " failed: " + error + "}"
-                : "ChunkSplit{" + id + " " + uri + " [" + offset + ", " + end() + ") -> " + target
+                : "ChunkSplit{"
+                        + id
+                        + " "
+                        + uri
+                        + " ["
+                        + offset
+                        + ", "
+                        + end()
+                        + ") -> "
+                        + target
                         + "}";
     }
 }

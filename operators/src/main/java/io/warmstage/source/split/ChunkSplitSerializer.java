@@ -33,7 +33,8 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
         if (version != VERSION) {
             throw new IOException("unknown ChunkSplit serializer version " + version);
         }
-        try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(serialized))) {
+        try (DataInputStream in =
+                new DataInputStream(new java.io.ByteArrayInputStream(serialized))) {
             return read(in);
         }
     }
@@ -68,7 +69,16 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
         boolean owner = in.readBoolean();
         String error = readNullable(in);
         return new ChunkSplit(
-                id, target, model, modelFiles, uri, version, headerEnd, offset, length, owner,
+                id,
+                target,
+                model,
+                modelFiles,
+                uri,
+                version,
+                headerEnd,
+                offset,
+                length,
+                owner,
                 error);
     }
 
