@@ -198,7 +198,12 @@ public final class ModelPlanner {
         URI base = ObjectStores.toUri(indexUri);
         List<String> files = new ArrayList<>();
         for (String shard : index.shardFiles()) {
-            files.add(base.resolve(encodePath(shard)).toString());
+            if ("file".equals(base.getScheme())) {
+                // Path keeps the canonical file:/// form that URI.resolve would drop.
+                files.add(Path.of(base).resolveSibling(shard).normalize().toUri().toString());
+            } else {
+                files.add(base.resolve(encodePath(shard)).toString());
+            }
         }
         return files;
     }
