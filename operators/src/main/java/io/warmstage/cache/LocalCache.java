@@ -27,6 +27,14 @@ import java.util.UUID;
  * publishes identical content.
  */
 public final class LocalCache {
+    private static final Object[] KEY_LOCKS = new Object[64];
+
+    static {
+        for (int i = 0; i < KEY_LOCKS.length; i++) {
+            KEY_LOCKS[i] = new Object();
+        }
+    }
+
     static final String DATA_SUFFIX = ".safetensors";
     static final String SIDECAR_SUFFIX = ".entry.json";
     static final ObjectMapper JSON = new ObjectMapper();
@@ -82,15 +90,26 @@ public final class LocalCache {
         String key = key(uri, version);
         Path data = dataPath(key);
         Path sidecar = sidecarPath(key);
-        Optional<CacheEntry> entry = readSidecar(sidecar);
-        if (entry.isPresent()
-                && entry.get().matches(uri, version)
-                && sizeOf(data) == version.size()) {
-            return Optional.of(data);
+        synchronized (lockFor(key)) {
+            Optional<CacheEntry> entry = readSidecar(sidecar);
+            if (entry.isPresent()
+                    && entry.get().matches(uri, version)
+                    && sizeOf(data) == version.size()) {
+                return Optional.of(data);
+            }
+            Files.deleteIfExists(sidecar);
+            Files.deleteIfExists(data);
+            return Optional.empty();
         }
-        Files.deleteIfExists(sidecar);
-        Files.deleteIfExists(data);
-        return Optional.empty();
+    }
+
+    /**
+     * The lock that orders a publish (its two renames) against a lookup's check-and-clean of the
+     * same key, JVM-wide: every cache writer and reader of one TaskManager shares it. Processes
+     * that share one cache directory are not ordered by it.
+     */
+    static Object lockFor(String key) {
+        return KEY_LOCKS[(key.hashCode() & 0x7fffffff) % KEY_LOCKS.length];
     }
 
     /**

@@ -95,9 +95,11 @@ public final class PendingEntry {
         try {
             CacheEntry entry = verify(expectedCrc32c);
             writeSidecar(sidecarTemp, entry);
-            move(temp, cache.dataPath(key));
-            dataPublished = true;
-            move(sidecarTemp, cache.sidecarPath(key));
+            synchronized (LocalCache.lockFor(key)) {
+                move(temp, cache.dataPath(key));
+                dataPublished = true;
+                move(sidecarTemp, cache.sidecarPath(key));
+            }
             cache.syncDirectory();
             return entry;
         } catch (IOException | RuntimeException e) {

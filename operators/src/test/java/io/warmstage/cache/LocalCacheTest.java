@@ -275,4 +275,36 @@ class LocalCacheTest {
         assertThat(list(dir)).containsExactly(".tmp");
         assertThat(list(dir.resolve(".tmp"))).isEmpty();
     }
+
+    @Test
+    void lookupsRacingACommitNeverDestroyTheEntryItPublishes() throws Exception {
+        LocalCache cache = new LocalCache(dir.resolve("race"));
+        byte[] bytes = new byte[4096];
+        new java.util.Random(5).nextBytes(bytes);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            for (int round = 0; round < 200; round++) {
+                URI uri = URI.create("http://origin/model-" + round + ".safetensors");
+                ObjectVersion v = new ObjectVersion(bytes.length, "\"e" + round + "\"");
+                PendingEntry entry = cache.begin(uri, v);
+                entry.write(0, java.nio.ByteBuffer.wrap(bytes));
+                java.util.concurrent.atomic.AtomicBoolean done =
+                        new java.util.concurrent.atomic.AtomicBoolean();
+                Future<?> spinner =
+                        pool.submit(
+                                () -> {
+                                    while (!done.get()) {
+                                        cache.lookup(uri, v);
+                                    }
+                                    return null;
+                                });
+                entry.commit();
+                done.set(true);
+                spinner.get();
+                assertThat(cache.lookup(uri, v)).as("round %d", round).isPresent();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }
