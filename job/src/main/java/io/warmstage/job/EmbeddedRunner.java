@@ -4,6 +4,7 @@ import io.warmstage.source.ModelSpec;
 import io.warmstage.staging.StagingEvent;
 import java.net.URI;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.configuration.Configuration;
@@ -66,7 +67,7 @@ public final class EmbeddedRunner implements AutoCloseable {
      * Stages {@code models} on {@code slots} slots and hands every event to {@code listener} as it
      * arrives.
      *
-     * @return seconds from the job's submission to its last event
+     * @return the staging time in seconds: from the job reaching RUNNING to its last model event
      * @throws Exception if the job itself fails (a bad model does not fail the job)
      */
     public double run(
@@ -78,15 +79,20 @@ public final class EmbeddedRunner implements AutoCloseable {
         StreamExecutionEnvironment env = environment();
         var events = StagingPipeline.build(env, models, warmstage, slots);
         try (CloseableIterator<StagingEvent> it = events.collectAsync()) {
-            long start = System.nanoTime();
             JobClient job = env.executeAsync("warmstage: stage " + models.size() + " model(s)");
-            long last = start;
+            CompletableFuture<Long> running = RunningWatch.start(job);
+            long last = 0;
             while (it.hasNext()) {
-                listener.accept(it.next());
-                last = System.nanoTime();
+                StagingEvent e = it.next();
+                listener.accept(e);
+                if (StagingEvent.MODEL.equals(e.event)) {
+                    last = System.nanoTime();
+                }
             }
             job.getJobExecutionResult().get();
-            return (last - start) / 1e9;
+            long start =
+                    running.isDone() && !running.isCompletedExceptionally() ? running.join() : last;
+            return last > start ? (last - start) / 1e9 : 0;
         }
     }
 

@@ -11,6 +11,7 @@ import io.warmstage.staging.StagingEvent;
 import io.warmstage.staging.StagingOptions;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
+import io.warmstage.testing.ReferenceReader;
 import io.warmstage.testing.SharedData;
 import java.net.URI;
 import java.nio.ByteBuffer;

@@ -65,6 +65,9 @@ final class FileLoader implements AutoCloseable {
             if (entry != null) {
                 entry.commit();
             }
+            if (header.tensors().isEmpty()) {
+                data.close(); // no tensor refers to it, so release() could never free it
+            }
             return tensors(header, data);
         } catch (IOException | DeviceException | RuntimeException e) {
             data.close();

@@ -65,7 +65,12 @@ public final class StageCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Manifest m = manifest == null ? null : Manifest.read(manifest);
+        Manifest m;
+        try {
+            m = manifest == null ? null : Manifest.read(manifest);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
         List<ModelSpec> specs = new ArrayList<>(m == null ? List.of() : m.specs());
         for (String uri : models) {
             specs.add(new ModelSpec(null, uri));

@@ -8,6 +8,7 @@ import io.warmstage.staging.StagingEvent;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,7 +49,8 @@ final class StageRun {
                                 progress.accept(e);
                                 write(writer, e);
                             });
-            summary.seconds(seconds);
+            long jvmStart = ManagementFactory.getRuntimeMXBean().getStartTime();
+            summary.seconds(seconds, (System.currentTimeMillis() - jvmStart) / 1e3);
         }
         summary.print(out);
         if (report != null) {

@@ -22,6 +22,7 @@ public final class Summary {
     private int hits;
     private int misses;
     private double seconds;
+    private double wallSeconds;
 
     /** Counts one event. */
     public void add(StagingEvent e) {
@@ -38,9 +39,20 @@ public final class Summary {
         }
     }
 
-    /** Sets the staging time: from the job's start to its last model staged, in seconds. */
-    public void seconds(double s) {
-        seconds = s;
+    /**
+     * Sets the times, in seconds.
+     *
+     * @param staging from the job reaching RUNNING to its last model staged
+     * @param wall the whole command, cluster start and job deployment included
+     */
+    public void seconds(double staging, double wall) {
+        seconds = staging;
+        wallSeconds = wall;
+    }
+
+    /** The staging time in seconds. */
+    public double stagingSeconds() {
+        return seconds;
     }
 
     public int filesStaged() {
@@ -86,8 +98,18 @@ public final class Summary {
         row(out, "files", files + " staged, " + failedFiles.size() + " failed");
         row(out, "tensors", Long.toString(tensors));
         row(out, "bytes", bytes + " (" + human(bytes) + ")");
-        row(out, "seconds", String.format(Locale.ROOT, "%.3f", seconds));
-        row(out, "GB/s", String.format(Locale.ROOT, "%.3f", gigabytesPerSecond()));
+        row(
+                out,
+                "seconds",
+                String.format(
+                        Locale.ROOT,
+                        "%.3f staging (job running to last model staged), %.3f whole command",
+                        seconds,
+                        wallSeconds));
+        row(
+                out,
+                "GB/s",
+                String.format(Locale.ROOT, "%.3f (over the staging time)", gigabytesPerSecond()));
         row(out, "cache", hits + " hits, " + misses + " misses");
         row(out, "failures", Integer.toString(failedFiles.size() + failedCache.size()));
         for (StagingEvent f : failedFiles) {

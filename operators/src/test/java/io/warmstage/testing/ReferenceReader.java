@@ -1,4 +1,4 @@
-package io.warmstage.job;
+package io.warmstage.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,11 +17,11 @@ import java.util.zip.CRC32C;
  * An independent safetensors reader for tests: plain Jackson over the whole file, none of
  * Warmstage's parsing. Gives each tensor's bytes and CRC-32C as they are at the origin.
  */
-final class ReferenceReader {
+public final class ReferenceReader {
     private ReferenceReader() {}
 
     /** Tensor name to its bytes, for the file at {@code path}. */
-    static Map<String, byte[]> tensors(Path path) throws IOException {
+    public static Map<String, byte[]> tensors(Path path) throws IOException {
         byte[] file = Files.readAllBytes(path);
         long n = ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         JsonNode header = new ObjectMapper().readTree(Arrays.copyOfRange(file, 8, (int) (8 + n)));
@@ -39,7 +39,7 @@ final class ReferenceReader {
     }
 
     /** Tensor name to the CRC-32C of its bytes, as 8 lowercase hex digits. */
-    static Map<String, String> crcs(Path path) throws IOException {
+    public static Map<String, String> crcs(Path path) throws IOException {
         Map<String, String> out = new HashMap<>();
         tensors(path)
                 .forEach(
@@ -52,7 +52,7 @@ final class ReferenceReader {
     }
 
     /** The data section of the file (bytes 8 + N to the end). */
-    static byte[] dataSection(Path path) throws IOException {
+    public static byte[] dataSection(Path path) throws IOException {
         byte[] file = Files.readAllBytes(path);
         long n = ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         return Arrays.copyOfRange(file, (int) (8 + n), file.length);
