@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
@@ -47,7 +48,10 @@ public final class StagingPipeline {
             Configuration config,
             int slots) {
         env.setMaxParallelism(MAX_PARALLELISM);
-        env.getConfig().enableObjectReuse();
+        Configuration pipeline = new Configuration();
+        pipeline.set(PipelineOptions.OBJECT_REUSE, true); // chunk bytes are never copied on chains
+        pipeline.set(PipelineOptions.GENERIC_TYPES, false); // records are POJOs: no Kryo
+        env.configure(pipeline);
         WeightSource source =
                 WeightSource.builder()
                         .models(models)

@@ -42,6 +42,12 @@ public class ChunkRecord {
     /** True when this target writes the file into its host's cache (one writer per host). */
     public boolean cacheOwner;
 
+    /**
+     * On records of the header split of a shard: tensors the sharded index assigns to another
+     * shard, which staging does not report. Null otherwise.
+     */
+    public String[] skipTensors;
+
     /** Non-null when the file failed (header invalid, read failed): the one-line reason. */
     public String error;
 

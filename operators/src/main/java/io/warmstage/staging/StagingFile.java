@@ -12,7 +12,9 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One file being reassembled on one slot: the header bytes on the heap, the data section in device
@@ -32,6 +34,7 @@ final class StagingFile {
     private final Coverage coverage = new Coverage();
     private SafetensorsHeader header;
     private boolean[] reported;
+    private final Set<String> skip = new HashSet<>();
     private boolean allFromCache = true;
     private boolean cacheWritten;
 
@@ -61,6 +64,9 @@ final class StagingFile {
         }
         copy(r, end);
         coverage.add(r.offset, end);
+        if (r.skipTensors != null) {
+            skip.addAll(Arrays.asList(r.skipTensors));
+        }
         allFromCache &= r.cacheHit;
         boolean headerNew = header == null && coverage.covers(0, headerEnd);
         if (headerNew) {
@@ -78,6 +84,11 @@ final class StagingFile {
 
     SafetensorsHeader header() {
         return header;
+    }
+
+    /** Tensors this file reports: its header's, less those the index assigns elsewhere. */
+    int reportedTensors() {
+        return (int) header.tensors().stream().filter(t -> !skip.contains(t.name())).count();
     }
 
     /** {@code hit} if every byte came from this host's cache, else {@code miss}. */
@@ -131,7 +142,9 @@ final class StagingFile {
             }
             if (!reported[i] && coverage.covers(headerEnd + t.begin(), headerEnd + t.end())) {
                 reported[i] = true;
-                out.add(t);
+                if (!skip.contains(t.name())) {
+                    out.add(t);
+                }
             }
         }
         return out;

@@ -144,7 +144,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         }
         StagingEvent e = event(StagingEvent.FILE, f.model, f.uri);
         e.bytes = f.fileSize;
-        e.tensors = f.header().tensors().size();
+        e.tensors = f.reportedTensors();
         e.status = "staged";
         e.cache = !cacheOn ? "off" : f.allFromCache() ? "hit" : "miss";
         out.collect(e);

@@ -45,6 +45,29 @@ class ChunkSplitSerializerTest {
     }
 
     @Test
+    void roundTripsTheTensorsToSkip() throws IOException {
+        ChunkSplit s =
+                new ChunkSplit(
+                        "0:u@0",
+                        0,
+                        "m",
+                        2,
+                        "file:///u",
+                        V,
+                        100,
+                        0,
+                        100,
+                        false,
+                        null,
+                        List.of("w", "model.layers.0.mlp.up_proj.weight"));
+        ChunkSplit back =
+                ChunkSplitSerializer.INSTANCE.deserialize(
+                        1, ChunkSplitSerializer.INSTANCE.serialize(s));
+        assertThat(back.skipTensors()).containsExactly("w", "model.layers.0.mlp.up_proj.weight");
+        assertThat(back).isEqualTo(s);
+    }
+
+    @Test
     void roundTripsFailureSplitsAndNullEtags() throws IOException {
         ChunkSplitSerializer ser = ChunkSplitSerializer.INSTANCE;
         ChunkSplit f = ChunkSplit.failure("0:x@failed", 0, "m", 1, "file:///x", "bad header");

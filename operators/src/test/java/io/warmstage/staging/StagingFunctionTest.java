@@ -198,4 +198,23 @@ class StagingFunctionTest {
                             assertThat(e.reason).contains("X32");
                         });
     }
+
+    @Test
+    void tensorsTheIndexAssignsElsewhereAreStagedButNotReported() throws Exception {
+        open(false, false);
+        List<ChunkRecord> records = chunks(PEFT, "peft", 300_000, false);
+        String skipped = "base_model.model.score.weight";
+        assertThat(referenceCrcs(PEFT)).containsKey(skipped);
+        records.get(0).skipTensors = new String[] {skipped};
+        for (ChunkRecord r : records) {
+            harness.processElement(r, 0);
+        }
+        List<StagingEvent> events = harness.extractOutputValues();
+        assertThat(events.stream().filter(e -> e.event.equals("tensor")).map(e -> e.tensor))
+                .hasSize(24)
+                .doesNotContain(skipped);
+        assertThat(events.stream().filter(e -> e.event.equals("file")))
+                .singleElement()
+                .satisfies(e -> assertThat(e.tensors).isEqualTo(24));
+    }
 }

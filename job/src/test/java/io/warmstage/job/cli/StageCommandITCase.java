@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 class StageCommandITCase {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Path PEFT =
-            SharedData.real().resolve("anirudh-ak_peft-gpt2__model__lora_model__adapter_model.safetensors");
+            SharedData.real()
+                    .resolve("anirudh-ak_peft-gpt2__model__lora_model__adapter_model.safetensors");
 
     @TempDir Path tmp;
 
@@ -37,7 +38,8 @@ class StageCommandITCase {
         System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
         try {
             int code = WarmstageCli.execute(args);
-            return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+            return new Run(
+                    code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
         } finally {
             System.setOut(out);
             System.setErr(err);
@@ -54,12 +56,22 @@ class StageCommandITCase {
 
     @Test
     void aBadModelFailsAloneWithExitOneAndTheGoodOnesReportTheOriginsChecksums() throws Exception {
-        Path lfs = SharedData.malformed().resolve("YouZiSoftware_lzlv_70b_fp16_hf__model-00001-of-00015.safetensors");
+        Path lfs =
+                SharedData.malformed()
+                        .resolve(
+                                "YouZiSoftware_lzlv_70b_fp16_hf__model-00001-of-00015.safetensors");
         Path report = tmp.resolve("report.jsonl");
         Run run =
                 cli(
-                        "stage", "--model", PEFT.toString(), "--model", lfs.toString(),
-                        "--cache-dir", tmp.resolve("cache").toString(), "--report", report.toString());
+                        "stage",
+                        "--model",
+                        PEFT.toString(),
+                        "--model",
+                        lfs.toString(),
+                        "--cache-dir",
+                        tmp.resolve("cache").toString(),
+                        "--report",
+                        report.toString());
 
         assertThat(run.code()).as(run.out() + run.err()).isEqualTo(1);
         assertThat(run.out() + run.err()).doesNotContain("\tat ").doesNotContain("Exception");
@@ -102,11 +114,17 @@ class StageCommandITCase {
         Path rel = tmp.relativize(SharedData.sharded().resolve("model.safetensors.index.json"));
         Files.writeString(
                 manifest,
-                "device: cpu\ncacheDir: " + tmp.resolve("cache") + "\nmodels:\n"
-                        + "  - name: sharded\n    uri: " + rel + "\n");
+                "device: cpu\ncacheDir: "
+                        + tmp.resolve("cache")
+                        + "\nmodels:\n"
+                        + "  - name: sharded\n    uri: "
+                        + rel
+                        + "\n");
         Run first = cli("stage", "--manifest", manifest.toString());
         assertThat(first.code()).as(first.out() + first.err()).isZero();
-        assertThat(first.out()).contains("files     6 staged, 0 failed").contains("0 hits, 6 misses");
+        assertThat(first.out())
+                .contains("files     6 staged, 0 failed")
+                .contains("0 hits, 6 misses");
 
         Run second = cli("stage", "--manifest", manifest.toString());
         assertThat(second.code()).isZero();
@@ -117,7 +135,8 @@ class StageCommandITCase {
     void usageErrorsExitTwo() throws Exception {
         assertThat(cli("stage").code()).isEqualTo(2);
         assertThat(cli("stage", "--model", PEFT.toString(), "--device", "gpu").code()).isEqualTo(2);
-        assertThat(cli("stage", "--model", PEFT.toString(), "--parallelism", "0").code()).isEqualTo(2);
+        assertThat(cli("stage", "--model", PEFT.toString(), "--parallelism", "0").code())
+                .isEqualTo(2);
         assertThat(cli("frobnicate").code()).isEqualTo(2);
         Path manifest = tmp.resolve("bad.yaml");
         Files.writeString(manifest, "models:\n  - uri: x\n    shard: 3\n");

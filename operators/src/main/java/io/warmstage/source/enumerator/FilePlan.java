@@ -2,6 +2,7 @@ package io.warmstage.source.enumerator;
 
 import io.warmstage.format.SafetensorsHeader;
 import io.warmstage.storage.ObjectVersion;
+import java.util.List;
 
 /**
  * A file the enumerator has stat'ed and whose header it has read and validated, or one that failed.
@@ -12,6 +13,8 @@ import io.warmstage.storage.ObjectVersion;
  * @param version size and version token pinned for every later read
  * @param header the validated header, or null when {@code error} is set
  * @param error null, or the one-line reason the file failed
+ * @param skipTensors tensors of this file that the sharded index assigns to another shard; they are
+ *     staged with the file's bytes but not reported from it
  */
 public record FilePlan(
         String model,
@@ -19,10 +22,31 @@ public record FilePlan(
         String uri,
         ObjectVersion version,
         SafetensorsHeader header,
-        String error) {
+        String error,
+        List<String> skipTensors) {
+
+    public FilePlan {
+        skipTensors = List.copyOf(skipTensors);
+    }
+
+    /** A planned file whose every tensor is reported. */
+    public FilePlan(
+            String model,
+            int modelFiles,
+            String uri,
+            ObjectVersion version,
+            SafetensorsHeader header,
+            String error) {
+        this(model, modelFiles, uri, version, header, error, List.of());
+    }
 
     public static FilePlan failed(String model, int modelFiles, String uri, String error) {
         return new FilePlan(model, modelFiles, uri, null, null, error);
+    }
+
+    /** The same plan with {@code skip} as its {@link #skipTensors()}. */
+    public FilePlan skipping(List<String> skip) {
+        return new FilePlan(model, modelFiles, uri, version, header, error, skip);
     }
 
     public boolean isFailure() {

@@ -5,6 +5,7 @@ import io.warmstage.format.HeaderParser;
 import io.warmstage.format.SafetensorsException;
 import io.warmstage.format.SafetensorsHeader;
 import io.warmstage.format.ShardIndex;
+import io.warmstage.format.TensorInfo;
 import io.warmstage.source.ModelSpec;
 import io.warmstage.storage.ObjectStore;
 import io.warmstage.storage.ObjectStores;
@@ -20,10 +21,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Resolves a model into files: fetches and checks a sharded checkpoint's index, stats each file,
@@ -84,24 +87,42 @@ public final class ModelPlanner {
                 firstError = p.error();
             }
         }
-        if (firstError == null && index != null) {
-            firstError = validateIndex(model, files, plans, index);
+        if (firstError != null) {
+            return failAll(model, files, plans, firstError);
         }
-        return firstError == null ? plans : failAll(model, files, plans, firstError);
-    }
-
-    private String validateIndex(
-            ModelSpec model, List<String> files, List<FilePlan> plans, ShardIndex index) {
-        Map<String, SafetensorsHeader> byShard = new LinkedHashMap<>();
-        for (int i = 0; i < files.size(); i++) {
-            byShard.put(index.shardFiles().get(i), plans.get(i).header());
+        if (index == null) {
+            return plans;
         }
         try {
-            index.validate(byShard);
-            return null;
+            return withIndexAssignments(plans, index);
         } catch (SafetensorsException e) {
-            return e.inFile(model.uri()).getMessage();
+            return failAll(model, files, plans, e.inFile(model.uri()).getMessage());
         }
+    }
+
+    /**
+     * Checks the shards against the index (every shard and listed tensor present, total_size) and
+     * marks, per shard, the tensors the index assigns elsewhere: the index is the allow-list.
+     */
+    private static List<FilePlan> withIndexAssignments(List<FilePlan> plans, ShardIndex index)
+            throws SafetensorsException {
+        Map<String, SafetensorsHeader> byShard = new LinkedHashMap<>();
+        for (int i = 0; i < plans.size(); i++) {
+            byShard.put(index.shardFiles().get(i), plans.get(i).header());
+        }
+        Map<String, List<TensorInfo>> assigned = index.tensorsByShard(byShard);
+        List<FilePlan> out = new ArrayList<>(plans.size());
+        for (int i = 0; i < plans.size(); i++) {
+            FilePlan p = plans.get(i);
+            Set<String> keep = new HashSet<>();
+            assigned.get(index.shardFiles().get(i)).forEach(t -> keep.add(t.name()));
+            List<String> skip = new ArrayList<>();
+            p.header().tensors().stream()
+                    .filter(t -> !keep.contains(t.name()))
+                    .forEach(t -> skip.add(t.name()));
+            out.add(p.skipping(skip));
+        }
+        return out;
     }
 
     private static List<FilePlan> failAll(

@@ -41,14 +41,15 @@ public final class SplitPlanner {
         long headerEnd = file.header().dataStart();
         long size = file.version().size();
         List<ChunkSplit> out = new ArrayList<>();
-        out.add(split(file, target, prefix, 0, headerEnd));
+        out.add(split(file, target, prefix, 0, headerEnd, file.skipTensors()));
         for (long off = headerEnd; off < size; off = Math.addExact(off, splitSize)) {
-            out.add(split(file, target, prefix, off, Math.min(splitSize, size - off)));
+            out.add(split(file, target, prefix, off, Math.min(splitSize, size - off), List.of()));
         }
         return out;
     }
 
-    private static ChunkSplit split(FilePlan f, int target, String prefix, long off, long len) {
+    private static ChunkSplit split(
+            FilePlan f, int target, String prefix, long off, long len, List<String> skip) {
         return new ChunkSplit(
                 prefix + "@" + off,
                 target,
@@ -60,6 +61,7 @@ public final class SplitPlanner {
                 off,
                 len,
                 false,
-                null);
+                null,
+                skip);
     }
 }

@@ -217,6 +217,9 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         r.etag = s.version().etag();
         r.headerEnd = s.headerEnd();
         r.cacheOwner = s.cacheOwner();
+        if (!s.skipTensors().isEmpty()) {
+            r.skipTensors = s.skipTensors().toArray(new String[0]);
+        }
         return r;
     }
 

@@ -1,6 +1,7 @@
 package io.warmstage.source.split;
 
 import io.warmstage.storage.ObjectVersion;
+import java.util.List;
 import java.util.Objects;
 import org.apache.flink.api.connector.source.SourceSplit;
 
@@ -24,6 +25,7 @@ public final class ChunkSplit implements SourceSplit {
     private final long length;
     private final boolean cacheOwner;
     private final String error;
+    private final List<String> skipTensors;
 
     /**
      * @param id unique split id
@@ -50,6 +52,41 @@ public final class ChunkSplit implements SourceSplit {
             long length,
             boolean cacheOwner,
             String error) {
+        this(
+                id,
+                target,
+                model,
+                modelFiles,
+                uri,
+                version,
+                headerEnd,
+                offset,
+                length,
+                cacheOwner,
+                error,
+                List.of());
+    }
+
+    /**
+     * As above, with the tensors staging does not report.
+     *
+     * @param skipTensors on the header split: tensors of the file that the sharded index assigns to
+     *     another shard; empty elsewhere
+     */
+    public ChunkSplit(
+            String id,
+            int target,
+            String model,
+            int modelFiles,
+            String uri,
+            ObjectVersion version,
+            long headerEnd,
+            long offset,
+            long length,
+            boolean cacheOwner,
+            String error,
+            List<String> skipTensors) {
+        this.skipTensors = List.copyOf(skipTensors);
         this.id = Objects.requireNonNull(id);
         this.target = target;
         this.model = Objects.requireNonNull(model);
@@ -107,7 +144,8 @@ public final class ChunkSplit implements SourceSplit {
                         offset,
                         length,
                         owner,
-                        error);
+                        error,
+                        skipTensors);
     }
 
     @Override
@@ -165,6 +203,11 @@ public final class ChunkSplit implements SourceSplit {
         return error != null;
     }
 
+    /** Tensors staging does not report from this file (set on the header split only). */
+    public List<String> skipTensors() {
+        return skipTensors;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof ChunkSplit s
@@ -178,7 +221,8 @@ public final class ChunkSplit implements SourceSplit {
                 && offset == s.offset
                 && length == s.length
                 && cacheOwner == s.cacheOwner
-                && Objects.equals(error, s.error);
+                && Objects.equals(error, s.error)
+                && skipTensors.equals(s.skipTensors);
     }
 
     @Override

@@ -5,6 +5,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /** Versioned serializer of {@link ChunkSplit}s, for checkpoints and enumerator-to-reader RPC. */
@@ -53,6 +55,10 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
         out.writeLong(s.length());
         out.writeBoolean(s.cacheOwner());
         writeNullable(s.error(), out);
+        out.writeInt(s.skipTensors().size());
+        for (String t : s.skipTensors()) {
+            out.writeUTF(t);
+        }
     }
 
     /** Reads one split written by {@link #write}. */
@@ -68,6 +74,10 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
         long length = in.readLong();
         boolean owner = in.readBoolean();
         String error = readNullable(in);
+        List<String> skip = new ArrayList<>();
+        for (int i = in.readInt(); i > 0; i--) {
+            skip.add(in.readUTF());
+        }
         return new ChunkSplit(
                 id,
                 target,
@@ -79,7 +89,8 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
                 offset,
                 length,
                 owner,
-                error);
+                error,
+                skip);
     }
 
     private static void writeNullable(String s, DataOutputStream out) throws IOException {

@@ -47,6 +47,7 @@ public final class ChunkSplitState {
                 next,
                 split.end() - next,
                 split.cacheOwner(),
-                split.error());
+                split.error(),
+                split.skipTensors());
     }
 }
