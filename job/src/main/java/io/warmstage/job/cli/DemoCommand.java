@@ -35,6 +35,12 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON-lines report.")
     Path report;
 
+    @Option(
+            names = "--keep-ui",
+            paramLabel = "SECONDS",
+            description = "Keep the cluster and its Web UI up this long after the summary.")
+    int keepUi;
+
     @Option(names = "--keep", description = "Keep the temp directory (model and cache).")
     boolean keep;
 
@@ -56,6 +62,7 @@ public final class DemoCommand implements Callable<Integer> {
                                 new Configuration(),
                                 parallelism,
                                 report,
+                                keepUi,
                                 System.out);
                 System.out.println("  cache dir " + dir.resolve("cache"));
                 return s.allStaged() ? 0 : 1;

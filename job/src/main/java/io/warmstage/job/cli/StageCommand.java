@@ -58,6 +58,12 @@ public final class StageCommand implements Callable<Integer> {
     Integer parallelism;
 
     @Option(
+            names = "--keep-ui",
+            paramLabel = "SECONDS",
+            description = "Keep the cluster and its Web UI up this long after the summary.")
+    int keepUi;
+
+    @Option(
             names = "-D",
             paramLabel = "KEY=VALUE",
             description = "A Warmstage or Flink option, e.g. -Dwarmstage.source.split-size=8mb.")
@@ -96,7 +102,7 @@ public final class StageCommand implements Callable<Integer> {
             conf.set(WeightSourceOptions.CACHE_DIR, cache.toAbsolutePath().toString());
         }
         DeviceCheck.require(spec.commandLine(), dev);
-        Summary s = StageRun.run(specs, conf, conf, slots, report, System.out);
+        Summary s = StageRun.run(specs, conf, conf, slots, report, keepUi, System.out);
         return s.allStaged() ? 0 : 1;
     }
 }

@@ -23,6 +23,8 @@ final class StageRun {
      * Stages {@code models} and prints the summary.
      *
      * @param report JSON-lines report file, or null
+     * @param keepUiSeconds how long the cluster and its Web UI stay up after the summary, in
+     *     seconds (0: shut down at once)
      * @return the summary; {@link Summary#allStaged()} says whether every file staged
      */
     static Summary run(
@@ -31,30 +33,41 @@ final class StageRun {
             Configuration flink,
             int slots,
             Path report,
+            int keepUiSeconds,
             PrintStream out)
             throws Exception {
         Summary summary = new Summary();
         Progress progress = new Progress(out);
-        try (EmbeddedRunner runner = EmbeddedRunner.start(slots, flink);
-                ReportWriter writer = report == null ? null : open(report)) {
+        try (EmbeddedRunner runner = EmbeddedRunner.start(slots, flink)) {
             out.println("Flink Web UI: " + runner.webUi());
             out.println("Staging " + models.size() + " model(s) on " + slots + " slot(s)");
-            double seconds =
-                    runner.run(
-                            models,
-                            warmstage,
-                            slots,
-                            e -> {
-                                summary.add(e);
-                                progress.accept(e);
-                                write(writer, e);
-                            });
-            long jvmStart = ManagementFactory.getRuntimeMXBean().getStartTime();
-            summary.seconds(seconds, (System.currentTimeMillis() - jvmStart) / 1e3);
-        }
-        summary.print(out);
-        if (report != null) {
-            out.println("  report    " + report);
+            try (ReportWriter writer = report == null ? null : open(report)) {
+                double seconds =
+                        runner.run(
+                                models,
+                                warmstage,
+                                slots,
+                                e -> {
+                                    summary.add(e);
+                                    progress.accept(e);
+                                    write(writer, e);
+                                });
+                long jvmStart = ManagementFactory.getRuntimeMXBean().getStartTime();
+                summary.seconds(seconds, (System.currentTimeMillis() - jvmStart) / 1e3);
+            }
+            summary.print(out);
+            if (report != null) {
+                out.println("  report    " + report);
+            }
+            if (keepUiSeconds > 0) {
+                out.println(
+                        "Web UI stays up at "
+                                + runner.webUi()
+                                + " for "
+                                + keepUiSeconds
+                                + " s (Ctrl-C to quit)");
+                Thread.sleep(keepUiSeconds * 1000L);
+            }
         }
         return summary;
     }
