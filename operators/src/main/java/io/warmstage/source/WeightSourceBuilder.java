@@ -46,7 +46,11 @@ public final class WeightSourceBuilder {
             throw new IllegalArgumentException("no models to stage");
         }
         Set<String> names = new HashSet<>();
+        Set<String> uris = new HashSet<>();
         for (ModelSpec m : models) {
+            if (!uris.add(m.uri())) {
+                throw new IllegalArgumentException("model URI " + m.uri() + " listed twice");
+            }
             if (!names.add(m.name())) {
                 throw new IllegalArgumentException("model name '" + m.name() + "' used twice");
             }

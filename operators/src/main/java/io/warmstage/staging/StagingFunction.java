@@ -84,13 +84,13 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     @Override
     public void processElement(ChunkRecord r, Context ctx, Collector<StagingEvent> out)
             throws Exception {
-        String key = r.file;
+        String key = r.model + "\n" + r.file;
         if (finished.contains(key)) {
             return;
         }
         models.computeIfAbsent(r.model, m -> new ModelProgress(r.modelFiles));
         if (r.isFailure()) {
-            fail(r.file, r.model, r.error, ctx, out);
+            fail(key, r.file, r.model, r.error, ctx, out);
             return;
         }
         try {
@@ -101,7 +101,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             }
             stage(f, r, ctx, out);
         } catch (Exception e) {
-            fail(r.file, r.model, ModelPlanner.describe(e), ctx, out);
+            fail(key, r.file, r.model, ModelPlanner.describe(e), ctx, out);
         }
     }
 
@@ -137,8 +137,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private void finish(StagingFile f, ChunkRecord r, Context ctx, Collector<StagingEvent> out)
             throws DeviceException {
         f.data.synchronize();
-        open.remove(f.uri);
-        finished.add(f.uri);
+        String key = f.model + "\n" + f.uri;
+        open.remove(key);
+        finished.add(key);
         if (f.cacheWritten()) {
             ctx.output(CACHE_OPS, CacheOp.commit(slot, f.uriObject, f.version, null));
         }
@@ -157,9 +158,14 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     }
 
     private void fail(
-            String uri, String model, String reason, Context ctx, Collector<StagingEvent> out) {
-        finished.add(uri);
-        StagingFile f = open.remove(uri);
+            String key,
+            String uri,
+            String model,
+            String reason,
+            Context ctx,
+            Collector<StagingEvent> out) {
+        finished.add(key);
+        StagingFile f = open.remove(key);
         if (f != null) {
             f.data.close();
             if (f.cacheWritten()) {

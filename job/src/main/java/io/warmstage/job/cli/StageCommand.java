@@ -1,8 +1,10 @@
 package io.warmstage.job.cli;
 
 import io.warmstage.job.Manifest;
+import io.warmstage.job.StagingPipeline;
 import io.warmstage.job.report.Summary;
 import io.warmstage.source.ModelSpec;
+import io.warmstage.source.WeightSource;
 import io.warmstage.source.WeightSourceOptions;
 import io.warmstage.staging.StagingOptions;
 import java.nio.file.Path;
@@ -88,8 +90,21 @@ public final class StageCommand implements Callable<Integer> {
                 parallelism != null
                         ? parallelism
                         : m != null && m.parallelism != null ? m.parallelism : 1;
-        if (slots < 1) {
-            throw new ParameterException(spec.commandLine(), "--parallelism must be at least 1");
+        if (slots < 1 || slots > StagingPipeline.MAX_PARALLELISM) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--parallelism must be in [1, "
+                            + StagingPipeline.MAX_PARALLELISM
+                            + "], got "
+                            + slots);
+        }
+        try {
+            WeightSource.builder()
+                    .models(specs)
+                    .targets(slots, StagingPipeline.MAX_PARALLELISM)
+                    .build();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Configuration conf = Configuration.fromMap(options);
         String dev = device != null ? device : m != null && m.device != null ? m.device : "cpu";

@@ -138,6 +138,11 @@ class StageCommandITCase {
         assertThat(cli("stage", "--model", PEFT.toString(), "--parallelism", "0").code())
                 .isEqualTo(2);
         assertThat(cli("frobnicate").code()).isEqualTo(2);
+        assertThat(cli("stage", "--model", PEFT.toString(), "--parallelism", "129").code())
+                .isEqualTo(2);
+        Run twice = cli("stage", "--model", PEFT.toString(), "--model", PEFT.toString());
+        assertThat(twice.code()).isEqualTo(2);
+        assertThat(twice.err()).contains("listed twice");
         Path manifest = tmp.resolve("bad.yaml");
         Files.writeString(manifest, "models:\n  - uri: x\n    shard: 3\n");
         Run bad = cli("stage", "--manifest", manifest.toString());

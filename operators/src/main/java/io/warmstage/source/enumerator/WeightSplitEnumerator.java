@@ -40,7 +40,7 @@ public final class WeightSplitEnumerator
     private final Map<Integer, Deque<ChunkSplit>> queues = new HashMap<>();
     private final Map<Integer, Integer> waiting = new HashMap<>();
     private final Set<Integer> signalled = new HashSet<>();
-    private final Map<String, Integer> cacheOwners = new HashMap<>();
+    private final Map<String, String> cacheOwners = new HashMap<>();
 
     /**
      * @param planner plans one model into files (runs on the context's worker thread)
@@ -148,8 +148,10 @@ public final class WeightSplitEnumerator
         }
         ReaderInfo reader = context.registeredReaders().get(subtask);
         String host = reader == null ? "?" : reader.getLocation();
-        int owner = cacheOwners.computeIfAbsent(split.uri() + "\n" + host, k -> subtask);
-        return split.withCacheOwner(owner == subtask);
+        // One writer per host and file, even when two models share a file.
+        String claim = split.model() + "\n" + subtask;
+        String owner = cacheOwners.computeIfAbsent(split.uri() + "\n" + host, k -> claim);
+        return split.withCacheOwner(owner.equals(claim));
     }
 
     private Deque<ChunkSplit> queue(int subtask) {
