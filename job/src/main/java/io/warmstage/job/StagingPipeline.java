@@ -32,6 +32,12 @@ public final class StagingPipeline {
     /** Max parallelism (key groups) of every Warmstage job; the source's key math uses it. */
     public static final int MAX_PARALLELISM = 128;
 
+    /**
+     * Cache operations in flight per slot: chunk bytes waiting for the cache writer take at most
+     * this many records (x record size) of host memory beyond the source's buffer pool.
+     */
+    static final int CACHE_QUEUE = 16;
+
     private StagingPipeline() {}
 
     /**
@@ -77,7 +83,11 @@ public final class StagingPipeline {
         Path dir = Path.of(config.get(WeightSourceOptions.CACHE_DIR));
         DataStream<StagingEvent> cached =
                 AsyncDataStream.unorderedWait(
-                                ops, new CacheWriter(dir.toString(), 2), 10, TimeUnit.MINUTES, 64)
+                                ops,
+                                new CacheWriter(dir.toString(), 2),
+                                10,
+                                TimeUnit.MINUTES,
+                                CACHE_QUEUE)
                         .name("cache")
                         .uid("cache")
                         .setParallelism(slots)

@@ -7,6 +7,7 @@ import io.warmstage.source.enumerator.TargetKeys;
 import io.warmstage.source.enumerator.WeightEnumeratorState;
 import io.warmstage.source.enumerator.WeightEnumeratorStateSerializer;
 import io.warmstage.source.enumerator.WeightSplitEnumerator;
+import io.warmstage.source.reader.BufferPool;
 import io.warmstage.source.reader.ChunkSplitReader;
 import io.warmstage.source.reader.WeightSourceReader;
 import io.warmstage.source.split.ChunkSplit;
@@ -81,13 +82,16 @@ public final class WeightSource
     public SourceReader<ChunkRecord, ChunkSplit> createReader(SourceReaderContext ctx) {
         int inFlight = config.get(WeightSourceOptions.READS_IN_FLIGHT);
         int recordSize = (int) config.get(WeightSourceOptions.RECORD_SIZE).getBytes();
+        BufferPool.Lease buffers =
+                BufferPool.shared(config.get(WeightSourceOptions.BUFFER_POOL).getBytes()).lease();
         return new WeightSourceReader(
                 () -> {
                     ObjectStores stores = ObjectStores.create(config);
                     return new ChunkSplitReader(
-                            stores, stores.retryPolicy(), cache(), recordSize, inFlight);
+                            stores, stores.retryPolicy(), cache(), recordSize, inFlight, buffers);
                 },
                 inFlight,
+                buffers,
                 config,
                 ctx);
     }

@@ -35,6 +35,17 @@ public final class WeightSourceOptions {
                             "Splits each reader reads at once. Host memory per reader is about"
                                     + " reads-in-flight x split-size.");
 
+    /** Host memory for chunk bytes between storage and staging, per TaskManager. */
+    public static final ConfigOption<MemorySize> BUFFER_POOL =
+            ConfigOptions.key("warmstage.source.buffer-pool")
+                    .memoryType()
+                    .defaultValue(MemorySize.parse("256mb"))
+                    .withDescription(
+                            "Host memory that chunk bytes may take between storage and staging,"
+                                    + " per TaskManager (JVM), whatever the model's size. Readers"
+                                    + " wait for room: backpressure when staging is slower than"
+                                    + " fetching.");
+
     /** Bytes read from the start of a file in one request when planning. */
     public static final ConfigOption<MemorySize> HEADER_PREFETCH =
             ConfigOptions.key("warmstage.source.header-prefetch")

@@ -55,19 +55,24 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private final BlockingQueue<Object> done = new LinkedBlockingQueue<>();
     private final Set<String> failedFiles = ConcurrentHashMap.newKeySet();
     private final Map<String, Optional<Path>> cached = new ConcurrentHashMap<>();
+    private final BufferPool.Lease buffers;
     private int inFlight;
 
     /**
      * @param cache this host's cache, or null when the cache is off
      * @param recordSize largest record in bytes
      * @param maxInFlight splits read at once
+     * @param buffers this reader's share of the TaskManager's buffer pool; the reader takes a
+     *     split's bytes before reading it, the source reader gives them back once it is emitted
      */
     public ChunkSplitReader(
             ObjectStores stores,
             RetryPolicy retry,
             LocalCache cache,
             int recordSize,
-            int maxInFlight) {
+            int maxInFlight,
+            BufferPool.Lease buffers) {
+        this.buffers = buffers;
         this.stores = stores;
         this.retry = retry;
         this.cache = cache;
@@ -78,9 +83,12 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
 
     @Override
     public RecordsWithSplitIds<ChunkRecord> fetch() throws IOException {
-        launch();
         Object next;
         try {
+            launch();
+            if (inFlight == 0 && !queue.isEmpty()) {
+                return new RecordsBySplits.Builder<ChunkRecord>().build(); // pool dry: retry
+            }
             next = done.poll(1, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -116,8 +124,13 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         stores.close();
     }
 
-    private void launch() {
+    /** Starts reads while fewer than the maximum run and the pool has room for the next split. */
+    private void launch() throws InterruptedException {
         while (inFlight < maxInFlight && !queue.isEmpty()) {
+            long wait = inFlight == 0 ? 100 : 0;
+            if (!buffers.tryAcquire(queue.peek(), wait)) {
+                return;
+            }
             ChunkSplit split = queue.poll();
             inFlight++;
             pool.execute(() -> done.add(new Fetched(split, read(split))));

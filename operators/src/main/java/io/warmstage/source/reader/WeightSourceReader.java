@@ -18,14 +18,22 @@ public final class WeightSourceReader
         extends SingleThreadMultiplexSourceReaderBase<
                 ChunkRecord, ChunkRecord, ChunkSplit, ChunkSplitState> {
     private final int readsInFlight;
+    private final BufferPool.Lease buffers;
 
+    /**
+     * @param splitReader makes the split reader (it takes pool bytes from {@code buffers})
+     * @param buffers the share of the buffer pool the split reader takes from; bytes go back here
+     *     once a split's records have been emitted
+     */
     public WeightSourceReader(
             Supplier<SplitReader<ChunkRecord, ChunkSplit>> splitReader,
             int readsInFlight,
+            BufferPool.Lease buffers,
             Configuration config,
             SourceReaderContext context) {
         super(splitReader, new ChunkRecordEmitter(), config, context);
         this.readsInFlight = readsInFlight;
+        this.buffers = buffers;
     }
 
     @Override
@@ -39,8 +47,18 @@ public final class WeightSourceReader
 
     @Override
     protected void onSplitFinished(Map<String, ChunkSplitState> finished) {
-        for (int i = 0; i < finished.size(); i++) {
+        for (ChunkSplitState state : finished.values()) {
+            buffers.release(state.split());
             context.sendSplitRequest();
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            super.close();
+        } finally {
+            buffers.releaseAll();
         }
     }
 
