@@ -80,7 +80,7 @@ public final class FlinkFileSystemStore implements ObjectStore {
         try {
             return FileSystem.get(uri);
         } catch (IOException e) {
-            throw FlinkFsErrors.map(uri, "file system", e);
+            throw FlinkFsErrors.map(uri, FlinkFsErrors.FILE_SYSTEM, e);
         }
     }
 

@@ -16,6 +16,9 @@ import java.nio.file.AccessDeniedException;
  * message line.
  */
 final class FlinkFsErrors {
+    /** The operation name for creating the file system: always final (configuration). */
+    static final String FILE_SYSTEM = "file system";
+
     private FlinkFsErrors() {}
 
     /**
@@ -28,6 +31,8 @@ final class FlinkFsErrors {
      *   <li>Hadoop {@code RemoteFileChangedException}: "object changed (412)", not retryable
      *   <li>Hadoop {@code AWSRedirectException}: "redirected (301)", not retryable
      *   <li>Hadoop {@code AWSBadRequestException}: "bad request (400)", not retryable
+     *   <li>any failure to create the file system ({@link #FILE_SYSTEM}: no credentials, bad
+     *       settings): not retryable, with the root cause's first line
      *   <li>anything else (5xx, throttling, resets): retryable
      * </ul>
      */
@@ -36,6 +41,17 @@ final class FlinkFsErrors {
             return se;
         }
         String where = where(uri) + ": " + operation + ": ";
+        if (FILE_SYSTEM.equals(operation)) {
+            return new StorageException(
+                    where
+                            + "cannot create the "
+                            + uri.getScheme()
+                            + ":// file system (check its credentials and settings): "
+                            + firstLine(e.getMessage())
+                            + rootCause(e),
+                    false,
+                    e);
+        }
         if (e instanceof FileNotFoundException) {
             return new StorageException(where + "not found (404)", false, e);
         }
@@ -78,6 +94,14 @@ final class FlinkFsErrors {
             }
         }
         return null;
+    }
+
+    private static String rootCause(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == e ? "" : " (cause: " + firstLine(root.getMessage()) + ")";
     }
 
     private static String firstLine(String message) {

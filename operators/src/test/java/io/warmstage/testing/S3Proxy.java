@@ -113,6 +113,11 @@ public final class S3Proxy implements BeforeAllCallback {
                 S3ProxyServer server = S3ProxyServer.start(List.of(BUCKET, LOCKED_BUCKET));
                 Configuration conf = server.flinkConfig(pluginsDir());
                 conf.setString("s3.bucket." + LOCKED_BUCKET + ".secret.key", LOCKED_SECRET);
+                // gs:// is wired but has no local server: a missing key file makes it fail
+                // fast, without reaching a metadata server or the network.
+                conf.setString(
+                        "gs.auth.service.account.json.keyfile",
+                        pluginsDir().resolveSibling("no-such-gcs-key.json").toString());
                 FlinkFileSystems.ensureScheme("s3", conf);
                 return new Shared(server, conf);
             } catch (IOException e) {
