@@ -9,6 +9,7 @@ import io.warmstage.staging.ResidentSet;
 import io.warmstage.staging.StagingEvent;
 import io.warmstage.staging.StagingOptions;
 import io.warmstage.storage.ObjectStores;
+import io.warmstage.testing.ReferenceReader;
 import io.warmstage.testing.S3Proxy;
 import io.warmstage.testing.SharedData;
 import java.net.URI;
