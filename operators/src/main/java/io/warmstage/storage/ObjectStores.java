@@ -31,7 +31,7 @@ import org.apache.flink.configuration.Configuration;
  * }</pre>
  */
 public final class ObjectStores implements Closeable {
-    /** Schemes {@link #toUri} accepts; s3 and gs are planned and refused by {@link #forUri}. */
+    /** Schemes {@link #toUri} accepts and {@link #forUri} serves. */
     public static final Set<String> ACCEPTED_SCHEMES = Set.of("file", "http", "https", "s3", "gs");
 
     private static final Pattern SCHEME = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]+:");
@@ -58,10 +58,12 @@ public final class ObjectStores implements Closeable {
 
     /**
      * The store for {@code uri}'s scheme: {@code file} or none → {@link LocalFileStore}; {@code
-     * http}, {@code https} → one shared {@link HttpObjectStore}.
+     * http}, {@code https} → one shared {@link HttpObjectStore}; {@code s3}, {@code gs} → a {@link
+     * FlinkFileSystemStore} over Flink's file system plugins, loaded once per JVM by {@link
+     * FlinkFileSystems#ensureScheme} when Flink has not registered the scheme already.
      *
-     * @throws StorageException not retryable, for {@code s3}/{@code gs} ("not supported yet") and
-     *     unknown schemes
+     * @throws StorageException not retryable, for unknown schemes and for {@code s3}/{@code gs}
+     *     when no plugin for them is registered or in the plugins directory
      * @throws IllegalStateException after {@link #close()}
      */
     public synchronized ObjectStore forUri(URI uri) throws StorageException {
@@ -141,7 +143,8 @@ public final class ObjectStores implements Closeable {
                         bearerToken());
             case "s3":
             case "gs":
-                throw new StorageException(key + ":// is not supported yet", false);
+                FlinkFileSystems.ensureScheme(key, conf);
+                return new FlinkFileSystemStore(key);
             default:
                 throw new StorageException(
                         "no store for scheme '" + key + "'; accepted: " + acceptedSchemes(), false);

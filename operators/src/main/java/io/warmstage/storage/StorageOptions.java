@@ -35,6 +35,22 @@ public final class StorageOptions {
                                     + BEARER_TOKEN_ENV
                                     + " is used; when neither is set, no Authorization header.");
 
+    /** Flink's own environment variable for the plugins directory (read when unset). */
+    public static final String PLUGINS_DIR_ENV = "FLINK_PLUGINS_DIR";
+
+    public static final ConfigOption<String> PLUGINS_DIR =
+            ConfigOptions.key("warmstage.storage.plugins-dir")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Flink plugins directory holding the s3:// and gs:// file systems, one"
+                                    + " sub-directory per plugin (s3-fs-hadoop/, gs-fs-hadoop/)."
+                                    + " Read only when Flink has not registered the scheme"
+                                    + " already (embedded runner, library API). When unset, the"
+                                    + " environment variable "
+                                    + PLUGINS_DIR_ENV
+                                    + ", then ./plugins.");
+
     public static final ConfigOption<Integer> RETRY_MAX_ATTEMPTS =
             ConfigOptions.key("warmstage.storage.retry.max-attempts")
                     .intType()

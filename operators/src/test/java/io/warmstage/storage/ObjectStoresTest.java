@@ -56,14 +56,12 @@ class ObjectStoresTest {
     }
 
     @Test
-    void s3AndGsAreNotSupportedYet() throws Exception {
+    void schemeWithoutStoreIsRefusedNamingTheAcceptedOnes() throws Exception {
         try (ObjectStores stores = ObjectStores.create(new Configuration())) {
-            assertThatThrownBy(() -> stores.forUri(URI.create("s3://bucket/key")))
+            assertThatThrownBy(() -> stores.forUri(URI.create("ftp://h/key")))
                     .isInstanceOfSatisfying(
                             StorageException.class, e -> assertThat(e.retryable()).isFalse())
-                    .hasMessage("s3:// is not supported yet");
-            assertThatThrownBy(() -> stores.forUri(URI.create("gs://bucket/key")))
-                    .hasMessage("gs:// is not supported yet");
+                    .hasMessage("no store for scheme 'ftp'; accepted: file, gs, http, https, s3");
         }
     }
 
