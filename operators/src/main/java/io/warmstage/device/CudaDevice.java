@@ -2,12 +2,14 @@ package io.warmstage.device;
 
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
+import static jcuda.driver.JCudaDriver.cuDeviceGetName;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -16,6 +18,7 @@ import jcuda.CudaException;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
 
 /**
  * One GPU ({@code cuda:N}) through the CUDA Driver API (JCuda 12.0.0): the device's primary
@@ -46,6 +49,8 @@ public final class CudaDevice implements Device {
      */
     CudaDevice(int ordinal, int slots, int slotBytes) throws DeviceException {
         this.name = "cuda:" + ordinal;
+        // Without this every call returns an error code that nobody checks.
+        JCudaDriver.setExceptionsEnabled(true);
         try {
             cuDeviceGet(device, ordinal);
             cuDevicePrimaryCtxRetain(context, device);
@@ -97,22 +102,71 @@ public final class CudaDevice implements Device {
         releaseContext();
     }
 
-    private CUdeviceptr allocateDeviceMemory(long bytes) throws DeviceException {
+    /**
+     * The GPU's product name as the driver reports it ({@code cuDeviceGetName}), e.g. {@code NVIDIA
+     * H200}.
+     *
+     * @throws DeviceException if the driver call fails
+     */
+    public String gpuName() throws DeviceException {
+        byte[] buf = new byte[256];
+        try {
+            cuDeviceGetName(buf, buf.length, device);
+        } catch (CudaException e) {
+            throw new DeviceException(name + ": cuDeviceGetName failed: " + e.getMessage(), e);
+        }
+        int n = 0;
+        while (n < buf.length && buf[n] != 0) {
+            n++;
+        }
+        return new String(buf, 0, n, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Free and total memory of this GPU in bytes ({@code cuMemGetInfo} in its primary context).
+     *
+     * @throws DeviceException if the driver call fails
+     */
+    public Memory memory() throws DeviceException {
+        checkOpen();
         try {
             cuCtxSetCurrent(context);
             long[] free = new long[1];
             long[] total = new long[1];
             cuMemGetInfo(free, total);
-            if (free[0] < bytes) {
-                throw new DeviceException(
-                        name
-                                + ": cannot allocate "
-                                + Sizes.describe(bytes)
-                                + ": only "
-                                + Sizes.describe(free[0])
-                                + " free of "
-                                + Sizes.describe(total[0]));
-            }
+            return new Memory(free[0], total[0]);
+        } catch (CudaException e) {
+            throw new DeviceException(name + ": cuMemGetInfo failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Device memory as {@code cuMemGetInfo} reports it.
+     *
+     * @param freeBytes bytes free now
+     * @param totalBytes bytes on the GPU
+     */
+    public record Memory(long freeBytes, long totalBytes) {}
+
+    /** The primary context, for {@link PlainPinnedCopy}. */
+    CUcontext context() {
+        return context;
+    }
+
+    private CUdeviceptr allocateDeviceMemory(long bytes) throws DeviceException {
+        Memory m = memory();
+        if (m.freeBytes() < bytes) {
+            throw new DeviceException(
+                    name
+                            + ": cannot allocate "
+                            + Sizes.describe(bytes)
+                            + ": only "
+                            + Sizes.describe(m.freeBytes())
+                            + " free of "
+                            + Sizes.describe(m.totalBytes()));
+        }
+        try {
+            cuCtxSetCurrent(context);
             CUdeviceptr ptr = new CUdeviceptr();
             cuMemAlloc(ptr, bytes);
             return ptr;

@@ -46,6 +46,73 @@ public final class Devices {
                 "unknown device '" + spec + "': expected cpu, cuda, cuda:N or auto");
     }
 
+    /**
+     * Opens the device named by {@code spec} for one staging slot, choosing and claiming its GPU by
+     * {@link SlotGpu}'s rules (external resources, then {@link GpuOptions#GPU_ORDINALS}, then
+     * subtask % GPU count). Call it from {@code open()} of the staging function:
+     *
+     * <pre>{@code
+     * SlotGpu slotGpu = SlotGpu.forSlot(
+     *         getRuntimeContext().getExternalResourceInfos("gpu"), subtask, config);
+     * device = Devices.openForSlot(config.get(StagingOptions.DEVICE), slotGpu);
+     * }</pre>
+     *
+     * <p>{@code cpu} opens a {@link HostDevice} and claims nothing; {@code auto} is {@code cuda}
+     * when available, else cpu; {@code cuda:N} claims GPU N. Closing the device releases its claim;
+     * {@link #releaseClaim} releases it without closing (keep-resident staging).
+     *
+     * @throws IllegalArgumentException if {@code spec} is not cpu, cuda, cuda:N or auto
+     * @throws DeviceException if CUDA was asked for and is unavailable (one line saying why), the
+     *     chosen ordinal is not a GPU of this host, another slot of this JVM holds the GPU and
+     *     sharing is off, or the GPU cannot be opened
+     */
+    public static Device openForSlot(String spec, SlotGpu slot) throws DeviceException {
+        return openForSlot(
+                spec,
+                slot,
+                cudaAvailability(),
+                GpuClaims.JVM,
+                n -> new CudaDevice(n, CudaDevice.DEFAULT_SLOTS, CudaDevice.DEFAULT_SLOT_BYTES));
+    }
+
+    /** As {@link #openForSlot(String, SlotGpu)} with the probe, registry and opener given. */
+    static Device openForSlot(
+            String spec, SlotGpu slot, CudaAvailability cuda, GpuClaims claims, CudaOpener opener)
+            throws DeviceException {
+        String s = spec == null ? "" : spec.trim();
+        if (s.equals("cpu") || (s.equals("auto") && !cuda.available())) {
+            return new HostDevice();
+        }
+        if (!s.equals("auto") && !s.equals("cuda") && !s.startsWith("cuda:")) {
+            throw new IllegalArgumentException(
+                    "unknown device '" + spec + "': expected cpu, cuda, cuda:N or auto");
+        }
+        int explicit = s.startsWith("cuda:") ? parseOrdinal(s) : -1;
+        if (!cuda.available()) {
+            throw new DeviceException("cannot open cuda: " + cuda.reason());
+        }
+        GpuClaims.Claim claim =
+                explicit < 0
+                        ? claims.claim(slot, cuda.deviceCount())
+                        : claims.claim(explicit, slot.subtask(), slot.shared(), cuda.deviceCount());
+        try {
+            return new ClaimedDevice(opener.open(claim.ordinal()), claim);
+        } catch (DeviceException | RuntimeException | LinkageError e) {
+            claim.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Releases the GPU claim of a device from {@link #openForSlot} without closing it, for a slot
+     * that keeps its tensors resident after the job; no-op for other devices.
+     */
+    public static void releaseClaim(Device device) {
+        if (device instanceof ClaimedDevice c) {
+            c.releaseClaim();
+        }
+    }
+
     /** Whether CUDA is usable here; probed on the first call, then cached for the JVM. */
     public static CudaAvailability cudaAvailability() {
         CudaAvailability c = cuda;
@@ -91,6 +158,12 @@ public final class Devices {
                     "cannot open cuda:" + n + ": this host has " + c.deviceCount() + " GPU(s)");
         }
         return new CudaDevice(n, CudaDevice.DEFAULT_SLOTS, CudaDevice.DEFAULT_SLOT_BYTES);
+    }
+
+    /** Opens GPU {@code ordinal} ({@link CudaDevice} on a real host). */
+    @FunctionalInterface
+    interface CudaOpener {
+        Device open(int ordinal) throws DeviceException;
     }
 
     private static int parseOrdinal(String spec) {

@@ -56,20 +56,29 @@ public final class PinnedRing<P> implements AutoCloseable {
     /**
      * Stages {@code src.remaining()} bytes into {@code target} at {@code deviceOffset}, one slot at
      * a time; returns once the copies are enqueued. Advances {@code src} to its limit.
+     *
+     * @throws DeviceException if the engine fails to enqueue a copy or record an event; the ring
+     *     then waits for what it had enqueued (best effort) so that no pinned slot is refilled
+     *     while a copy may still read it, and {@code src}'s position is left where it stopped
      */
     public void copyFromHost(P target, long deviceOffset, ByteBuffer src) throws DeviceException {
         checkOpen();
         long offset = deviceOffset;
-        while (src.hasRemaining()) {
-            int slot = acquireSlot();
-            int n = Math.min(src.remaining(), slots[slot].capacity());
-            ByteBuffer pinned = slots[slot].duplicate().clear();
-            pinned.put(src.slice(src.position(), n));
-            src.position(src.position() + n);
-            engine.copyAsync(slot, target, offset, n);
-            engine.record(slot);
-            inFlight[slot] = true;
-            offset = Math.addExact(offset, n);
+        try {
+            while (src.hasRemaining()) {
+                int slot = acquireSlot();
+                int n = Math.min(src.remaining(), slots[slot].capacity());
+                ByteBuffer pinned = slots[slot].duplicate().clear();
+                pinned.put(src.slice(src.position(), n));
+                src.position(src.position() + n);
+                inFlight[slot] = true;
+                engine.copyAsync(slot, target, offset, n);
+                engine.record(slot);
+                offset = Math.addExact(offset, n);
+            }
+        } catch (DeviceException | RuntimeException e) {
+            drainAfterFailure();
+            throw e;
         }
     }
 
@@ -134,6 +143,20 @@ public final class PinnedRing<P> implements AutoCloseable {
         }
         next = (slot + 1) % slots.length;
         return slot;
+    }
+
+    /**
+     * After a failed enqueue: a slot's copy may be enqueued without its event (record failed), so
+     * wait for the whole stream before any slot is refilled. If that fails too the context is
+     * broken and every later call fails.
+     */
+    private void drainAfterFailure() {
+        try {
+            engine.synchronize();
+        } catch (DeviceException | RuntimeException e) {
+            // The original failure is the one to report.
+        }
+        Arrays.fill(inFlight, false);
     }
 
     private ByteBuffer readPiece(P source, long offset, int n) throws DeviceException {

@@ -21,6 +21,14 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
     boolean closed;
     int failAllocationAtSlot = -1;
 
+    /** Copies ({@link #copyAsync}) or events ({@link #record}) issued before the failing one. */
+    int failCopyAfter = -1;
+
+    int failRecordAfter = -1;
+
+    private int copies;
+    private int records;
+
     private final List<ByteBuffer> pinned = new ArrayList<>();
     private final Deque<Runnable> stream = new ArrayDeque<>();
     private final Deque<String> streamNames = new ArrayDeque<>();
@@ -37,7 +45,11 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
     }
 
     @Override
-    public void copyAsync(int slot, byte[] target, long deviceOffset, int bytes) {
+    public void copyAsync(int slot, byte[] target, long deviceOffset, int bytes)
+            throws DeviceException {
+        if (copies++ == failCopyAfter) {
+            throw new DeviceException("fake: copy failed");
+        }
         if (queuedCopies.contains(slot)) {
             throw new IllegalStateException("slot " + slot + " reused before its event completed");
         }
@@ -52,7 +64,10 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
     }
 
     @Override
-    public void record(int slot) {
+    public void record(int slot) throws DeviceException {
+        if (records++ == failRecordAfter) {
+            throw new DeviceException("fake: record failed");
+        }
         log.add("record " + slot);
         enqueue("ran event " + slot, () -> {});
     }

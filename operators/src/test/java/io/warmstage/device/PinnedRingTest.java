@@ -165,6 +165,57 @@ class PinnedRingTest {
         assertThat(engine.log).isEqualTo(List.of("close"));
     }
 
+    @Test
+    void failedCopyMidwayDrainsTheStreamSoNoSlotIsRefilledWhileInFlight() throws Exception {
+        PinnedRing<byte[]> ring = new PinnedRing<>(engine, 2, 8);
+        engine.failCopyAfter = 2; // the third 8-byte piece fails to enqueue
+        byte[] src = random(32, 12);
+        ByteBuffer buf = ByteBuffer.wrap(src);
+
+        assertThatThrownBy(() -> ring.copyFromHost(device, 0, buf))
+                .isInstanceOf(DeviceException.class)
+                .hasMessage("fake: copy failed");
+
+        assertThat(engine.queued()).isZero();
+        assertThat(Arrays.copyOfRange(device, 0, 16)).isEqualTo(Arrays.copyOfRange(src, 0, 16));
+        assertThat(buf.position()).isEqualTo(24);
+        engine.log.clear();
+        ring.copyFromHost(device, 16, ByteBuffer.wrap(src, 16, 16));
+        assertThat(engine.log).noneMatch(e -> e.startsWith("wait"));
+        ring.synchronize();
+        assertThat(Arrays.copyOfRange(device, 0, 32)).isEqualTo(src);
+    }
+
+    @Test
+    void failedEventRecordWaitsForTheCopyAlreadyEnqueuedFromThatSlot() throws Exception {
+        PinnedRing<byte[]> ring = new PinnedRing<>(engine, 2, 8);
+        engine.failRecordAfter = 0;
+        byte[] src = random(8, 13);
+
+        assertThatThrownBy(() -> ring.copyFromHost(device, 40, ByteBuffer.wrap(src)))
+                .isInstanceOf(DeviceException.class)
+                .hasMessage("fake: record failed");
+
+        // The copy was enqueued without its event: the ring drained the stream, so the bytes
+        // landed and slot 0 is free again.
+        assertThat(engine.queued()).isZero();
+        assertThat(Arrays.copyOfRange(device, 40, 48)).isEqualTo(src);
+        assertThat(engine.log).containsExactly("h2d slot 0 @40 x8", "sync", "ran h2d @40");
+    }
+
+    @Test
+    void closeAfterAFailedCopyStillClosesTheEngineOnce() throws Exception {
+        PinnedRing<byte[]> ring = new PinnedRing<>(engine, 2, 8);
+        engine.failCopyAfter = 1;
+        assertThatThrownBy(() -> ring.copyFromHost(device, 0, ByteBuffer.wrap(random(24, 14))))
+                .isInstanceOf(DeviceException.class);
+
+        ring.close();
+
+        assertThat(engine.closed).isTrue();
+        assertThat(engine.log.stream().filter(e -> e.equals("close")).count()).isEqualTo(1);
+    }
+
     static byte[] random(int n, long seed) {
         byte[] b = new byte[n];
         new Random(seed).nextBytes(b);
