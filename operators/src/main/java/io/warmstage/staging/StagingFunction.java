@@ -4,6 +4,7 @@ import io.warmstage.cache.CacheOp;
 import io.warmstage.device.Device;
 import io.warmstage.device.DeviceException;
 import io.warmstage.device.Devices;
+import io.warmstage.device.SlotGpu;
 import io.warmstage.format.TensorInfo;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.enumerator.ModelPlanner;
@@ -67,7 +68,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     @Override
     public void open(OpenContext ctx) throws Exception {
         slot = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
-        device = Devices.open(config.get(StagingOptions.DEVICE), slot);
+        SlotGpu gpu =
+                SlotGpu.forSlot(getRuntimeContext().getExternalResourceInfos("gpu"), slot, config);
+        device = Devices.openForSlot(config.get(StagingOptions.DEVICE), gpu);
         verify = config.get(StagingOptions.VERIFY);
         keepResident = config.get(StagingOptions.KEEP_RESIDENT);
         open = new HashMap<>();
@@ -111,8 +114,12 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             open.values().forEach(f -> f.data.close());
             open.clear();
         }
-        if (device != null && !keepResident) {
-            device.close();
+        if (device != null) {
+            if (keepResident) {
+                Devices.releaseClaim(device); // memory stays; the GPU may be claimed again
+            } else {
+                device.close();
+            }
         }
     }
 
