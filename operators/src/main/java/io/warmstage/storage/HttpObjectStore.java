@@ -37,17 +37,29 @@ import javax.net.ssl.SSLHandshakeException;
 public final class HttpObjectStore implements ObjectStore {
     private final HttpClient client;
     private final Duration requestTimeout;
+    private final Duration stallTimeout;
     private final Optional<String> bearerToken;
+
+    /** As the full constructor, with the request timeout as stall timeout. */
+    public HttpObjectStore(
+            Duration connectTimeout, Duration requestTimeout, Optional<String> bearerToken) {
+        this(connectTimeout, requestTimeout, requestTimeout, bearerToken);
+    }
 
     /**
      * @param connectTimeout limit for opening a connection
-     * @param requestTimeout limit from sending a request until its response headers arrive (the
-     *     body is read without a limit from {@code HttpClient}; the caller's budget bounds it)
+     * @param requestTimeout limit from sending a request until its response headers arrive
+     * @param stallTimeout longest time a body may deliver no byte before it is closed and the read
+     *     fails as retryable ({@link RangeReads} resumes from the missing byte)
      * @param bearerToken sent as {@code Authorization: Bearer <token>} when present
      */
     public HttpObjectStore(
-            Duration connectTimeout, Duration requestTimeout, Optional<String> bearerToken) {
+            Duration connectTimeout,
+            Duration requestTimeout,
+            Duration stallTimeout,
+            Optional<String> bearerToken) {
         this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
+        this.stallTimeout = Objects.requireNonNull(stallTimeout, "stallTimeout");
         this.bearerToken = Objects.requireNonNull(bearerToken, "bearerToken");
         this.client =
                 HttpClient.newBuilder()
@@ -100,7 +112,8 @@ public final class HttpObjectStore implements ObjectStore {
             r.body().close(); // aborts; an error body is never drained
             throw e;
         }
-        return new ExactRangeInputStream(r.body(), uri, offset, length);
+        return new ExactRangeInputStream(
+                new StallGuardInputStream(r.body(), uri, stallTimeout), uri, offset, length);
     }
 
     /** Shuts the client down on JDKs where {@code HttpClient} is closeable (21+). */

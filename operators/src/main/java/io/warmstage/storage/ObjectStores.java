@@ -140,6 +140,7 @@ public final class ObjectStores implements Closeable {
                 return new HttpObjectStore(
                         conf.get(StorageOptions.HTTP_CONNECT_TIMEOUT),
                         conf.get(StorageOptions.HTTP_REQUEST_TIMEOUT),
+                        conf.get(StorageOptions.HTTP_STALL_TIMEOUT),
                         bearerToken());
             case "s3":
             case "gs":

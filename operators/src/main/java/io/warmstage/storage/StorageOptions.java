@@ -24,6 +24,15 @@ public final class StorageOptions {
                             "Limit from sending an HTTP(S) request until its response headers"
                                     + " arrive. The body is bounded by the per-range budget.");
 
+    /** Longest time a response body may deliver no byte. */
+    public static final ConfigOption<Duration> HTTP_STALL_TIMEOUT =
+            ConfigOptions.key("warmstage.storage.http.stall-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(30))
+                    .withDescription(
+                            "A response body that delivers no byte for this long is closed and"
+                                    + " the read retried from the missing byte.");
+
     /** Flink masks values of keys containing "token" in logs and the Web UI. */
     public static final ConfigOption<String> HTTP_BEARER_TOKEN =
             ConfigOptions.key("warmstage.storage.http.bearer-token")

@@ -40,6 +40,8 @@ final class FaultyRangeHandler extends Handler.Abstract {
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final AtomicInteger etagCounter = new AtomicInteger();
     private final AtomicInteger cutsLeft = new AtomicInteger();
+    private final AtomicInteger stallsLeft = new AtomicInteger();
+    private final List<Callback> stalled = new CopyOnWriteArrayList<>();
     private final AtomicInteger abortedWrites = new AtomicInteger();
 
     volatile int failFirstAttempts;
@@ -78,6 +80,20 @@ final class FaultyRangeHandler extends Handler.Abstract {
     /** The next {@code n} range bodies stop halfway and the connection is aborted. */
     void cutNextBodies(int n) {
         cutsLeft.set(n);
+    }
+
+    /**
+     * The next {@code n} range bodies send half their bytes and then nothing: the response stays
+     * open until {@link #releaseStalled()}.
+     */
+    void stallNextBodies(int n) {
+        stallsLeft.set(n);
+    }
+
+    /** Ends the responses left open by {@link #stallNextBodies}. */
+    void releaseStalled() {
+        stalled.forEach(c -> c.failed(new IllegalStateException("stalled on purpose")));
+        stalled.clear();
     }
 
     List<Seen> requests() {
@@ -192,6 +208,12 @@ final class FaultyRangeHandler extends Handler.Abstract {
                             abortedWrites.incrementAndGet();
                             callback.failed(x);
                         });
+        if (stallsLeft.getAndDecrement() > 0) {
+            response.write(
+                    false, ByteBuffer.wrap(body, 0, body.length / 2), Callback.from(
+                            () -> stalled.add(callback), callback::failed));
+            return;
+        }
         if (cutsLeft.getAndDecrement() > 0) {
             ByteBuffer half = ByteBuffer.wrap(body, 0, body.length / 2);
             response.write(

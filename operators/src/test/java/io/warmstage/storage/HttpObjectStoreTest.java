@@ -373,4 +373,32 @@ class HttpObjectStoreTest {
     private List<Seen> gets() {
         return handler.requests().stream().filter(s -> s.method().equals("GET")).toList();
     }
+
+    @Test
+    void aStalledBodyIsClosedAndTheReadResumesFromTheMissingByte() throws Exception {
+        HttpObjectStore stalling =
+                new HttpObjectStore(
+                        Duration.ofSeconds(5),
+                        Duration.ofSeconds(10),
+                        Duration.ofMillis(300),
+                        Optional.empty());
+        try {
+            handler.stallNextBodies(1);
+            ObjectVersion v = stalling.stat(uri);
+            ByteBuffer dst = ByteBuffer.allocate(1000);
+
+            RangeReads.readFully(stalling, uri, v, 5000, 1000, dst, RetryPolicy.defaults(), sleeper);
+
+            assertThat(dst.array()).isEqualTo(java.util.Arrays.copyOfRange(data, 5000, 6000));
+            List<String> ranges =
+                    handler.requests().stream()
+                            .filter(s -> s.method().equals("GET"))
+                            .map(Seen::range)
+                            .toList();
+            assertThat(ranges).containsExactly("bytes=5000-5999", "bytes=5500-5999");
+        } finally {
+            handler.releaseStalled();
+            stalling.close();
+        }
+    }
 }

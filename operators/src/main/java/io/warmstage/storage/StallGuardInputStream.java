@@ -1,0 +1,97 @@
+package io.warmstage.storage;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Closes a body that delivers no byte for the stall timeout, so that a stalled connection fails
+ * as a retryable {@link StorageException} (and {@link RangeReads} resumes from the missing byte)
+ * instead of blocking a reader forever. java.net.http's request timeout only covers the wait for
+ * the response headers.
+ */
+final class StallGuardInputStream extends FilterInputStream {
+    private static final ScheduledExecutorService WATCHDOG =
+            Executors.newSingleThreadScheduledExecutor(
+                    r -> {
+                        Thread t = new Thread(r, "warmstage-stall-watchdog");
+                        t.setDaemon(true);
+                        return t;
+                    });
+
+    private final URI uri;
+    private final long stallNanos;
+    private final ScheduledFuture<?> check;
+    private volatile long lastProgress = System.nanoTime();
+    private volatile boolean stalled;
+
+    /**
+     * @param in the body; closed by the watchdog when stalled, or by {@link #close()}
+     * @param stall how long the body may deliver nothing
+     */
+    StallGuardInputStream(InputStream in, URI uri, Duration stall) {
+        super(in);
+        this.uri = uri;
+        this.stallNanos = stall.toNanos();
+        long period = Math.max(10, stall.toMillis() / 4);
+        this.check =
+                WATCHDOG.scheduleWithFixedDelay(this::check, period, period, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public int read() throws IOException {
+        byte[] one = new byte[1];
+        int n = read(one, 0, 1);
+        return n < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        int n;
+        try {
+            n = in.read(b, off, len);
+        } catch (IOException e) {
+            throw stalled ? stalledError(e) : e;
+        }
+        if (stalled) {
+            throw stalledError(null);
+        }
+        lastProgress = System.nanoTime();
+        return n;
+    }
+
+    @Override
+    public void close() throws IOException {
+        check.cancel(false);
+        in.close();
+    }
+
+    private void check() {
+        if (System.nanoTime() - lastProgress > stallNanos) {
+            stalled = true;
+            check.cancel(false);
+            try {
+                in.close();
+            } catch (IOException | RuntimeException ignored) {
+                // the reader sees the stall on its next read
+            }
+        }
+    }
+
+    private StorageException stalledError(IOException cause) {
+        return new StorageException(
+                "no bytes for "
+                        + Duration.ofNanos(stallNanos).toMillis()
+                        + " ms from "
+                        + Redaction.uri(uri)
+                        + ": connection stalled",
+                true,
+                cause);
+    }
+}
