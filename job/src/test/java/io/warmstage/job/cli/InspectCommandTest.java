@@ -158,6 +158,18 @@ class InspectCommandTest {
     }
 
     @Test
+    void indexWithAnEmptyWeightMapIsRejected() throws Exception {
+        Path index = writeIndex("{\"metadata\":{\"total_size\":0},\"weight_map\":{}}");
+
+        Run run = run("inspect", index.toString());
+
+        assertRejected(
+                run,
+                "model.safetensors.index.json",
+                List.of("weight_map is empty; it must name at least one tensor"));
+    }
+
+    @Test
     void validFilesPrintJsonWithEveryTensor() throws Exception {
         assertJsonTensorCounts(
                 SharedData.real().resolve("Elyasb14_models__models__cnn.safetensors"), 20);
