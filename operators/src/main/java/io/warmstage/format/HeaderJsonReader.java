@@ -70,6 +70,7 @@ final class HeaderJsonReader {
         List<TensorInfo> tensors = new ArrayList<>();
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String key = p.currentName();
+            checkNoLoneSurrogate(key, "a header key");
             p.nextToken();
             if (key.equals("__metadata__")) {
                 metadata = readMetadata(p);
@@ -103,6 +104,8 @@ final class HeaderJsonReader {
                                 + TensorEntryReader.describe(p.currentToken())
                                 + ", but every value must be a string");
             }
+            checkNoLoneSurrogate(key, "a __metadata__ key");
+            checkNoLoneSurrogate(p.getText(), "the __metadata__ value of key '" + key + "'");
             metadata.put(key, p.getText());
         }
         return metadata;
@@ -122,6 +125,31 @@ final class HeaderJsonReader {
         }
     }
 
+    /**
+     * Rejects a string holding a UTF-16 surrogate without its pair, which only a JSON escape
+     * (backslash, u, D800 say) can produce: serde_json, the reference's parser, rejects it ("lone
+     * leading surrogate"), and such a name has no UTF-8 form.
+     */
+    private static void checkNoLoneSurrogate(String s, String what) throws SafetensorsException {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean pair =
+                    Character.isHighSurrogate(c)
+                            && i + 1 < s.length()
+                            && Character.isLowSurrogate(s.charAt(i + 1));
+            if (pair) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw error(
+                        Reason.INVALID_HEADER_JSON,
+                        String.format(
+                                "%s has a lone UTF-16 surrogate U+%04X at character %d;"
+                                        + " JSON strings must be valid Unicode",
+                                what, (int) c, i));
+            }
+        }
+    }
+
     private static SafetensorsException mapJsonError(JsonProcessingException e) {
         String message = String.valueOf(e.getOriginalMessage());
         Matcher m = DUPLICATE.matcher(message);
@@ -130,7 +158,9 @@ final class HeaderJsonReader {
                     Reason.DUPLICATE_KEY,
                     null,
                     null,
-                    "key '" + m.group(1) + "' appears twice in the header; keys must be unique");
+                    "duplicate key: '"
+                            + m.group(1)
+                            + "' appears twice in the header; keys must be unique");
         }
         long at = e.getLocation() == null ? -1 : e.getLocation().getByteOffset();
         if (message.length() > 200) {

@@ -6,6 +6,8 @@ package io.warmstage.format;
  * <p>Each instance carries a {@link Reason} (one per rule, as in the reference implementation's
  * {@code SafeTensorError}), the file it was found in and, where there is one, the tensor name. The
  * message is one line meant for users: it names the file, the tensor or range, and the rule.
+ * Control characters from the file (a tensor name with a newline, say) are escaped as Java unicode
+ * escapes (backslash, u, four hex digits) so that the message stays on one line.
  */
 public final class SafetensorsException extends Exception {
     private static final long serialVersionUID = 1L;
@@ -30,7 +32,10 @@ public final class SafetensorsException extends Exception {
         DUPLICATE_KEY,
         /** {@code __metadata__} is not a string-to-string map or null. */
         INVALID_METADATA,
-        /** A tensor entry lacks dtype, shape or data_offsets, or has extra or mistyped fields. */
+        /**
+         * A tensor entry lacks dtype, shape or data_offsets, or has mistyped ones (extra fields are
+         * ignored, like the reference).
+         */
         INVALID_TENSOR_ENTRY,
         /** The dtype name is not one of the known dtypes. */
         UNKNOWN_DTYPE,
@@ -100,7 +105,7 @@ public final class SafetensorsException extends Exception {
     /** The message without the file prefix. */
     public String detail() {
         String m = getMessage();
-        String prefix = file == null ? "" : file + ": ";
+        String prefix = file == null ? "" : oneLine(file) + ": ";
         return m.startsWith(prefix) ? m.substring(prefix.length()) : m;
     }
 
@@ -109,9 +114,27 @@ public final class SafetensorsException extends Exception {
         if (file != null) {
             sb.append(file).append(": ");
         }
-        if (tensor != null && !detail.contains(tensor)) {
+        if (tensor != null && !oneLine(detail).contains(oneLine(tensor))) {
             sb.append("tensor '").append(tensor).append("': ");
         }
-        return sb.append(detail).toString();
+        return oneLine(sb.append(detail).toString());
+    }
+
+    /** Escapes ISO control characters (C0, DEL, C1) and line/paragraph separators. */
+    private static String oneLine(String s) {
+        StringBuilder sb = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean escape = Character.isISOControl(c) || c == '\u2028' || c == '\u2029';
+            if (escape && sb == null) {
+                sb = new StringBuilder(s.length() + 16).append(s, 0, i);
+            }
+            if (escape) {
+                sb.append(String.format("\\u%04x", (int) c));
+            } else if (sb != null) {
+                sb.append(c);
+            }
+        }
+        return sb == null ? s : sb.toString();
     }
 }

@@ -44,9 +44,9 @@ public final class ShardIndex {
      *
      * @param json the index file's bytes (UTF-8 JSON)
      * @param indexUri where the index came from, used in error messages
-     * @throws SafetensorsException INVALID_INDEX for bad JSON, a missing or mistyped weight_map, a
-     *     non-string shard name, a shard name that is empty, absolute, has a scheme, a backslash or
-     *     {@code ..}, or a total_size that is not a non-negative integer
+     * @throws SafetensorsException INVALID_INDEX for bad JSON, a missing, mistyped or empty
+     *     weight_map, a non-string shard name, a shard name that is empty, absolute, has a scheme,
+     *     a backslash or {@code ..}, or a total_size that is not a non-negative integer
      */
     public static ShardIndex parse(byte[] json, String indexUri) throws SafetensorsException {
         JsonNode root;
@@ -202,6 +202,10 @@ public final class ShardIndex {
             }
             checkShardName(v.asText(), indexUri);
             map.put(e.getKey(), v.asText());
+        }
+        if (map.isEmpty()) {
+            // A model of no files would "stage" nothing and report success.
+            throw invalid(indexUri, "weight_map is empty; it must name at least one tensor");
         }
         return map;
     }

@@ -10,7 +10,7 @@ import java.util.Arrays;
  * Reads one tensor entry {@code {"dtype", "shape", "data_offsets"}} and checks it on its own: known
  * dtype, non-negative shape, two offsets with begin <= end, and end - begin equal to product(shape)
  * * bits(dtype) / 8 in checked 64-bit math (reference: {@code Metadata::validate}). Extra fields
- * are rejected.
+ * are skipped: the reference's {@code TensorInfo} has no {@code deny_unknown_fields}.
  */
 final class TensorEntryReader {
     private static final int SHAPE_SHOWN = 8;

@@ -147,7 +147,58 @@ class HeaderParserRulesTest {
         SafetensorsException e = fails(() -> parse(file(json, 8)));
 
         assertThat(e.reason()).isEqualTo(Reason.DUPLICATE_KEY);
-        assertThat(e.getMessage()).contains("'w' appears twice");
+        assertThat(e.getMessage()).contains("duplicate key: 'w' appears twice");
+    }
+
+    @Test
+    void controlCharactersInATensorNameAreEscapedSoTheMessageIsOneLine() {
+        // The JSON escapes decode to a name holding a newline and a line separator (U+2028).
+        String json =
+                "{\"a\\nb\\u2028c\":{\"dtype\":\"F8_E4M3FN\",\"shape\":[1],\"data_offsets\":[0,1]}}";
+
+        SafetensorsException e = fails(() -> parse(file(json, 1)));
+
+        assertThat(e.reason()).isEqualTo(Reason.UNKNOWN_DTYPE);
+        assertThat(e.tensor()).isEqualTo("a\nb" + (char) 0x2028 + "c");
+        assertThat(e.getMessage())
+                .isEqualTo(
+                        "test.safetensors: tensor 'a\\u000ab\\u2028c' has unknown dtype"
+                                + " 'F8_E4M3FN' (dtype names are case-sensitive, e.g. F32, BF16,"
+                                + " F8_E4M3)");
+        assertThat(e.detail()).startsWith("tensor 'a\\u000ab");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"w\\ud800", "w\\udc00", "\\udc00\\ud800"})
+    void loneSurrogateEscapeInATensorNameIsRejectedLikeSerdeJson(String escapedName) {
+        String json =
+                "{\"" + escapedName + "\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}";
+
+        SafetensorsException e = fails(() -> parse(file(json, 1)));
+
+        assertThat(e.reason()).isEqualTo(Reason.INVALID_HEADER_JSON);
+        assertThat(e.getMessage()).containsIgnoringCase("surrogate");
+    }
+
+    @Test
+    void loneSurrogateEscapeInAMetadataValueIsRejected() {
+        String json = "{\"__metadata__\":{\"format\":\"pt\\udc00\"}}";
+
+        SafetensorsException e = fails(() -> parse(file(json, 0)));
+
+        assertThat(e.reason()).isEqualTo(Reason.INVALID_HEADER_JSON);
+        assertThat(e.getMessage())
+                .contains("__metadata__ value of key 'format' has a lone UTF-16 surrogate U+DC00");
+    }
+
+    @Test
+    void surrogatePairEscapeInATensorNameIsOneCodePoint() throws Exception {
+        String json =
+                "{\"w\\ud83d\\ude00\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}";
+
+        SafetensorsHeader h = parse(file(json, 1));
+
+        assertThat(h.tensors()).extracting(TensorInfo::name).containsExactly("w\uD83D\uDE00");
     }
 
     @Test

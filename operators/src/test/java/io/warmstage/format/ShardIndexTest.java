@@ -148,7 +148,8 @@ class ShardIndexTest {
                 "{\"weight_map\":{\"a\":\"\"}}",
                 "{\"weight_map\":{\"a\":\"x\",\"a\":\"y\"}}",
                 "{\"metadata\":{\"total_size\":-1},\"weight_map\":{}}",
-                "{\"metadata\":{\"total_size\":\"4305\"},\"weight_map\":{}}"
+                "{\"metadata\":{\"total_size\":\"4305\"},\"weight_map\":{}}",
+                "{\"weight_map\":{}}"
             })
     void invalidIndexIsRejected(String json) {
         SafetensorsException e = fails(() -> ShardIndex.parse(bytes(json), "idx.json"));
@@ -156,6 +157,17 @@ class ShardIndexTest {
         assertThat(e.reason()).isEqualTo(Reason.INVALID_INDEX);
         assertThat(e.file()).isEqualTo("idx.json");
         assertThat(e.getMessage()).startsWith("idx.json: index ");
+    }
+
+    @Test
+    void emptyWeightMapIsRejectedNotAModelOfNoFiles() {
+        String json = "{\"metadata\":{\"total_size\":0},\"weight_map\":{}}";
+
+        SafetensorsException e = fails(() -> ShardIndex.parse(bytes(json), "idx.json"));
+
+        assertThat(e.reason()).isEqualTo(Reason.INVALID_INDEX);
+        assertThat(e.getMessage())
+                .isEqualTo("idx.json: index weight_map is empty; it must name at least one tensor");
     }
 
     private static ShardIndex readIndex(Path folder) throws Exception {
