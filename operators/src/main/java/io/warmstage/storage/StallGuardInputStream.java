@@ -11,8 +11,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Closes a body that delivers no byte for the stall timeout, so that a stalled connection fails
- * as a retryable {@link StorageException} (and {@link RangeReads} resumes from the missing byte)
+ * Closes a body that delivers no byte for the stall timeout, so that a stalled connection fails as
+ * a retryable {@link StorageException} (and {@link RangeReads} resumes from the missing byte)
  * instead of blocking a reader forever. java.net.http's request timeout only covers the wait for
  * the response headers.
  */

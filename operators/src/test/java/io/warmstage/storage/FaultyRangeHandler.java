@@ -210,8 +210,9 @@ final class FaultyRangeHandler extends Handler.Abstract {
                         });
         if (stallsLeft.getAndDecrement() > 0) {
             response.write(
-                    false, ByteBuffer.wrap(body, 0, body.length / 2), Callback.from(
-                            () -> stalled.add(callback), callback::failed));
+                    false,
+                    ByteBuffer.wrap(body, 0, body.length / 2),
+                    Callback.from(() -> stalled.add(callback), callback::failed));
             return;
         }
         if (cutsLeft.getAndDecrement() > 0) {

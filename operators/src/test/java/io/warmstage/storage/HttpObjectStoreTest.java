@@ -387,7 +387,8 @@ class HttpObjectStoreTest {
             ObjectVersion v = stalling.stat(uri);
             ByteBuffer dst = ByteBuffer.allocate(1000);
 
-            RangeReads.readFully(stalling, uri, v, 5000, 1000, dst, RetryPolicy.defaults(), sleeper);
+            RangeReads.readFully(
+                    stalling, uri, v, 5000, 1000, dst, RetryPolicy.defaults(), sleeper);
 
             assertThat(dst.array()).isEqualTo(java.util.Arrays.copyOfRange(data, 5000, 6000));
             List<String> ranges =

@@ -80,8 +80,18 @@ public final class ModelPlanner {
     private List<FilePlan> planFiles(ModelSpec model, List<String> files, ShardIndex index) {
         List<FilePlan> plans = new ArrayList<>(files.size());
         String firstError = null;
-        for (String file : files) {
-            FilePlan p = planFile(model.name(), files.size(), file);
+        for (int i = 0; i < files.size(); i++) {
+            FilePlan p = planFile(model.name(), files.size(), files.get(i));
+            if (p.isFailure() && index != null) {
+                String reason =
+                        "index "
+                                + index.indexUri()
+                                + " names shard '"
+                                + index.shardFiles().get(i)
+                                + "': "
+                                + p.error();
+                p = FilePlan.failed(model.name(), files.size(), p.uri(), reason);
+            }
             plans.add(p);
             if (p.isFailure() && firstError == null) {
                 firstError = p.error();
