@@ -19,11 +19,11 @@ import org.eclipse.jetty.util.Callback;
  * 9110 range semantics: 206 + Content-Range, ETag, If-Match → 412, HEAD. Faults are switched per
  * test; every request is recorded.
  */
-final class FaultyRangeHandler extends Handler.Abstract {
+public final class FaultyRangeHandler extends Handler.Abstract {
     private static final Pattern RANGE = Pattern.compile("bytes=(\\d+)-(\\d+)");
 
     /** A request as the server saw it. */
-    record Seen(
+    public record Seen(
             String method,
             String path,
             String range,
@@ -42,19 +42,22 @@ final class FaultyRangeHandler extends Handler.Abstract {
     private final AtomicInteger cutsLeft = new AtomicInteger();
     private final AtomicInteger stallsLeft = new AtomicInteger();
     private final List<Callback> stalled = new CopyOnWriteArrayList<>();
+    private final java.util.concurrent.atomic.AtomicReference<Runnable> hook =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    private volatile long hookOffset = Long.MAX_VALUE;
     private final AtomicInteger abortedWrites = new AtomicInteger();
 
-    volatile int failFirstAttempts;
-    volatile int failStatus = 503;
-    volatile boolean ignoreRanges;
-    volatile boolean ignoreIfMatch;
-    volatile boolean headNotAllowed;
-    volatile boolean sendEtag = true;
-    volatile long contentRangeShift;
-    volatile String contentEncoding;
+    public volatile int failFirstAttempts;
+    public volatile int failStatus = 503;
+    public volatile boolean ignoreRanges;
+    public volatile boolean ignoreIfMatch;
+    public volatile boolean headNotAllowed;
+    public volatile boolean sendEtag = true;
+    public volatile long contentRangeShift;
+    public volatile String contentEncoding;
 
     /** Stores {@code bytes} at {@code path} under a new ETag; returns the ETag. */
-    String put(String path, byte[] bytes) {
+    public String put(String path, byte[] bytes) {
         String etag = "\"v" + etagCounter.incrementAndGet() + "\"";
         objects.put(path, new StoredObject(bytes.length, etag, bytes));
         return etag;
@@ -73,12 +76,12 @@ final class FaultyRangeHandler extends Handler.Abstract {
     }
 
     /** Answers every request for {@code path} with {@code status} and {@code headers}. */
-    void fix(String path, int status, Map<String, String> headers) {
+    public void fix(String path, int status, Map<String, String> headers) {
         fixed.put(path, new Fixed(status, headers));
     }
 
     /** The next {@code n} range bodies stop halfway and the connection is aborted. */
-    void cutNextBodies(int n) {
+    public void cutNextBodies(int n) {
         cutsLeft.set(n);
     }
 
@@ -86,17 +89,26 @@ final class FaultyRangeHandler extends Handler.Abstract {
      * The next {@code n} range bodies send half their bytes and then nothing: the response stays
      * open until {@link #releaseStalled()}.
      */
-    void stallNextBodies(int n) {
+    public void stallNextBodies(int n) {
         stallsLeft.set(n);
     }
 
     /** Ends the responses left open by {@link #stallNextBodies}. */
-    void releaseStalled() {
+    public void releaseStalled() {
         stalled.forEach(c -> c.failed(new IllegalStateException("stalled on purpose")));
         stalled.clear();
     }
 
-    List<Seen> requests() {
+    /**
+     * Runs {@code action} once, before answering the first GET of a range starting at {@code
+     * offset} or later.
+     */
+    public void onFirstGetAbove(long offset, Runnable action) {
+        hookOffset = offset;
+        hook.set(action);
+    }
+
+    public List<Seen> requests() {
         return List.copyOf(seen);
     }
 
@@ -121,6 +133,7 @@ final class FaultyRangeHandler extends Handler.Abstract {
             f.headers().forEach(response.getHeaders()::put);
             return empty(response, f.status(), callback);
         }
+        runHook(request.getMethod(), h.get("Range"));
         StoredObject o = objects.get(path);
         if (o == null) {
             return empty(response, 404, callback);
@@ -128,6 +141,19 @@ final class FaultyRangeHandler extends Handler.Abstract {
         return "HEAD".equals(request.getMethod())
                 ? head(o, response, callback)
                 : get(o, path, h.get("Range"), h.get("If-Match"), response, callback);
+    }
+
+    private void runHook(String method, String range) {
+        Matcher m = range == null ? null : RANGE.matcher(range);
+        if ("GET".equals(method)
+                && m != null
+                && m.matches()
+                && Long.parseLong(m.group(1)) >= hookOffset) {
+            Runnable action = hook.getAndSet(null);
+            if (action != null) {
+                action.run();
+            }
+        }
     }
 
     private boolean head(StoredObject o, Response response, Callback callback) {

@@ -7,12 +7,12 @@ import org.eclipse.jetty.server.ServerConnector;
 /**
  * An embedded Jetty 12 server on 127.0.0.1 and a free port, serving a {@link FaultyRangeHandler}.
  */
-final class RangeServer implements AutoCloseable {
-    final FaultyRangeHandler handler = new FaultyRangeHandler();
+public final class RangeServer implements AutoCloseable {
+    public final FaultyRangeHandler handler = new FaultyRangeHandler();
     private final Server server = new Server();
     private final ServerConnector connector = new ServerConnector(server);
 
-    RangeServer() throws Exception {
+    public RangeServer() throws Exception {
         connector.setHost("127.0.0.1");
         connector.setPort(0);
         server.addConnector(connector);
@@ -21,7 +21,7 @@ final class RangeServer implements AutoCloseable {
     }
 
     /** {@code http://127.0.0.1:<port><path>}. */
-    URI uri(String path) {
+    public URI uri(String path) {
         return URI.create("http://127.0.0.1:" + connector.getLocalPort() + path);
     }
 
