@@ -9,7 +9,12 @@ import picocli.CommandLine.Command;
         description = "Pre-stage safetensors model weights into device memory with Apache Flink.",
         mixinStandardHelpOptions = true,
         version = "warmstage 0.1.0",
-        subcommands = {DemoCommand.class, StageCommand.class, InspectCommand.class})
+        subcommands = {
+            DemoCommand.class,
+            StageCommand.class,
+            InspectCommand.class,
+            GenerateCommand.class
+        })
 public final class WarmstageCli implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
