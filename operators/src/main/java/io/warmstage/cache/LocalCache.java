@@ -4,16 +4,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.warmstage.storage.ObjectVersion;
 import java.io.IOException;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.CRC32C;
 
 /**
  * A host-local cache of verified object copies in one directory (DESIGN.md, "Cache rules").
@@ -39,6 +45,12 @@ public final class LocalCache {
     static final String SIDECAR_SUFFIX = ".entry.json";
     static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Temp files of writers untouched this long are leftovers of a crashed process. */
+    static final Duration STALE_TEMP = Duration.ofHours(1);
+
+    /** Data files whose CRC-32C was checked in this JVM, by path, size and modification time. */
+    private static final Map<String, Boolean> VERIFIED = new ConcurrentHashMap<>();
+
     private final Path dir;
     private final Path tmp;
 
@@ -51,6 +63,59 @@ public final class LocalCache {
         this.dir = dir.toAbsolutePath().normalize();
         this.tmp = this.dir.resolve(".tmp");
         Files.createDirectories(tmp);
+        deleteStaleTemps();
+    }
+
+    /**
+     * True if the data file's CRC-32C equals the sidecar's: a copy whose bytes changed on disk
+     * (same size) is never trusted. The check reads the file once per JVM and modification.
+     */
+    private static boolean contentMatches(Path data, CacheEntry entry) throws IOException {
+        if (entry.crc32c() == null) {
+            return false;
+        }
+        String id =
+                data
+                        + "\n"
+                        + Files.size(data)
+                        + "\n"
+                        + Files.getLastModifiedTime(data).toMillis()
+                        + "\n"
+                        + entry.crc32c();
+        Boolean ok = VERIFIED.get(id);
+        if (ok == null) {
+            ok = Integer.toUnsignedLong(crc32cOf(data)) == entry.crc32c();
+            VERIFIED.put(id, ok);
+        }
+        return ok;
+    }
+
+    /** CRC-32C of a whole file, read in 1 MiB pieces. */
+    static int crc32cOf(Path file) throws IOException {
+        CRC32C crc = new CRC32C();
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+            while (c.read(buf.clear()) >= 0) {
+                crc.update(buf.flip());
+            }
+        }
+        return (int) crc.getValue();
+    }
+
+    /** Deletes writers' temp files that nobody has touched for {@link #STALE_TEMP}. */
+    private void deleteStaleTemps() throws IOException {
+        long cutoff = System.currentTimeMillis() - STALE_TEMP.toMillis();
+        try (DirectoryStream<Path> temps = Files.newDirectoryStream(tmp)) {
+            for (Path t : temps) {
+                try {
+                    if (Files.getLastModifiedTime(t).toMillis() < cutoff) {
+                        Files.deleteIfExists(t);
+                    }
+                } catch (IOException e) {
+                    // another process removed or published it meanwhile
+                }
+            }
+        }
     }
 
     /** The cache directory. */
@@ -94,7 +159,8 @@ public final class LocalCache {
             Optional<CacheEntry> entry = readSidecar(sidecar);
             if (entry.isPresent()
                     && entry.get().matches(uri, version)
-                    && sizeOf(data) == version.size()) {
+                    && sizeOf(data) == version.size()
+                    && contentMatches(data, entry.get())) {
                 return Optional.of(data);
             }
             Files.deleteIfExists(sidecar);

@@ -11,7 +11,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.OptionalInt;
-import java.util.zip.CRC32C;
 
 /**
  * A cache entry being written: a private temp file taking positional writes, published by {@link
@@ -19,7 +18,6 @@ import java.util.zip.CRC32C;
  * commit and abort run once, after the writes.
  */
 public final class PendingEntry {
-    private static final int READ_BACK_BYTES = 1 << 20;
 
     private final LocalCache cache;
     private final URI uri;
@@ -140,7 +138,7 @@ public final class PendingEntry {
         if (size != version.size()) {
             throw new IOException("temp file has " + size + " bytes, expected " + version.size());
         }
-        int crc = crc32cOf(temp);
+        int crc = LocalCache.crc32cOf(temp);
         if (expectedCrc32c.isPresent() && expectedCrc32c.getAsInt() != crc) {
             throw new IOException(
                     String.format("CRC-32C %08x, expected %08x", crc, expectedCrc32c.getAsInt()));
@@ -163,17 +161,6 @@ public final class PendingEntry {
             }
             c.force(true);
         }
-    }
-
-    private static int crc32cOf(Path file) throws IOException {
-        CRC32C crc = new CRC32C();
-        ByteBuffer buf = ByteBuffer.allocateDirect(READ_BACK_BYTES);
-        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
-            while (c.read(buf.clear()) >= 0) {
-                crc.update(buf.flip());
-            }
-        }
-        return (int) crc.getValue();
     }
 
     private static void move(Path from, Path to) throws IOException {

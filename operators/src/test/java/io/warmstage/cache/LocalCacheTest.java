@@ -307,4 +307,40 @@ class LocalCacheTest {
             pool.shutdownNow();
         }
     }
+
+    @Test
+    void aDataFileWhoseBytesChangedAtTheSameSizeIsNotTrustedAndIsRemoved() throws Exception {
+        Path data = publish();
+        try (java.nio.channels.FileChannel c =
+                java.nio.channels.FileChannel.open(data, java.nio.file.StandardOpenOption.WRITE)) {
+            c.write(
+                    java.nio.ByteBuffer.wrap(new byte[] {(byte) ~bytes[bytes.length - 1]}),
+                    bytes.length - 1);
+        }
+        java.nio.file.Files.setLastModifiedTime(
+                data,
+                java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5000));
+        assertThat(Files.size(data)).isEqualTo(bytes.length);
+
+        assertThat(cache.lookup(uri, version)).isEmpty();
+        assertThat(data).doesNotExist();
+    }
+
+    @Test
+    void tempFilesLeftByACrashedWriterAreRemovedWhenTheCacheOpensFreshOnesAreKept()
+            throws Exception {
+        Path stale = dir.resolve(".tmp/abc.1234.part");
+        Path fresh = dir.resolve(".tmp/def.5678.part");
+        Files.write(stale, new byte[10]);
+        Files.write(fresh, new byte[10]);
+        java.nio.file.Files.setLastModifiedTime(
+                stale,
+                java.nio.file.attribute.FileTime.fromMillis(
+                        System.currentTimeMillis() - LocalCache.STALE_TEMP.toMillis() - 60_000));
+
+        new LocalCache(dir);
+
+        assertThat(stale).doesNotExist();
+        assertThat(fresh).exists();
+    }
 }
