@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.warmstage.source.ModelSpec;
+import io.warmstage.storage.ObjectStores;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -76,7 +77,12 @@ public final class Manifest {
     public List<ModelSpec> specs() {
         List<ModelSpec> out = new ArrayList<>();
         for (Model e : models) {
-            boolean hasScheme = e.uri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*");
+            boolean hasScheme =
+                    ObjectStores.ACCEPTED_SCHEMES.stream()
+                            .anyMatch(
+                                    sc ->
+                                            e.uri.regionMatches(
+                                                    true, 0, sc + ":", 0, sc.length() + 1));
             String uri = hasScheme ? e.uri : base.resolve(e.uri).normalize().toUri().toString();
             out.add(new ModelSpec(e.name, uri));
         }

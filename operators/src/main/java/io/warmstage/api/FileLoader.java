@@ -53,7 +53,7 @@ final class FileLoader implements AutoCloseable {
     Map<String, Tensor> load(String uriText, Device device)
             throws IOException, SafetensorsException, DeviceException {
         URI uri = ObjectStores.toUri(uriText);
-        ObjectVersion version = stores.forUri(uri).stat(uri);
+        ObjectVersion version = RangeReads.stat(stores.forUri(uri), uri, stores.retryPolicy());
         SafetensorsHeader header = headers.readHeader(uri, version);
         Optional<Path> hit = cache == null ? Optional.empty() : cache.lookup(uri, version);
         URI from = hit.map(Path::toUri).orElse(uri);

@@ -200,8 +200,7 @@ public final class ShardIndex {
                                 + e.getKey()
                                 + "' must be a shard file name");
             }
-            checkShardName(v.asText(), indexUri);
-            map.put(e.getKey(), v.asText());
+            map.put(e.getKey(), normalizedShardName(v.asText(), indexUri));
         }
         if (map.isEmpty()) {
             // A model of no files would "stage" nothing and report success.
@@ -231,20 +230,40 @@ public final class ShardIndex {
         return OptionalLong.of(total.asLong());
     }
 
-    private static void checkShardName(String shard, String indexUri) throws SafetensorsException {
-        if (shard.isEmpty()
+    /**
+     * The shard name with "." segments and repeated slashes removed, so {@code ./a} and {@code a}
+     * name one shard.
+     *
+     * @throws SafetensorsException for a name that leaves the index's folder or is not a path
+     */
+    private static String normalizedShardName(String shard, String indexUri)
+            throws SafetensorsException {
+        List<String> parts = new ArrayList<>();
+        for (String p : shard.split("/", -1)) {
+            if (p.equals("..")) {
+                throw badShardName(shard, indexUri);
+            }
+            if (!p.isEmpty() && !p.equals(".")) {
+                parts.add(p);
+            }
+        }
+        if (parts.isEmpty()
                 || shard.startsWith("/")
                 || shard.contains("\\")
-                || shard.contains("..")
                 || shard.contains(":")
                 || shard.indexOf('\0') >= 0) {
-            throw invalid(
-                    indexUri,
-                    "shard name '"
-                            + shard
-                            + "' must be a relative path inside the index's"
-                            + " folder (no leading '/', scheme, backslash or '..')");
+            throw badShardName(shard, indexUri);
         }
+        return String.join("/", parts);
+    }
+
+    private static SafetensorsException badShardName(String shard, String indexUri) {
+        return invalid(
+                indexUri,
+                "shard name '"
+                        + shard
+                        + "' must be a relative path inside the index's"
+                        + " folder (no leading '/', scheme, backslash or '..')");
     }
 
     private static SafetensorsException invalid(String indexUri, String detail) {

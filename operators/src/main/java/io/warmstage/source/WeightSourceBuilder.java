@@ -1,5 +1,6 @@
 package io.warmstage.source;
 
+import io.warmstage.storage.ObjectStores;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -37,6 +38,24 @@ public final class WeightSourceBuilder {
         return this;
     }
 
+    private static void atLeast(String key, long value, long min) {
+        if (value < min) {
+            throw new IllegalArgumentException(key + " must be at least " + min + ", got " + value);
+        }
+    }
+
+    /** The URI as the planner will use it, so that two spellings of one file compare equal. */
+    private static String normalized(String uri) {
+        try {
+            return ObjectStores.toUri(uri)
+                    .normalize()
+                    .toString()
+                    .replaceFirst("^file:/+", "file:///");
+        } catch (IllegalArgumentException e) {
+            return uri; // the planner reports it as that model's failure
+        }
+    }
+
     /**
      * @throws IllegalArgumentException with what is wrong: no models, duplicate names, targets
      *     outside [1, maxParallelism], or a record size above the split size
@@ -48,7 +67,7 @@ public final class WeightSourceBuilder {
         Set<String> names = new HashSet<>();
         Set<String> uris = new HashSet<>();
         for (ModelSpec m : models) {
-            if (!uris.add(m.uri())) {
+            if (!uris.add(normalized(m.uri()))) {
                 throw new IllegalArgumentException("model URI " + m.uri() + " listed twice");
             }
             if (!names.add(m.name())) {
@@ -61,7 +80,31 @@ public final class WeightSourceBuilder {
         }
         long record = config.get(WeightSourceOptions.RECORD_SIZE).getBytes();
         if (record < 1 || record > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("record size out of range: " + record);
+            throw new IllegalArgumentException(
+                    WeightSourceOptions.RECORD_SIZE.key()
+                            + " must be 1 byte to 2 GiB, got "
+                            + record);
+        }
+        atLeast(
+                WeightSourceOptions.SPLIT_SIZE.key(),
+                config.get(WeightSourceOptions.SPLIT_SIZE).getBytes(),
+                1);
+        atLeast(
+                WeightSourceOptions.READS_IN_FLIGHT.key(),
+                config.get(WeightSourceOptions.READS_IN_FLIGHT),
+                1);
+        atLeast(
+                WeightSourceOptions.BUFFER_POOL.key(),
+                config.get(WeightSourceOptions.BUFFER_POOL).getBytes(),
+                1024);
+        atLeast(
+                WeightSourceOptions.HEADER_PREFETCH.key(),
+                config.get(WeightSourceOptions.HEADER_PREFETCH).getBytes(),
+                8);
+        for (ModelSpec m : models) {
+            if (m.uri().isBlank()) {
+                throw new IllegalArgumentException("empty model URI");
+            }
         }
         return new WeightSource(models, targets, maxParallelism, config);
     }

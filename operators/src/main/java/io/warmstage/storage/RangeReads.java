@@ -70,6 +70,55 @@ public final class RangeReads {
         }
     }
 
+    /**
+     * {@link ObjectStore#stat} with the same retries as a ranged read: a retryable failure (5xx,
+     * SlowDown, reset) is tried again after a capped exponential backoff with full jitter, while
+     * fewer than {@code policy.maxAttempts()} attempts failed and within {@code policy.budget()}.
+     *
+     * @throws StorageException the first non-retryable failure, or one naming the attempts and the
+     *     last cause once retries are spent
+     */
+    public static ObjectVersion stat(ObjectStore store, URI uri, RetryPolicy policy)
+            throws IOException {
+        return stat(store, uri, policy, Sleeper.system());
+    }
+
+    static ObjectVersion stat(ObjectStore store, URI uri, RetryPolicy policy, Sleeper sleeper)
+            throws IOException {
+        long start = sleeper.nanoTime();
+        for (int failures = 1; ; failures++) {
+            try {
+                return store.stat(uri);
+            } catch (InterruptedIOException e) {
+                throw e;
+            } catch (IOException e) {
+                if (e instanceof StorageException se && !se.retryable()) {
+                    throw se;
+                }
+                Duration wait = policy.backoff(failures, ThreadLocalRandom.current());
+                long after = sleeper.nanoTime() - start + wait.toNanos();
+                if (failures >= policy.maxAttempts() || after > policy.budget().toNanos()) {
+                    throw new StorageException(
+                            "gave up on the version check of "
+                                    + Redaction.uri(uri)
+                                    + " after "
+                                    + failures
+                                    + " attempts: "
+                                    + e.getMessage(),
+                            false,
+                            e);
+                }
+                try {
+                    sleeper.sleep(wait);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException(
+                            "interrupted while retrying " + Redaction.uri(uri));
+                }
+            }
+        }
+    }
+
     /** The state of one {@code readFully}: attempts made, failures in a row, start time. */
     private static final class Attempts {
         private final ObjectStore store;

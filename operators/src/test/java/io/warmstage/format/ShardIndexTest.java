@@ -219,4 +219,16 @@ class ShardIndexTest {
         assertThat(e).as("expected a SafetensorsException").isNotNull();
         return e;
     }
+
+    @org.junit.jupiter.api.Test
+    void dotSegmentsAndRepeatedSlashesNameTheSameShard() throws Exception {
+        ShardIndex index =
+                ShardIndex.parse(
+                        ("{\"weight_map\":{\"a\":\"./s.safetensors\",\"b\":\"s.safetensors\","
+                                        + "\"c\":\"sub//./t.safetensors\",\"d\":\"model..v2.safetensors\"}}")
+                                .getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        "file:///m/model.safetensors.index.json");
+        org.assertj.core.api.Assertions.assertThat(index.shardFiles())
+                .containsExactly("s.safetensors", "sub/t.safetensors", "model..v2.safetensors");
+    }
 }

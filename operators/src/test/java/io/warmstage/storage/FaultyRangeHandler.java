@@ -48,6 +48,10 @@ public final class FaultyRangeHandler extends Handler.Abstract {
     private final AtomicInteger abortedWrites = new AtomicInteger();
 
     public volatile int failFirstAttempts;
+
+    /** The next this many HEAD requests are answered 503 SlowDown. */
+    public final AtomicInteger headFailures = new AtomicInteger();
+
     public volatile int failStatus = 503;
     public volatile boolean ignoreRanges;
     public volatile boolean ignoreIfMatch;
@@ -159,6 +163,9 @@ public final class FaultyRangeHandler extends Handler.Abstract {
     private boolean head(StoredObject o, Response response, Callback callback) {
         if (headNotAllowed) {
             return empty(response, 405, callback);
+        }
+        if (headFailures.getAndDecrement() > 0) {
+            return empty(response, 503, callback);
         }
         validators(o, response);
         response.getHeaders().put("Content-Length", Long.toString(o.size));

@@ -402,4 +402,31 @@ class HttpObjectStoreTest {
             stalling.close();
         }
     }
+
+    @Test
+    void aTransientFailureOfTheVersionCheckIsRetried() throws Exception {
+        String etag = handler.put("/models/model.safetensors", data);
+        handler.headFailures.set(2);
+
+        ObjectVersion v = RangeReads.stat(store, uri, RetryPolicy.defaults(), sleeper);
+
+        assertThat(v).isEqualTo(new ObjectVersion(data.length, etag));
+        assertThat(handler.requests())
+                .extracting(Seen::method)
+                .containsExactly("HEAD", "HEAD", "HEAD");
+    }
+
+    @Test
+    void aNotFoundVersionCheckIsNotRetried() {
+        assertThatThrownBy(
+                        () ->
+                                RangeReads.stat(
+                                        store,
+                                        server.uri("/missing.safetensors"),
+                                        RetryPolicy.defaults(),
+                                        sleeper))
+                .isInstanceOf(StorageException.class)
+                .hasMessageContaining("404");
+        assertThat(handler.requests()).hasSize(1);
+    }
 }

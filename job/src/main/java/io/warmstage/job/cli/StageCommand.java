@@ -4,7 +4,6 @@ import io.warmstage.job.Manifest;
 import io.warmstage.job.StagingPipeline;
 import io.warmstage.job.report.Summary;
 import io.warmstage.source.ModelSpec;
-import io.warmstage.source.WeightSource;
 import io.warmstage.source.WeightSourceOptions;
 import io.warmstage.staging.StagingOptions;
 import java.nio.file.Path;
@@ -98,14 +97,6 @@ public final class StageCommand implements Callable<Integer> {
                             + "], got "
                             + slots);
         }
-        try {
-            WeightSource.builder()
-                    .models(specs)
-                    .targets(slots, StagingPipeline.MAX_PARALLELISM)
-                    .build();
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
         Configuration conf = Configuration.fromMap(options);
         String dev = device != null ? device : m != null && m.device != null ? m.device : "cpu";
         conf.set(StagingOptions.DEVICE, dev);
@@ -116,6 +107,7 @@ public final class StageCommand implements Callable<Integer> {
         if (cache != null) {
             conf.set(WeightSourceOptions.CACHE_DIR, cache.toAbsolutePath().toString());
         }
+        PreflightCheck.check(spec.commandLine(), specs, conf, slots, report);
         DeviceCheck.require(spec.commandLine(), dev);
         Summary s = StageRun.run(specs, conf, conf, slots, report, keepUi, System.out);
         return s.allStaged() ? 0 : 1;

@@ -86,6 +86,9 @@ final class StageRun {
         }
         try {
             writer.write(e);
+            if (!StagingEvent.TENSOR.equals(e.event)) {
+                writer.flush(); // a file or model done is on disk, even if the run is killed
+            }
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }

@@ -68,6 +68,11 @@ public final class ReportWriter implements Closeable {
         return n;
     }
 
+    /** Writes what is buffered to the file. */
+    public void flush() throws IOException {
+        out.flush();
+    }
+
     @Override
     public void close() throws IOException {
         out.close();

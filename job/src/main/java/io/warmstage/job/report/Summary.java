@@ -16,6 +16,7 @@ public final class Summary {
     private final Map<String, StagingEvent> models = new LinkedHashMap<>();
     private final List<StagingEvent> failedFiles = new ArrayList<>();
     private final List<StagingEvent> failedCache = new ArrayList<>();
+    private final java.util.Set<Integer> slots = new java.util.TreeSet<>();
     private int files;
     private long tensors;
     private long bytes;
@@ -29,10 +30,13 @@ public final class Summary {
         switch (e.event) {
             case StagingEvent.TENSOR -> tensors++;
             case StagingEvent.FILE -> addFile(e);
-            case StagingEvent.MODEL -> models.put(e.model + "\n" + e.slot, e);
+            case StagingEvent.MODEL -> {
+                slots.add(e.slot);
+                models.merge(e.model, e, (a, b) -> "failed".equals(a.status) ? a : b);
+            }
             case StagingEvent.CACHE -> {
-                if (!"published".equals(e.status)) {
-                    failedCache.add(e);
+                if ("failed".equals(e.status)) {
+                    failedCache.add(e); // a warning: the file itself staged
                 }
             }
             default -> {}
@@ -79,9 +83,12 @@ public final class Summary {
         return misses;
     }
 
-    /** True if every file staged and every cache entry was published. */
+    /**
+     * True if every file staged on every slot. A cache entry that could not be published is a
+     * warning, not a failure: the cache is best effort.
+     */
     public boolean allStaged() {
-        return failedFiles.isEmpty() && failedCache.isEmpty();
+        return failedFiles.isEmpty();
     }
 
     /** Staged bytes per second over the staging time, in GB/s (10^9 bytes). */
@@ -95,6 +102,9 @@ public final class Summary {
         out.println();
         out.println("Summary");
         row(out, "models", (models.size() - modelsFailed) + " staged, " + modelsFailed + " failed");
+        if (slots.size() > 1) {
+            row(out, "slots", slots.size() + " (files, tensors and bytes count every slot's copy)");
+        }
         row(out, "files", files + " staged, " + failedFiles.size() + " failed");
         row(out, "tensors", Long.toString(tensors));
         row(out, "bytes", bytes + " (" + human(bytes) + ")");
@@ -111,18 +121,12 @@ public final class Summary {
                 "GB/s",
                 String.format(Locale.ROOT, "%.3f (over the staging time)", gigabytesPerSecond()));
         row(out, "cache", hits + " hits, " + misses + " misses");
-        row(out, "failures", Integer.toString(failedFiles.size() + failedCache.size()));
+        row(out, "failures", Integer.toString(failedFiles.size()));
         for (StagingEvent f : failedFiles) {
-            out.println("  FAILED " + f.file + ": " + f.reason);
+            out.println("  FAILED " + withFile(f.file, f.reason));
         }
         for (StagingEvent c : failedCache) {
-            out.println(
-                    "  CACHE "
-                            + c.status.toUpperCase(Locale.ROOT)
-                            + " "
-                            + c.file
-                            + ": "
-                            + c.reason);
+            out.println("  WARNING not cached: " + withFile(c.file, c.reason));
         }
     }
 
@@ -136,6 +140,11 @@ public final class Summary {
             u++;
         }
         return String.format(Locale.ROOT, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    }
+
+    /** The reason, prefixed with the file unless it already names it first. */
+    private static String withFile(String file, String reason) {
+        return reason != null && reason.startsWith(file) ? reason : file + ": " + reason;
     }
 
     private void addFile(StagingEvent e) {

@@ -159,4 +159,70 @@ class StageCommandITCase {
         assertThat(run.err().strip().lines()).singleElement().asString().contains("cuda");
         assertThat(run.out()).doesNotContain("Summary");
     }
+
+    @Test
+    void badOptionsAndPathsAreOneLineUsageErrorsBeforeAnyClusterStarts() throws Exception {
+        Path aFile = Files.writeString(tmp.resolve("a-file"), "x");
+        Path aDir = Files.createDirectories(tmp.resolve("a-dir"));
+        String model = PEFT.toString();
+        List<String[]> cases =
+                List.of(
+                        new String[] {"-Dwarmstage.source.reads-in-flight=0"},
+                        new String[] {"-Dwarmstage.source.split-size=0"},
+                        new String[] {"-Dwarmstage.source.split-size=abc"},
+                        new String[] {"-Dwarmstage.source.record-size=0"},
+                        new String[] {"-Dwarmstage.storage.retry.max-attempts=0"},
+                        new String[] {"-Dwarmstage.staging.verify=maybe"},
+                        new String[] {"--cache-dir", aFile.toString()},
+                        new String[] {"--report", aDir.toString()});
+        for (String[] extra : cases) {
+            List<String> args = new ArrayList<>(List.of("stage", "--model", model));
+            args.addAll(List.of(extra));
+            Run run = cli(args.toArray(new String[0]));
+            assertThat(run.code()).as(String.join(" ", extra) + ": " + run.err()).isEqualTo(2);
+            assertThat(run.err().lines().findFirst().orElse(""))
+                    .as(String.join(" ", extra))
+                    .doesNotContain("Exception")
+                    .isNotBlank();
+            assertThat(run.out()).doesNotContain("Flink Web UI");
+        }
+        Run blank = cli("stage", "--model", "");
+        assertThat(blank.code()).isEqualTo(2);
+        assertThat(blank.err()).contains("empty model URI");
+    }
+
+    @Test
+    void anIndexAndOneOfItsShardsAsTwoModelsBothStage() throws Exception {
+        Path index = SharedData.sharded().resolve("model.safetensors.index.json");
+        Path shard = SharedData.sharded().resolve("model-00002-of-00006.safetensors");
+        Path report = tmp.resolve("r.jsonl");
+        Run run =
+                cli(
+                        "stage",
+                        "--model",
+                        index.toString(),
+                        "--model",
+                        shard.toString(),
+                        "--cache-dir",
+                        tmp.resolve("cache").toString(),
+                        "--report",
+                        report.toString());
+        assertThat(run.code()).as(run.out() + run.err()).isZero();
+        assertThat(run.out())
+                .contains("models    2 staged, 0 failed")
+                .contains("files     7 staged");
+        Map<String, String> crcs = new HashMap<>();
+        for (JsonNode n : report(report)) {
+            if (n.get("event").asText().equals("tensor")
+                    && n.get("file").asText().endsWith("00002-of-00006.safetensors")) {
+                String prev =
+                        crcs.put(
+                                n.get("model").asText() + "/" + n.get("tensor").asText(),
+                                n.get("crc32c").asText());
+                assertThat(prev).isNull();
+            }
+        }
+        assertThat(crcs).hasSize(2); // the one tensor of shard 2, once per model
+        assertThat(crcs.values().stream().distinct()).hasSize(1);
+    }
 }

@@ -149,7 +149,7 @@ public final class ModelPlanner {
     private FilePlan planFile(String model, int modelFiles, String file) {
         try {
             URI uri = URI.create(file);
-            ObjectVersion version = stores.forUri(uri).stat(uri);
+            ObjectVersion version = RangeReads.stat(stores.forUri(uri), uri, retry);
             SafetensorsHeader header = readHeader(uri, version);
             return new FilePlan(model, modelFiles, file, version, header, null);
         } catch (Exception e) {
@@ -209,7 +209,7 @@ public final class ModelPlanner {
     private ShardIndex readIndex(String indexUri) throws IOException, SafetensorsException {
         URI uri = ObjectStores.toUri(indexUri);
         ObjectStore store = stores.forUri(uri);
-        ObjectVersion v = store.stat(uri);
+        ObjectVersion v = RangeReads.stat(store, uri, retry);
         if (v.size() > MAX_INDEX_BYTES) {
             throw new SafetensorsException(
                     SafetensorsException.Reason.INVALID_INDEX,

@@ -27,7 +27,8 @@ public final class SplitPlanner {
      * [0, fileSize)} exactly once.
      */
     public List<ChunkSplit> splits(FilePlan file, int target) {
-        String prefix = target + ":" + file.uri();
+        // Unique per target, model and file: two models may share a file.
+        String prefix = target + ":" + file.model() + ":" + file.uri();
         if (file.isFailure()) {
             return List.of(
                     ChunkSplit.failure(

@@ -1,0 +1,108 @@
+package io.warmstage.job.cli;
+
+import io.warmstage.device.GpuOptions;
+import io.warmstage.job.StagingPipeline;
+import io.warmstage.source.ModelSpec;
+import io.warmstage.source.WeightSource;
+import io.warmstage.source.WeightSourceOptions;
+import io.warmstage.staging.StagingOptions;
+import io.warmstage.storage.StorageOptions;
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import picocli.CommandLine;
+import picocli.CommandLine.ParameterException;
+
+/**
+ * Checks a staging run's settings before any cluster starts, so that a wrong option or path is one
+ * line and exit status 2, not a failed job: every Warmstage option parses and is in range, the
+ * cache directory is a writable directory, the report path is not a directory.
+ */
+final class PreflightCheck {
+    private static final List<Class<?>> OPTION_CLASSES =
+            List.of(
+                    WeightSourceOptions.class,
+                    StagingOptions.class,
+                    StorageOptions.class,
+                    GpuOptions.class);
+
+    private PreflightCheck() {}
+
+    /**
+     * @throws ParameterException naming the option or path and what is wrong
+     */
+    static void check(
+            CommandLine cmd, List<ModelSpec> models, Configuration conf, int slots, Path report) {
+        try {
+            readEveryOption(conf);
+            WeightSource.builder()
+                    .models(models)
+                    .targets(slots, StagingPipeline.MAX_PARALLELISM)
+                    .config(conf)
+                    .build();
+            StorageOptions.retryPolicy(conf);
+            checkCacheDir(conf);
+            checkReport(report);
+        } catch (IllegalArgumentException | IOException e) {
+            throw new ParameterException(cmd, e.getMessage());
+        }
+    }
+
+    /** Reads every Warmstage option, so that a value that does not parse fails here. */
+    private static void readEveryOption(Configuration conf) {
+        for (Class<?> holder : OPTION_CLASSES) {
+            for (Field f : holder.getFields()) {
+                if (Modifier.isStatic(f.getModifiers())
+                        && ConfigOption.class.isAssignableFrom(f.getType())) {
+                    ConfigOption<?> option = optionIn(f);
+                    try {
+                        conf.getOptional(option);
+                    } catch (RuntimeException e) {
+                        throw new IllegalArgumentException(option.key() + ": " + e.getMessage(), e);
+                    }
+                }
+            }
+        }
+    }
+
+    private static ConfigOption<?> optionIn(Field f) {
+        try {
+            return (ConfigOption<?>) f.get(null);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void checkCacheDir(Configuration conf) throws IOException {
+        String dir = conf.getOptional(WeightSourceOptions.CACHE_DIR).orElse(null);
+        if (dir == null) {
+            return;
+        }
+        Path p = Path.of(dir);
+        if (Files.exists(p) && !Files.isDirectory(p)) {
+            throw new IllegalArgumentException("cache directory " + p + " is not a directory");
+        }
+        Files.createDirectories(p);
+        if (!Files.isWritable(p)) {
+            throw new IllegalArgumentException("cache directory " + p + " is not writable");
+        }
+    }
+
+    private static void checkReport(Path report) throws IOException {
+        if (report == null) {
+            return;
+        }
+        if (Files.isDirectory(report)) {
+            throw new IllegalArgumentException("report " + report + " is a directory");
+        }
+        Path parent = report.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+    }
+}
