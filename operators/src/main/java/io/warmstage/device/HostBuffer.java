@@ -7,21 +7,24 @@ import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
 /**
- * A {@link DeviceBuffer} in off-heap host memory: a list of direct segments, each {@code
- * segmentBytes} long except the last. Ranges may cross segments; nothing is copied through the
- * heap. Not thread-safe.
+ * A {@link DeviceBuffer} in off-heap host memory: a list of direct segments of {@code segmentBytes}
+ * each (taken from the device's {@link SegmentPool}), or one exact segment for a buffer under half
+ * a segment. Contents are undefined until written. Ranges may cross segments; nothing is copied
+ * through the heap. Not thread-safe.
  */
 public final class HostBuffer implements DeviceBuffer {
     private final long size;
     private final int segmentBytes;
     private final Consumer<HostBuffer> onClose;
+    private final SegmentPool pool;
     private List<ByteBuffer> segments;
 
-    HostBuffer(long size, int segmentBytes, Consumer<HostBuffer> onClose) throws DeviceException {
+    HostBuffer(long size, SegmentPool pool, Consumer<HostBuffer> onClose) throws DeviceException {
         this.size = size;
-        this.segmentBytes = segmentBytes;
+        this.pool = pool;
+        this.segmentBytes = pool.segmentBytes();
         this.onClose = onClose;
-        this.segments = allocateSegments(size, segmentBytes);
+        this.segments = allocateSegments(size, pool);
     }
 
     @Override
@@ -68,7 +71,7 @@ public final class HostBuffer implements DeviceBuffer {
             return;
         }
         segments = null;
-        toFree.forEach(DirectMemory::free);
+        pool.giveBack(toFree);
         onClose.accept(this);
     }
 
@@ -96,16 +99,21 @@ public final class HostBuffer implements DeviceBuffer {
         }
     }
 
-    private static List<ByteBuffer> allocateSegments(long size, int segmentBytes)
+    private static List<ByteBuffer> allocateSegments(long size, SegmentPool pool)
             throws DeviceException {
         List<ByteBuffer> segments = new ArrayList<>();
+        int segmentBytes = pool.segmentBytes();
         try {
+            if (size > 0 && size < segmentBytes / 2) {
+                segments.add(ByteBuffer.allocateDirect((int) size)); // small: exact, not pooled
+                return segments;
+            }
             for (long left = size; left > 0; left -= segmentBytes) {
-                segments.add(ByteBuffer.allocateDirect((int) Math.min(left, segmentBytes)));
+                segments.add(pool.take());
             }
             return segments;
         } catch (OutOfMemoryError e) {
-            segments.forEach(DirectMemory::free);
+            pool.giveBack(segments);
             throw new DeviceException(
                     "cpu: cannot allocate "
                             + Sizes.describe(size)

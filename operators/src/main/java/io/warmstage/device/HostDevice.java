@@ -14,15 +14,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * bounded by the JVM's {@code -XX:MaxDirectMemorySize}.
  */
 public final class HostDevice implements Device {
-    /** Default segment size: 1 GiB. */
-    public static final int DEFAULT_SEGMENT_BYTES = 1 << 30;
+    /** Default segment size: 64 MiB. */
+    public static final int DEFAULT_SEGMENT_BYTES = 64 << 20;
 
-    private final int segmentBytes;
+    private final SegmentPool pool;
     private final Set<HostBuffer> open = ConcurrentHashMap.newKeySet();
     private final AtomicLong allocatedBytes = new AtomicLong();
     private volatile boolean closed;
 
-    /** A cpu device with 1 GiB segments. */
+    /** A cpu device with 64 MiB segments. */
     public HostDevice() {
         this(DEFAULT_SEGMENT_BYTES);
     }
@@ -36,7 +36,7 @@ public final class HostDevice implements Device {
         if (segmentBytes <= 0) {
             throw new IllegalArgumentException("segment size must be positive: " + segmentBytes);
         }
-        this.segmentBytes = segmentBytes;
+        this.pool = new SegmentPool(segmentBytes);
     }
 
     @Override
@@ -45,7 +45,8 @@ public final class HostDevice implements Device {
     }
 
     /**
-     * Allocates {@code bytes} of zeroed off-heap memory; 0 is valid.
+     * Allocates {@code bytes} of off-heap memory, contents undefined until written; 0 is valid.
+     * Freed segments are reused by later allocations (see {@link SegmentPool}).
      *
      * @throws DeviceException when direct memory is exhausted (message gives the size asked for)
      * @throws IllegalStateException after {@link #close()}
@@ -58,7 +59,7 @@ public final class HostDevice implements Device {
         if (closed) {
             throw new IllegalStateException("cpu device is closed");
         }
-        HostBuffer buffer = new HostBuffer(bytes, segmentBytes, this::released);
+        HostBuffer buffer = new HostBuffer(bytes, pool, this::released);
         open.add(buffer);
         allocatedBytes.addAndGet(bytes);
         return buffer;
@@ -80,6 +81,12 @@ public final class HostDevice implements Device {
         closed = true;
         List<HostBuffer> buffers = new ArrayList<>(open);
         buffers.forEach(HostBuffer::close);
+        pool.clear();
+    }
+
+    /** Segments kept for reuse (for tests and metrics). */
+    public int pooledSegments() {
+        return pool.pooled();
     }
 
     private void released(HostBuffer buffer) {

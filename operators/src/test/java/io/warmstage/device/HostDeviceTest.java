@@ -141,4 +141,30 @@ class HostDeviceTest {
         b.get(out);
         return out;
     }
+
+    @org.junit.jupiter.api.Test
+    void freedSegmentsAreReusedByTheNextBufferWithTheRightBytes() throws Exception {
+        try (HostDevice device = new HostDevice(1024)) {
+            HostBuffer first = device.allocate(3000);
+            first.copyFromHost(0, java.nio.ByteBuffer.wrap(new byte[3000]));
+            first.close();
+            org.assertj.core.api.Assertions.assertThat(device.pooledSegments()).isEqualTo(3);
+
+            byte[] data = new byte[2500];
+            new java.util.Random(9).nextBytes(data);
+            HostBuffer second = device.allocate(2500);
+            org.assertj.core.api.Assertions.assertThat(device.pooledSegments()).isZero();
+            second.copyFromHost(0, java.nio.ByteBuffer.wrap(data));
+            java.nio.ByteBuffer back = java.nio.ByteBuffer.allocate(2500);
+            second.copyToHost(0, back);
+            org.assertj.core.api.Assertions.assertThat(back.array()).isEqualTo(data);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(data);
+            org.assertj.core.api.Assertions.assertThat(second.crc32c(0, 2500))
+                    .isEqualTo((int) crc.getValue());
+            HostBuffer small = device.allocate(100); // under half a segment: exact, not pooled
+            small.close();
+            org.assertj.core.api.Assertions.assertThat(device.pooledSegments()).isZero();
+        }
+    }
 }
