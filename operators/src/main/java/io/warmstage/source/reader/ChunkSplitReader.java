@@ -8,7 +8,10 @@ import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.storage.RangeReads;
 import io.warmstage.storage.RetryPolicy;
+import io.warmstage.storage.StorageException;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -160,25 +163,62 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         URI uri = URI.create(split.uri());
         Optional<Path> local = cachedCopy(uri, split.version());
         List<ChunkRecord> records = new ArrayList<>();
-        for (long pos = split.offset(); pos < split.end(); ) {
-            int len = (int) Math.min(recordSize, split.end() - pos);
-            byte[] data = new byte[len];
-            if (local.isPresent()) {
+        if (local.isPresent()) {
+            for (long pos = split.offset(); pos < split.end(); ) {
+                byte[] data = new byte[(int) Math.min(recordSize, split.end() - pos)];
                 readLocal(local.get(), pos, data);
-            } else {
-                RangeReads.readFully(
-                        stores.forUri(uri),
-                        uri,
-                        split.version(),
-                        pos,
-                        len,
-                        ByteBuffer.wrap(data),
-                        retry);
+                records.add(record(split, pos, data, true));
+                pos += data.length;
             }
-            records.add(record(split, pos, data, local.isPresent()));
-            pos += len;
+            return records;
+        }
+        long pos = readOneStream(uri, split, records);
+        for (; pos < split.end(); ) {
+            byte[] data = new byte[(int) Math.min(recordSize, split.end() - pos)];
+            RangeReads.readFully(
+                    stores.forUri(uri),
+                    uri,
+                    split.version(),
+                    pos,
+                    data.length,
+                    ByteBuffer.wrap(data),
+                    retry);
+            records.add(record(split, pos, data, false));
+            pos += data.length;
         }
         return records;
+    }
+
+    /**
+     * Reads the split through one ranged request (one stream per split), a record at a time. Stops
+     * at the first failure: the caller fetches the rest with retries from the returned offset, so
+     * only the missing bytes are read again.
+     *
+     * @return the offset of the first byte not read
+     */
+    private long readOneStream(URI uri, ChunkSplit split, List<ChunkRecord> records)
+            throws IOException {
+        long pos = split.offset();
+        try (InputStream in =
+                stores.forUri(uri).openRange(uri, split.version(), pos, split.length())) {
+            while (pos < split.end()) {
+                byte[] data = new byte[(int) Math.min(recordSize, split.end() - pos)];
+                if (in.readNBytes(data, 0, data.length) != data.length) {
+                    return pos;
+                }
+                records.add(record(split, pos, data, false));
+                pos += data.length;
+            }
+        } catch (StorageException e) {
+            if (!e.retryable()) {
+                throw e;
+            }
+        } catch (InterruptedIOException e) {
+            throw e;
+        } catch (IOException e) {
+            // a reset or short body: resumed with retries from pos
+        }
+        return pos;
     }
 
     private Optional<Path> cachedCopy(URI uri, ObjectVersion version) throws IOException {
