@@ -13,6 +13,7 @@ import io.warmstage.source.reader.WeightSourceReader;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.ChunkSplitSerializer;
 import io.warmstage.storage.ObjectStores;
+import io.warmstage.storage.StorageOptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -55,6 +56,7 @@ public final class WeightSource
     private final int targets;
     private final int maxParallelism;
     private final Configuration config;
+    private final String id = java.util.UUID.randomUUID().toString();
 
     WeightSource(List<ModelSpec> models, int targets, int maxParallelism, Configuration config) {
         this.models = List.copyOf(models);
@@ -83,12 +85,19 @@ public final class WeightSource
         int inFlight = config.get(WeightSourceOptions.READS_IN_FLIGHT);
         int recordSize = (int) config.get(WeightSourceOptions.RECORD_SIZE).getBytes();
         BufferPool.Lease buffers =
-                BufferPool.shared(config.get(WeightSourceOptions.BUFFER_POOL).getBytes()).lease();
+                BufferPool.shared(id, config.get(WeightSourceOptions.BUFFER_POOL).getBytes())
+                        .lease();
         return new WeightSourceReader(
                 () -> {
                     ObjectStores stores = ObjectStores.create(config);
                     return new ChunkSplitReader(
-                            stores, stores.retryPolicy(), cache(), recordSize, inFlight, buffers);
+                            stores,
+                            stores.retryPolicy(),
+                            cache(),
+                            recordSize,
+                            inFlight,
+                            buffers,
+                            config.get(StorageOptions.RETRY_BUDGET_PER_FILE));
                 },
                 inFlight,
                 buffers,

@@ -42,7 +42,7 @@ public final class WeightSourceOptions {
                     .defaultValue(MemorySize.parse("256mb"))
                     .withDescription(
                             "Host memory that chunk bytes may take between storage and staging,"
-                                    + " per TaskManager (JVM), whatever the model's size. Readers"
+                                    + " per job and TaskManager, whatever the model's size. Readers"
                                     + " wait for room: backpressure when staging is slower than"
                                     + " fetching.");
 

@@ -91,6 +91,15 @@ public final class StorageOptions {
                             "Time for one ranged read, retries and waits included, before it"
                                     + " gives up.");
 
+    /** Backoff time one file may spend retrying, over all of its ranges. */
+    public static final ConfigOption<Duration> RETRY_BUDGET_PER_FILE =
+            ConfigOptions.key("warmstage.storage.retry.budget-per-file")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(10))
+                    .withDescription(
+                            "Total backoff time the ranged reads of one file may spend waiting"
+                                    + " to retry before the file fails.");
+
     private StorageOptions() {}
 
     /** The retry policy configured in {@code conf}. */

@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Bounds the host memory that chunk bytes take between storage and staging, per JVM (one
+ * Bounds the host memory that chunk bytes take between storage and staging, per job and JVM (one
  * TaskManager): a reader starts a ranged read only when the split's bytes fit in the pool, and
  * gives them back once the split's last record has been emitted into staging. When staging is
  * slower than fetching, the pool runs dry and readers wait: backpressure, whatever the model's
@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * run, alone.
  */
 public final class BufferPool {
-    private static final Map<Long, BufferPool> SHARED = new ConcurrentHashMap<>();
+    private static final Map<String, BufferPool> SHARED = new ConcurrentHashMap<>();
 
     private final int capacityKib;
     private final Semaphore free;
@@ -28,9 +28,20 @@ public final class BufferPool {
         this.free = new Semaphore(capacityKib, true);
     }
 
-    /** The JVM-wide pool of {@code capacityBytes} bytes (one per distinct capacity). */
-    public static BufferPool shared(long capacityBytes) {
-        return SHARED.computeIfAbsent(capacityBytes, BufferPool::new);
+    /**
+     * The pool of one job in this JVM: every reader of the job in this TaskManager shares it, and a
+     * job never waits on bytes another job holds.
+     *
+     * @param jobKey identifies the job (the source's id)
+     */
+    public static BufferPool shared(String jobKey, long capacityBytes) {
+        return SHARED.computeIfAbsent(
+                jobKey + "\n" + capacityBytes, k -> new BufferPool(capacityBytes));
+    }
+
+    /** Forgets the pool of a job once its last reader in this JVM has closed. */
+    static void forget(BufferPool pool) {
+        SHARED.values().removeIf(p -> p == pool && p.free.availablePermits() == p.capacityKib);
     }
 
     /** A new pool, not shared: for tests. */
@@ -91,6 +102,11 @@ public final class BufferPool {
             }
         }
 
+        /** The pool this lease takes from. */
+        BufferPool pool() {
+            return BufferPool.this;
+        }
+
         /** KiB this reader holds. */
         long heldKib() {
             return held.get();
@@ -102,6 +118,7 @@ public final class BufferPool {
             if (kib > 0) {
                 free.release((int) kib);
             }
+            forget(BufferPool.this);
         }
     }
 }

@@ -4,19 +4,23 @@ import io.warmstage.cache.LocalCache;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.storage.FileRetryBudget;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.storage.RangeReads;
 import io.warmstage.storage.RetryPolicy;
+import io.warmstage.storage.Sleeper;
 import io.warmstage.storage.StorageException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -58,8 +62,13 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private final BlockingQueue<Object> done = new LinkedBlockingQueue<>();
     private final Set<String> failedFiles = ConcurrentHashMap.newKeySet();
     private final Map<String, Optional<Path>> cached = new ConcurrentHashMap<>();
+    private final Map<String, FileRetryBudget> budgets = new ConcurrentHashMap<>();
+    private final Duration budgetPerFile;
     private final BufferPool.Lease buffers;
     private int inFlight;
+    private long lastDryWarning;
+    private static final org.slf4j.Logger LOG =
+            org.slf4j.LoggerFactory.getLogger(ChunkSplitReader.class);
 
     /**
      * @param cache this host's cache, or null when the cache is off
@@ -75,6 +84,19 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             int recordSize,
             int maxInFlight,
             BufferPool.Lease buffers) {
+        this(stores, retry, cache, recordSize, maxInFlight, buffers, Duration.ofMinutes(10));
+    }
+
+    /** As above, with the backoff time each file may spend retrying over all of its ranges. */
+    public ChunkSplitReader(
+            ObjectStores stores,
+            RetryPolicy retry,
+            LocalCache cache,
+            int recordSize,
+            int maxInFlight,
+            BufferPool.Lease buffers,
+            Duration budgetPerFile) {
+        this.budgetPerFile = budgetPerFile;
         this.buffers = buffers;
         this.stores = stores;
         this.retry = retry;
@@ -132,6 +154,13 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         while (inFlight < maxInFlight && !queue.isEmpty()) {
             long wait = inFlight == 0 ? 100 : 0;
             if (!buffers.tryAcquire(queue.peek(), wait)) {
+                if (inFlight == 0 && System.nanoTime() - lastDryWarning > 10_000_000_000L) {
+                    lastDryWarning = System.nanoTime();
+                    LOG.warn(
+                            "Buffer pool dry: {} KiB free, this reader holds {} KiB; waiting",
+                            buffers.pool().freeKib(),
+                            buffers.heldKib());
+                }
                 return;
             }
             ChunkSplit split = queue.poll();
@@ -155,7 +184,8 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                 return List.of();
             }
             failedFiles.add(split.uri());
-            return List.of(failure(split, ModelPlanner.describe(e)));
+            Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
+            return List.of(failure(split, ModelPlanner.describe(cause)));
         }
     }
 
@@ -182,7 +212,10 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                     pos,
                     data.length,
                     ByteBuffer.wrap(data),
-                    retry);
+                    retry,
+                    budgets.computeIfAbsent(
+                            split.uri(),
+                            f -> new FileRetryBudget(f, budgetPerFile, Sleeper.system())));
             records.add(record(split, pos, data, false));
             pos += data.length;
         }
