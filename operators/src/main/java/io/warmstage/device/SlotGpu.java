@@ -124,6 +124,16 @@ public final class SlotGpu {
      *
      * @throws DeviceException if an element is not an integer 0 or more
      */
+    /**
+     * Checks {@link GpuOptions#GPU_ORDINALS} in {@code config}, if set.
+     *
+     * @throws DeviceException naming the option when it is not a list of GPU ordinals
+     */
+    public static void checkOrdinals(org.apache.flink.configuration.Configuration config)
+            throws DeviceException {
+        parseOrdinals(config.getOptional(GpuOptions.GPU_ORDINALS).orElse(""));
+    }
+
     static List<Integer> parseOrdinals(String text) throws DeviceException {
         String s = text.strip();
         if (s.startsWith("[") && s.endsWith("]")) {

@@ -68,9 +68,15 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     @Override
     public void open(OpenContext ctx) throws Exception {
         slot = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
-        SlotGpu gpu =
-                SlotGpu.forSlot(getRuntimeContext().getExternalResourceInfos("gpu"), slot, config);
-        device = Devices.openForSlot(config.get(StagingOptions.DEVICE), gpu);
+        String spec = config.get(StagingOptions.DEVICE);
+        if ("cpu".equals(spec)) {
+            device = Devices.open(spec, slot); // GPU settings do not concern a cpu slot
+        } else {
+            SlotGpu gpu =
+                    SlotGpu.forSlot(
+                            getRuntimeContext().getExternalResourceInfos("gpu"), slot, config);
+            device = Devices.openForSlot(spec, gpu);
+        }
         verify = config.get(StagingOptions.VERIFY);
         keepResident = config.get(StagingOptions.KEEP_RESIDENT);
         open = new HashMap<>();

@@ -15,6 +15,7 @@ public final class FileRetryBudget implements Sleeper {
     private final long budgetNanos;
     private final Sleeper clock;
     private final AtomicLong spentNanos = new AtomicLong();
+    private final AtomicLong firstRetryNanos = new AtomicLong(Long.MIN_VALUE);
 
     /**
      * @param file the file, for the message
@@ -28,20 +29,22 @@ public final class FileRetryBudget implements Sleeper {
     }
 
     /**
-     * Waits, unless the file's budget would be exceeded.
+     * Waits, unless the wait would end more than the budget after the file's first retry.
      *
      * @throws UncheckedIOException wrapping a non-retryable {@link StorageException} when the wait
      *     would take the file past its budget
      */
     @Override
     public void sleep(Duration duration) throws InterruptedException {
-        long after = spentNanos.addAndGet(duration.toNanos());
-        if (after > budgetNanos) {
+        long now = clock.nanoTime();
+        firstRetryNanos.compareAndSet(Long.MIN_VALUE, now);
+        spentNanos.addAndGet(duration.toNanos());
+        if (now - firstRetryNanos.get() + duration.toNanos() > budgetNanos) {
             throw new UncheckedIOException(
                     new StorageException(
                             "retry budget of "
-                                    + Duration.ofNanos(budgetNanos).toSeconds()
-                                    + " s for "
+                                    + Duration.ofNanos(budgetNanos).toMillis()
+                                    + " ms for "
                                     + file
                                     + " spent: its ranges kept failing",
                             false));
@@ -54,7 +57,7 @@ public final class FileRetryBudget implements Sleeper {
         return clock.nanoTime();
     }
 
-    /** Backoff time spent so far, in nanoseconds. */
+    /** Backoff time waited or asked for so far, in nanoseconds. */
     public long spentNanos() {
         return spentNanos.get();
     }

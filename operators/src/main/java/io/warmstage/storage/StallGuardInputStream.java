@@ -11,8 +11,9 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Closes a body that delivers no byte for the stall timeout, so that a stalled connection fails as
- * a retryable {@link StorageException} (and {@link RangeReads} resumes from the missing byte)
+ * Closes a body that delivers no byte for the stall timeout, or less than {@link
+ * #MIN_BYTES_PER_WINDOW} in a window of that length (a trickle), so that a stalled connection fails
+ * as a retryable {@link StorageException} (and {@link RangeReads} resumes from the missing byte)
  * instead of blocking a reader forever. java.net.http's request timeout only covers the wait for
  * the response headers.
  */
@@ -25,11 +26,18 @@ final class StallGuardInputStream extends FilterInputStream {
                         return t;
                     });
 
+    /** Fewest bytes a body must deliver per stall-timeout window: 64 KiB. */
+    static final long MIN_BYTES_PER_WINDOW = 64 << 10;
+
     private final URI uri;
     private final long stallNanos;
     private final ScheduledFuture<?> check;
+    private final java.util.concurrent.atomic.AtomicLong bytesInWindow =
+            new java.util.concurrent.atomic.AtomicLong();
     private volatile long lastProgress = System.nanoTime();
+    private volatile long windowStart = lastProgress;
     private volatile boolean stalled;
+    private volatile String why = "no bytes";
 
     /**
      * @param in the body; closed by the watchdog when stalled, or by {@link #close()}
@@ -63,6 +71,9 @@ final class StallGuardInputStream extends FilterInputStream {
             throw stalledError(null);
         }
         lastProgress = System.nanoTime();
+        if (n > 0) {
+            bytesInWindow.addAndGet(n);
+        }
         return n;
     }
 
@@ -73,7 +84,15 @@ final class StallGuardInputStream extends FilterInputStream {
     }
 
     private void check() {
-        if (System.nanoTime() - lastProgress > stallNanos) {
+        long now = System.nanoTime();
+        boolean silent = now - lastProgress > stallNanos;
+        boolean trickle = false;
+        if (now - windowStart >= stallNanos) {
+            trickle = bytesInWindow.getAndSet(0) < MIN_BYTES_PER_WINDOW;
+            windowStart = now;
+        }
+        if (silent || trickle) {
+            why = silent ? "no bytes" : "under " + MIN_BYTES_PER_WINDOW + " bytes";
             stalled = true;
             check.cancel(false);
             try {
@@ -86,7 +105,8 @@ final class StallGuardInputStream extends FilterInputStream {
 
     private StorageException stalledError(IOException cause) {
         return new StorageException(
-                "no bytes for "
+                why
+                        + " in "
                         + Duration.ofNanos(stallNanos).toMillis()
                         + " ms from "
                         + Redaction.uri(uri)

@@ -21,7 +21,7 @@ class FileRetryBudgetTest {
         assertThatThrownBy(() -> budget.sleep(Duration.ofMillis(1)))
                 .isInstanceOf(UncheckedIOException.class)
                 .hasCauseInstanceOf(StorageException.class)
-                .hasMessageContaining("retry budget of 3 s for http://h/m.safetensors spent");
+                .hasMessageContaining("retry budget of 3000 ms for http://h/m.safetensors spent");
     }
 
     @Test

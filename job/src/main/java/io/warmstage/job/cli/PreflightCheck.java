@@ -1,6 +1,8 @@
 package io.warmstage.job.cli;
 
+import io.warmstage.device.DeviceException;
 import io.warmstage.device.GpuOptions;
+import io.warmstage.device.SlotGpu;
 import io.warmstage.job.StagingPipeline;
 import io.warmstage.source.ModelSpec;
 import io.warmstage.source.WeightSource;
@@ -12,6 +14,7 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
@@ -40,6 +43,8 @@ final class PreflightCheck {
             CommandLine cmd, List<ModelSpec> models, Configuration conf, int slots, Path report) {
         try {
             readEveryOption(conf);
+            checkDurationsPositive(conf);
+            SlotGpu.checkOrdinals(conf);
             WeightSource.builder()
                     .models(models)
                     .targets(slots, StagingPipeline.MAX_PARALLELISM)
@@ -48,8 +53,25 @@ final class PreflightCheck {
             StorageOptions.retryPolicy(conf);
             checkCacheDir(conf);
             checkReport(report);
-        } catch (IllegalArgumentException | IOException e) {
+        } catch (IllegalArgumentException | IOException | DeviceException e) {
             throw new ParameterException(cmd, e.getMessage());
+        }
+    }
+
+    /** Timeouts and budgets of 0 or less would fail every read: refuse them. */
+    private static void checkDurationsPositive(Configuration conf) {
+        for (ConfigOption<Duration> option :
+                List.of(
+                        StorageOptions.HTTP_CONNECT_TIMEOUT,
+                        StorageOptions.HTTP_REQUEST_TIMEOUT,
+                        StorageOptions.HTTP_STALL_TIMEOUT,
+                        StorageOptions.RETRY_BUDGET,
+                        StorageOptions.RETRY_BUDGET_PER_FILE)) {
+            Duration d = conf.get(option);
+            if (d.isZero() || d.isNegative()) {
+                throw new IllegalArgumentException(
+                        option.key() + " must be longer than 0, got " + d);
+            }
         }
     }
 

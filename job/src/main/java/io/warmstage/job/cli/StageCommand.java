@@ -98,7 +98,12 @@ public final class StageCommand implements Callable<Integer> {
                             + slots);
         }
         Configuration conf = Configuration.fromMap(options);
-        String dev = device != null ? device : m != null && m.device != null ? m.device : "cpu";
+        String dev =
+                device != null
+                        ? device
+                        : m != null && m.device != null
+                                ? m.device
+                                : conf.getOptional(StagingOptions.DEVICE).orElse("cpu");
         conf.set(StagingOptions.DEVICE, dev);
         Path cache =
                 cacheDir != null

@@ -173,6 +173,10 @@ class StageCommandITCase {
                         new String[] {"-Dwarmstage.source.record-size=0"},
                         new String[] {"-Dwarmstage.storage.retry.max-attempts=0"},
                         new String[] {"-Dwarmstage.staging.verify=maybe"},
+                        new String[] {"-Dwarmstage.staging.gpu-ordinals=a,b"},
+                        new String[] {"-Dwarmstage.storage.http.stall-timeout=0s"},
+                        new String[] {"-Dwarmstage.storage.retry.budget-per-file=0s"},
+                        new String[] {"-Dwarmstage.staging.device=tpu"},
                         new String[] {"--cache-dir", aFile.toString()},
                         new String[] {"--report", aDir.toString()});
         for (String[] extra : cases) {
