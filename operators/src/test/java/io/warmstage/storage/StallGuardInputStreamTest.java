@@ -85,7 +85,7 @@ class StallGuardInputStreamTest {
         new java.util.Random(1).nextBytes(data);
         try (StallGuardInputStream in =
                 new StallGuardInputStream(
-                        new ByteArrayInputStream(data), URI_A, Duration.ofMillis(300))) {
+                        new ByteArrayInputStream(data), URI_A, Duration.ofSeconds(5))) {
             assertThat(in.readAllBytes()).isEqualTo(data);
         }
     }
