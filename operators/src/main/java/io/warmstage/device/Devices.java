@@ -67,6 +67,20 @@ public final class Devices {
      *     sharing is off, or the GPU cannot be opened
      */
     public static Device openForSlot(String spec, SlotGpu slot) throws DeviceException {
+        return openForSlot(spec, () -> slot);
+    }
+
+    /** Chooses a slot's GPU; asked only when a GPU is to be opened. */
+    @FunctionalInterface
+    public interface SlotGpuSource {
+        SlotGpu get() throws DeviceException;
+    }
+
+    /**
+     * As {@link #openForSlot(String, SlotGpu)}, but the slot's GPU choice (and so its GPU settings)
+     * is only built when the device is a GPU: a {@code cpu} slot never reads them.
+     */
+    public static Device openForSlot(String spec, SlotGpuSource slot) throws DeviceException {
         return openForSlot(
                 spec,
                 slot,
@@ -78,6 +92,16 @@ public final class Devices {
     /** As {@link #openForSlot(String, SlotGpu)} with the probe, registry and opener given. */
     static Device openForSlot(
             String spec, SlotGpu slot, CudaAvailability cuda, GpuClaims claims, CudaOpener opener)
+            throws DeviceException {
+        return openForSlot(spec, () -> slot, cuda, claims, opener);
+    }
+
+    private static Device openForSlot(
+            String spec,
+            SlotGpuSource source,
+            CudaAvailability cuda,
+            GpuClaims claims,
+            CudaOpener opener)
             throws DeviceException {
         String s = spec == null ? "" : spec.trim();
         if (s.equals("cpu") || (s.equals("auto") && !cuda.available())) {
@@ -91,6 +115,7 @@ public final class Devices {
         if (!cuda.available()) {
             throw new DeviceException("cannot open cuda: " + cuda.reason());
         }
+        SlotGpu slot = source.get();
         GpuClaims.Claim claim =
                 explicit < 0
                         ? claims.claim(slot, cuda.deviceCount())

@@ -68,15 +68,11 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     @Override
     public void open(OpenContext ctx) throws Exception {
         slot = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
-        String spec = config.get(StagingOptions.DEVICE);
-        if ("cpu".equals(spec)) {
-            device = Devices.open(spec, slot); // GPU settings do not concern a cpu slot
-        } else {
-            SlotGpu gpu =
-                    SlotGpu.forSlot(
-                            getRuntimeContext().getExternalResourceInfos("gpu"), slot, config);
-            device = Devices.openForSlot(spec, gpu);
-        }
+        var gpus = getRuntimeContext().getExternalResourceInfos("gpu");
+        device =
+                Devices.openForSlot(
+                        config.get(StagingOptions.DEVICE),
+                        () -> SlotGpu.forSlot(gpus, slot, config));
         verify = config.get(StagingOptions.VERIFY);
         keepResident = config.get(StagingOptions.KEEP_RESIDENT);
         open = new HashMap<>();

@@ -137,4 +137,20 @@ class OpenForSlotTest {
             }
         };
     }
+
+    @org.junit.jupiter.api.Test
+    void aCpuSlotNeverAsksForItsGpuChoice() throws Exception {
+        Devices.SlotGpuSource broken =
+                () -> {
+                    throw new DeviceException(
+                            "bad GPU ordinal 'a' in warmstage.staging.gpu-ordinals");
+                };
+        try (Device d = Devices.openForSlot("cpu", broken)) {
+            org.assertj.core.api.Assertions.assertThat(d).isInstanceOf(HostDevice.class);
+        }
+        org.junit.jupiter.api.Assumptions.assumeFalse(Devices.cudaAvailability().available());
+        try (Device d = Devices.openForSlot("auto", broken)) {
+            org.assertj.core.api.Assertions.assertThat(d.name()).isEqualTo("cpu");
+        }
+    }
 }
