@@ -16,9 +16,7 @@ import io.warmstage.storage.StorageException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -190,19 +188,10 @@ public final class ModelPlanner {
         if (length == 0) {
             return out;
         }
-        if (cached.isPresent()) {
-            try (FileChannel ch = FileChannel.open(cached.get(), StandardOpenOption.READ)) {
-                ByteBuffer buf = ByteBuffer.wrap(out);
-                while (buf.hasRemaining()) {
-                    if (ch.read(buf, offset + buf.position()) < 0) {
-                        throw new StorageException("cached copy of " + uri + " is short", false);
-                    }
-                }
-            }
-            return out;
-        }
-        RangeReads.readFully(
-                stores.forUri(uri), uri, v, offset, length, ByteBuffer.wrap(out), retry);
+        URI from = cached.map(Path::toUri).orElse(uri);
+        ObjectStore store = stores.forUri(from);
+        ObjectVersion version = cached.isPresent() ? store.stat(from) : v;
+        RangeReads.readFully(store, from, version, offset, length, ByteBuffer.wrap(out), retry);
         return out;
     }
 

@@ -17,9 +17,7 @@ import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -61,7 +59,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private final Deque<ChunkSplit> queue = new ArrayDeque<>();
     private final BlockingQueue<Object> done = new LinkedBlockingQueue<>();
     private final Set<String> failedFiles = ConcurrentHashMap.newKeySet();
-    private final Map<String, Optional<Path>> cached = new ConcurrentHashMap<>();
+    private final Map<String, Source> sources = new ConcurrentHashMap<>();
     private final Map<String, FileRetryBudget> budgets = new ConcurrentHashMap<>();
     private final Duration budgetPerFile;
     private final BufferPool.Lease buffers;
@@ -190,25 +188,15 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     }
 
     private List<ChunkRecord> readRange(ChunkSplit split) throws IOException {
-        URI uri = URI.create(split.uri());
-        Optional<Path> local = cachedCopy(uri, split.version());
+        Source from = source(split);
         List<ChunkRecord> records = new ArrayList<>();
-        if (local.isPresent()) {
-            for (long pos = split.offset(); pos < split.end(); ) {
-                byte[] data = new byte[(int) Math.min(recordSize, split.end() - pos)];
-                readLocal(local.get(), pos, data);
-                records.add(record(split, pos, data, true));
-                pos += data.length;
-            }
-            return records;
-        }
-        long pos = readOneStream(uri, split, records);
+        long pos = readOneStream(from, split, records);
         for (; pos < split.end(); ) {
             byte[] data = new byte[(int) Math.min(recordSize, split.end() - pos)];
             RangeReads.readFully(
-                    stores.forUri(uri),
-                    uri,
-                    split.version(),
+                    stores.forUri(from.uri()),
+                    from.uri(),
+                    from.version(),
                     pos,
                     data.length,
                     ByteBuffer.wrap(data),
@@ -216,7 +204,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                     budgets.computeIfAbsent(
                             split.uri(),
                             f -> new FileRetryBudget(f, budgetPerFile, Sleeper.system())));
-            records.add(record(split, pos, data, false));
+            records.add(record(split, pos, data, from.cacheHit()));
             pos += data.length;
         }
         return records;
@@ -229,17 +217,18 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
      *
      * @return the offset of the first byte not read
      */
-    private long readOneStream(URI uri, ChunkSplit split, List<ChunkRecord> records)
+    private long readOneStream(Source from, ChunkSplit split, List<ChunkRecord> records)
             throws IOException {
         long pos = split.offset();
         try (InputStream in =
-                stores.forUri(uri).openRange(uri, split.version(), pos, split.length())) {
+                stores.forUri(from.uri())
+                        .openRange(from.uri(), from.version(), pos, split.length())) {
             while (pos < split.end()) {
                 byte[] data = new byte[(int) Math.min(recordSize, split.end() - pos)];
                 if (in.readNBytes(data, 0, data.length) != data.length) {
                     return pos;
                 }
-                records.add(record(split, pos, data, false));
+                records.add(record(split, pos, data, from.cacheHit()));
                 pos += data.length;
             }
         } catch (StorageException e) {
@@ -254,29 +243,33 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         return pos;
     }
 
-    private Optional<Path> cachedCopy(URI uri, ObjectVersion version) throws IOException {
+    /**
+     * Where a split's bytes come from: this host's verified cached copy (a local file, pinned to
+     * its own size and modification time) when there is one, else the origin at the pinned version.
+     * Decided once per file, so all of a file's splits on this reader agree.
+     */
+    private Source source(ChunkSplit split) throws IOException {
+        URI uri = URI.create(split.uri());
         if (cache == null) {
-            return Optional.empty();
+            return new Source(uri, split.version(), false);
         }
-        String key = uri + "\n" + version;
-        Optional<Path> known = cached.get(key);
+        String key = split.uri() + "\n" + split.version();
+        Source known = sources.get(key);
         if (known == null) {
-            known = cache.lookup(uri, version);
-            cached.put(key, known);
+            Optional<Path> local = cache.lookup(uri, split.version());
+            if (local.isPresent()) {
+                URI file = local.get().toUri();
+                known = new Source(file, stores.forUri(file).stat(file), true);
+            } else {
+                known = new Source(uri, split.version(), false);
+            }
+            sources.put(key, known);
         }
         return known;
     }
 
-    private static void readLocal(Path file, long pos, byte[] data) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer buf = ByteBuffer.wrap(data);
-            while (buf.hasRemaining()) {
-                if (ch.read(buf, pos + buf.position()) < 0) {
-                    throw new IOException("cached copy " + file + " ended early");
-                }
-            }
-        }
-    }
+    /** A location and the version every read of it is pinned to. */
+    private record Source(URI uri, ObjectVersion version, boolean cacheHit) {}
 
     private static ChunkRecord record(ChunkSplit s, long pos, byte[] data, boolean hit) {
         ChunkRecord r = base(s);
