@@ -58,24 +58,42 @@ public final class DemoModel {
     }
 
     static List<ModelWriter.Tensor> tensors(Dims d) {
-        int headDim = d.hidden() / d.heads();
-        int kv = d.kvHeads() * headDim;
+        int kv = d.kvHeads() * (d.hidden() / d.heads());
+        return llamaTensors(
+                d.vocab(), d.hidden(), d.intermediate(), kv, d.layers(), DemoModel::block);
+    }
+
+    /** Gives the bytes of a tensor in blocks: for the tensor's seed and the block's offset. */
+    @FunctionalInterface
+    public interface BlockFill {
+        byte[] block(long seed, long offset);
+    }
+
+    /**
+     * The BF16 tensors of a Llama-like decoder, in Hugging Face names and order: embeddings, per
+     * layer norms, q/k/v/o projections (grouped-query: k and v have {@code kv} rows) and SwiGLU
+     * MLP, final norm, untied lm_head. Each tensor is seeded by its name.
+     *
+     * @param kv rows of the k and v projections (kv heads x head size)
+     */
+    public static List<ModelWriter.Tensor> llamaTensors(
+            int vocab, int hidden, int intermediate, int kv, int layers, BlockFill fill) {
         List<ModelWriter.Tensor> out = new ArrayList<>();
-        out.add(bf16("model.embed_tokens.weight", d.vocab(), d.hidden()));
-        for (int l = 0; l < d.layers(); l++) {
+        out.add(bf16("model.embed_tokens.weight", fill, vocab, hidden));
+        for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
-            out.add(bf16(p + "input_layernorm.weight", d.hidden()));
-            out.add(bf16(p + "self_attn.q_proj.weight", d.hidden(), d.hidden()));
-            out.add(bf16(p + "self_attn.k_proj.weight", kv, d.hidden()));
-            out.add(bf16(p + "self_attn.v_proj.weight", kv, d.hidden()));
-            out.add(bf16(p + "self_attn.o_proj.weight", d.hidden(), d.hidden()));
-            out.add(bf16(p + "post_attention_layernorm.weight", d.hidden()));
-            out.add(bf16(p + "mlp.gate_proj.weight", d.intermediate(), d.hidden()));
-            out.add(bf16(p + "mlp.up_proj.weight", d.intermediate(), d.hidden()));
-            out.add(bf16(p + "mlp.down_proj.weight", d.hidden(), d.intermediate()));
+            out.add(bf16(p + "input_layernorm.weight", fill, hidden));
+            out.add(bf16(p + "self_attn.q_proj.weight", fill, hidden, hidden));
+            out.add(bf16(p + "self_attn.k_proj.weight", fill, kv, hidden));
+            out.add(bf16(p + "self_attn.v_proj.weight", fill, kv, hidden));
+            out.add(bf16(p + "self_attn.o_proj.weight", fill, hidden, hidden));
+            out.add(bf16(p + "post_attention_layernorm.weight", fill, hidden));
+            out.add(bf16(p + "mlp.gate_proj.weight", fill, intermediate, hidden));
+            out.add(bf16(p + "mlp.up_proj.weight", fill, intermediate, hidden));
+            out.add(bf16(p + "mlp.down_proj.weight", fill, hidden, intermediate));
         }
-        out.add(bf16("model.norm.weight", d.hidden()));
-        out.add(bf16("lm_head.weight", d.vocab(), d.hidden()));
+        out.add(bf16("model.norm.weight", fill, hidden));
+        out.add(bf16("lm_head.weight", fill, vocab, hidden));
         return out;
     }
 
@@ -96,9 +114,9 @@ public final class DemoModel {
         return shards;
     }
 
-    private static ModelWriter.Tensor bf16(String name, long... shape) {
+    private static ModelWriter.Tensor bf16(String name, BlockFill fill, long... shape) {
         long seed = name.hashCode();
-        return new ModelWriter.Tensor(name, Dtype.BF16, shape, off -> block(seed, off));
+        return new ModelWriter.Tensor(name, Dtype.BF16, shape, off -> fill.block(seed, off));
     }
 
     /** 1 MiB of BF16 values ~ N(0, 0.02), determined by the tensor's seed and the offset. */

@@ -1,13 +1,12 @@
 package io.warmstage.job.gpucheck;
 
-import io.warmstage.format.Dtype;
+import io.warmstage.job.demo.DemoModel;
 import io.warmstage.job.demo.ModelWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -70,23 +69,8 @@ final class CheckModel {
     }
 
     static List<ModelWriter.Tensor> tensors(Dims d) {
-        List<ModelWriter.Tensor> out = new ArrayList<>();
-        out.add(bf16("model.embed_tokens.weight", d.vocab(), d.hidden()));
-        for (int l = 0; l < d.layers(); l++) {
-            String p = "model.layers." + l + ".";
-            out.add(bf16(p + "input_layernorm.weight", d.hidden()));
-            out.add(bf16(p + "self_attn.q_proj.weight", d.hidden(), d.hidden()));
-            out.add(bf16(p + "self_attn.k_proj.weight", d.kv(), d.hidden()));
-            out.add(bf16(p + "self_attn.v_proj.weight", d.kv(), d.hidden()));
-            out.add(bf16(p + "self_attn.o_proj.weight", d.hidden(), d.hidden()));
-            out.add(bf16(p + "post_attention_layernorm.weight", d.hidden()));
-            out.add(bf16(p + "mlp.gate_proj.weight", d.intermediate(), d.hidden()));
-            out.add(bf16(p + "mlp.up_proj.weight", d.intermediate(), d.hidden()));
-            out.add(bf16(p + "mlp.down_proj.weight", d.hidden(), d.intermediate()));
-        }
-        out.add(bf16("model.norm.weight", d.hidden()));
-        out.add(bf16("lm_head.weight", d.vocab(), d.hidden()));
-        return out;
+        return DemoModel.llamaTensors(
+                d.vocab(), d.hidden(), d.intermediate(), d.kv(), d.layers(), CheckModel::block);
     }
 
     /**
@@ -108,10 +92,5 @@ final class CheckModel {
 
     private static Dims withLayers(Dims d, int layers) {
         return new Dims(d.vocab(), d.hidden(), d.intermediate(), d.kv(), layers);
-    }
-
-    private static ModelWriter.Tensor bf16(String name, long... shape) {
-        long seed = name.hashCode();
-        return new ModelWriter.Tensor(name, Dtype.BF16, shape, off -> block(seed, off));
     }
 }
