@@ -91,23 +91,38 @@ public final class StorageOptions {
                             "Time for one ranged read, retries and waits included, before it"
                                     + " gives up.");
 
-    /** Backoff time one file may spend retrying, over all of its ranges. */
+    /** Wall time one file may spend retrying, from its first retry, over all of its ranges. */
     public static final ConfigOption<Duration> RETRY_BUDGET_PER_FILE =
             ConfigOptions.key("warmstage.storage.retry.budget-per-file")
                     .durationType()
                     .defaultValue(Duration.ofMinutes(10))
                     .withDescription(
-                            "Total backoff time the ranged reads of one file may spend waiting"
-                                    + " to retry before the file fails.");
+                            "Wall time from a file's first retry after which, once its ranges"
+                                    + " keep failing, the file fails.");
 
     private StorageOptions() {}
 
     /** The retry policy configured in {@code conf}. */
     public static RetryPolicy retryPolicy(Configuration conf) {
-        return new RetryPolicy(
-                conf.get(RETRY_MAX_ATTEMPTS),
-                conf.get(RETRY_INITIAL_BACKOFF),
-                conf.get(RETRY_MAX_BACKOFF),
-                conf.get(RETRY_BUDGET));
+        try {
+            return new RetryPolicy(
+                    conf.get(RETRY_MAX_ATTEMPTS),
+                    conf.get(RETRY_INITIAL_BACKOFF),
+                    conf.get(RETRY_MAX_BACKOFF),
+                    conf.get(RETRY_BUDGET));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "retry options ("
+                            + RETRY_MAX_ATTEMPTS.key()
+                            + ", "
+                            + RETRY_INITIAL_BACKOFF.key()
+                            + ", "
+                            + RETRY_MAX_BACKOFF.key()
+                            + ", "
+                            + RETRY_BUDGET.key()
+                            + "): "
+                            + e.getMessage(),
+                    e);
+        }
     }
 }

@@ -165,29 +165,35 @@ class StageCommandITCase {
         Path aFile = Files.writeString(tmp.resolve("a-file"), "x");
         Path aDir = Files.createDirectories(tmp.resolve("a-dir"));
         String model = PEFT.toString();
-        List<String[]> cases =
+        // each bad setting, and what its one-line error must name
+        Map<String[], String> cases = new java.util.LinkedHashMap<>();
+        for (String option :
                 List.of(
-                        new String[] {"-Dwarmstage.source.reads-in-flight=0"},
-                        new String[] {"-Dwarmstage.source.split-size=0"},
-                        new String[] {"-Dwarmstage.source.split-size=abc"},
-                        new String[] {"-Dwarmstage.source.record-size=0"},
-                        new String[] {"-Dwarmstage.storage.retry.max-attempts=0"},
-                        new String[] {"-Dwarmstage.staging.verify=maybe"},
-                        new String[] {"-Dwarmstage.staging.gpu-ordinals=a,b"},
-                        new String[] {"-Dwarmstage.storage.http.stall-timeout=0s"},
-                        new String[] {"-Dwarmstage.storage.retry.budget-per-file=0s"},
-                        new String[] {"-Dwarmstage.staging.device=tpu"},
-                        new String[] {"--cache-dir", aFile.toString()},
-                        new String[] {"--report", aDir.toString()});
-        for (String[] extra : cases) {
+                        "warmstage.source.reads-in-flight=0",
+                        "warmstage.source.split-size=0",
+                        "warmstage.source.split-size=abc",
+                        "warmstage.source.record-size=0",
+                        "warmstage.storage.retry.max-attempts=0",
+                        "warmstage.staging.verify=maybe",
+                        "warmstage.staging.gpu-ordinals=a,b",
+                        "warmstage.storage.http.stall-timeout=0s",
+                        "warmstage.storage.retry.budget-per-file=0s")) {
+            String key = option.substring(0, option.indexOf('='));
+            cases.put(new String[] {"-D" + option}, key);
+        }
+        cases.put(new String[] {"-Dwarmstage.staging.device=tpu"}, "tpu");
+        cases.put(new String[] {"--cache-dir", aFile.toString()}, aFile.toString());
+        cases.put(new String[] {"--report", aDir.toString()}, aDir.toString());
+        for (Map.Entry<String[], String> c : cases.entrySet()) {
             List<String> args = new ArrayList<>(List.of("stage", "--model", model));
-            args.addAll(List.of(extra));
+            args.addAll(List.of(c.getKey()));
             Run run = cli(args.toArray(new String[0]));
-            assertThat(run.code()).as(String.join(" ", extra) + ": " + run.err()).isEqualTo(2);
+            String what = String.join(" ", c.getKey());
+            assertThat(run.code()).as(what + ": " + run.err()).isEqualTo(2);
             assertThat(run.err().lines().findFirst().orElse(""))
-                    .as(String.join(" ", extra))
-                    .doesNotContain("Exception")
-                    .isNotBlank();
+                    .as(what)
+                    .contains(c.getValue())
+                    .doesNotContain("Exception");
             assertThat(run.out()).doesNotContain("Flink Web UI");
         }
         Run blank = cli("stage", "--model", "");
