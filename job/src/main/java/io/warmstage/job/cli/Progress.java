@@ -5,35 +5,22 @@ import io.warmstage.staging.StagingEvent;
 import java.io.PrintStream;
 import java.util.Locale;
 
-/** Prints one progress line at most every half second while events arrive. */
+/**
+ * Prints one progress line at most every half second while events arrive, from the run's {@link
+ * Summary} (which must have counted the event first).
+ */
 final class Progress {
     private final PrintStream out;
+    private final Summary summary;
     private final long start = System.nanoTime();
     private long lastPrint;
-    private int files;
-    private int failed;
-    private long tensors;
-    private long bytes;
 
-    Progress(PrintStream out) {
+    Progress(PrintStream out, Summary summary) {
         this.out = out;
+        this.summary = summary;
     }
 
     void accept(StagingEvent e) {
-        switch (e.event) {
-            case StagingEvent.TENSOR -> {
-                tensors++;
-                bytes += e.bytes;
-            }
-            case StagingEvent.FILE -> {
-                if ("failed".equals(e.status)) {
-                    failed++;
-                } else {
-                    files++;
-                }
-            }
-            default -> {}
-        }
         long now = System.nanoTime();
         if (now - lastPrint > 500_000_000L || StagingEvent.MODEL.equals(e.event)) {
             lastPrint = now;
@@ -43,13 +30,14 @@ final class Progress {
 
     private void print(long now) {
         double s = (now - start) / 1e9;
+        long bytes = summary.tensorBytes();
         out.printf(
                 Locale.ROOT,
                 "  %6.1fs  files %d staged, %d failed  tensors %d  %s  %.0f MB/s%n",
                 s,
-                files,
-                failed,
-                tensors,
+                summary.filesStaged(),
+                summary.filesFailed(),
+                summary.tensors(),
                 Summary.human(bytes),
                 s > 0 ? bytes / s / 1e6 : 0.0);
     }

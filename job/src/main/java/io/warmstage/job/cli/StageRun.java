@@ -37,7 +37,7 @@ final class StageRun {
             PrintStream out)
             throws Exception {
         Summary summary = new Summary();
-        Progress progress = new Progress(out);
+        Progress progress = new Progress(out, summary);
         try (EmbeddedRunner runner = EmbeddedRunner.start(slots, flink)) {
             out.println("Flink Web UI: " + runner.webUi());
             out.println("Staging " + models.size() + " model(s) on " + slots + " slot(s)");

@@ -19,6 +19,7 @@ public final class Summary {
     private final java.util.Set<Integer> slots = new java.util.TreeSet<>();
     private int files;
     private long tensors;
+    private long tensorBytes;
     private long bytes;
     private int hits;
     private int misses;
@@ -28,7 +29,10 @@ public final class Summary {
     /** Counts one event. */
     public void add(StagingEvent e) {
         switch (e.event) {
-            case StagingEvent.TENSOR -> tensors++;
+            case StagingEvent.TENSOR -> {
+                tensors++;
+                tensorBytes += e.bytes;
+            }
             case StagingEvent.FILE -> addFile(e);
             case StagingEvent.MODEL -> {
                 slots.add(e.slot);
@@ -73,6 +77,11 @@ public final class Summary {
 
     public long tensors() {
         return tensors;
+    }
+
+    /** Bytes of the tensors in device memory so far, over every slot. */
+    public long tensorBytes() {
+        return tensorBytes;
     }
 
     public int cacheHits() {
