@@ -11,7 +11,10 @@ import org.apache.flink.core.execution.JobClient;
 final class RunningWatch {
     private RunningWatch() {}
 
-    /** A future completed with {@link System#nanoTime()} when {@code job} is first seen RUNNING. */
+    /**
+     * A future completed with {@link System#currentTimeMillis()} when {@code job} is first seen
+     * RUNNING.
+     */
     static CompletableFuture<Long> start(JobClient job) {
         CompletableFuture<Long> seen = new CompletableFuture<>();
         ScheduledExecutorService timer =
@@ -25,7 +28,7 @@ final class RunningWatch {
                 () -> {
                     JobStatus status = job.getJobStatus().exceptionally(e -> null).join();
                     if (status == JobStatus.RUNNING) {
-                        seen.complete(System.nanoTime());
+                        seen.complete(System.currentTimeMillis());
                     } else if (status != null && status.isTerminalState()) {
                         seen.completeExceptionally(new IllegalStateException("job " + status));
                     }

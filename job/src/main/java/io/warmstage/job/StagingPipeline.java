@@ -4,12 +4,17 @@ import io.warmstage.cache.CacheOp;
 import io.warmstage.cache.CacheResult;
 import io.warmstage.cache.CacheWriter;
 import io.warmstage.source.ChunkRecord;
+import io.warmstage.source.ModelCatalog;
 import io.warmstage.source.ModelSpec;
 import io.warmstage.source.WeightSource;
+import io.warmstage.source.WeightSourceBuilder;
 import io.warmstage.source.WeightSourceOptions;
+import io.warmstage.source.fleet.FleetOptions;
 import io.warmstage.staging.StagingEvent;
 import io.warmstage.staging.StagingFunction;
+import io.warmstage.staging.StagingOptions;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -53,23 +58,57 @@ public final class StagingPipeline {
             List<ModelSpec> models,
             Configuration config,
             int slots) {
+        return build(env, models, config, slots, null, null);
+    }
+
+    /**
+     * Adds the dataflow to {@code env}; with a refresh interval the job keeps running, reads {@code
+     * catalog} again every interval, stages changed models again and releases removed ones (staged
+     * files stay resident in device memory meanwhile).
+     *
+     * @param models the models of the first catalog read (checked before the job starts)
+     * @param config Warmstage options, including {@link FleetOptions#FETCH_MODE}
+     * @param slots number of staging slots, at most {@link #MAX_PARALLELISM}
+     * @param catalog where a refreshing job reads its models, or null
+     * @param refresh the refresh interval, or null for a bounded job
+     * @return tensor, file, model and release events, and cache events when the cache is on
+     */
+    public static DataStream<StagingEvent> build(
+            StreamExecutionEnvironment env,
+            List<ModelSpec> models,
+            Configuration config,
+            int slots,
+            ModelCatalog catalog,
+            Duration refresh) {
+        config = new Configuration(config);
+        if (refresh != null) {
+            config.set(StagingOptions.KEEP_RESIDENT, true);
+        }
         env.setMaxParallelism(MAX_PARALLELISM);
         Configuration pipeline = new Configuration();
         pipeline.set(PipelineOptions.OBJECT_REUSE, true); // chunk bytes are never copied on chains
         pipeline.set(PipelineOptions.GENERIC_TYPES, false); // records are POJOs: no Kryo
         env.configure(pipeline);
-        WeightSource source =
+        WeightSourceBuilder builder =
                 WeightSource.builder()
                         .models(models)
                         .targets(slots, MAX_PARALLELISM)
-                        .config(config)
-                        .build();
+                        .config(config);
+        if (refresh != null) {
+            builder.refresh(catalog != null ? catalog : ModelCatalog.of(models), refresh);
+        }
+        WeightSource source = builder.build();
         DataStream<ChunkRecord> chunks =
                 env.fromSource(source, WatermarkStrategy.noWatermarks(), "weights")
                         .setParallelism(slots)
                         .uid("weights");
+        // per-target: reader i emits only slot i's records (chained, no shuffle); per-host and
+        // fan-out: a record fetched on one slot goes to others through a keyed exchange.
         KeyedStream<ChunkRecord, Integer> byTarget =
-                DataStreamUtils.reinterpretAsKeyedStream(chunks, r -> r.target, Types.INT);
+                source.fetchMode().needsExchange()
+                        ? chunks.keyBy(r -> r.target, Types.INT)
+                        : DataStreamUtils.reinterpretAsKeyedStream(
+                                chunks, r -> r.target, Types.INT);
         boolean cacheOn = config.getOptional(WeightSourceOptions.CACHE_DIR).isPresent();
         SingleOutputStreamOperator<StagingEvent> staged =
                 byTarget.process(new StagingFunction(config, cacheOn))
@@ -84,7 +123,7 @@ public final class StagingPipeline {
         DataStream<StagingEvent> cached =
                 AsyncDataStream.unorderedWait(
                                 ops,
-                                new CacheWriter(dir.toString(), 2),
+                                new CacheWriter(dir.toString(), 2, config),
                                 10,
                                 TimeUnit.MINUTES,
                                 CACHE_QUEUE)

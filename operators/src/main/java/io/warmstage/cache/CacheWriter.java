@@ -1,6 +1,10 @@
 package io.warmstage.cache;
 
+import io.warmstage.source.fleet.FleetOptions;
+import io.warmstage.source.fleet.HostIdentity;
+import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.RangeReads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -17,6 +21,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 
@@ -31,13 +39,17 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  * <p>All ops of one file must reach the same subtask. After a restore, a file whose earlier writes
  * were lost fails its coverage check at commit and is reported {@code failed}.
  */
-public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult> {
+public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
+        implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
     private static final long SHUTDOWN_SECONDS = 30;
 
     private final String dir;
+    private final Configuration fleet;
     private final int threads;
     private transient LocalCache cache;
+    private transient ObjectStores stores;
+    private transient boolean restored;
     private transient ExecutorService pool;
     private transient Map<String, FileWrite> files;
 
@@ -46,22 +58,50 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult> {
      * @param threads I/O threads per subtask, 1 or more (2 is plenty for one disk)
      */
     public CacheWriter(String dir, int threads) {
+        this(dir, threads, new Configuration());
+    }
+
+    /**
+     * @param dir the cache directory on each TaskManager's host
+     * @param threads I/O threads per subtask
+     * @param fleet the job's options: in a local fleet simulation ({@link
+     *     io.warmstage.source.fleet.FleetOptions#SIMULATED_HOSTS}) each simulated host writes into
+     *     its own subdirectory of {@code dir}
+     */
+    public CacheWriter(String dir, int threads, Configuration fleet) {
         if (threads <= 0) {
             throw new IllegalArgumentException("need at least one cache thread: " + threads);
         }
         this.dir = dir;
+        this.fleet = new Configuration(fleet);
         this.threads = threads;
     }
 
     /** Opens the cache directory and starts the I/O threads. */
     @Override
     public void open(OpenContext openContext) throws IOException {
-        cache = new LocalCache(Path.of(dir));
+        Path base = Path.of(dir);
+        if (fleet.getOptional(FleetOptions.SIMULATED_HOSTS).isPresent()) {
+            base =
+                    HostIdentity.of(getRuntimeContext().getMetricGroup().getAllVariables(), fleet)
+                            .cacheDir(base);
+        }
+        cache = new LocalCache(base);
         pool =
                 new ThreadPoolExecutor(
                         threads, threads, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1 << 16));
         files = new HashMap<>();
     }
+
+    /** Notes whether the task restarted from a checkpoint (its replayed commits may lack bytes). */
+    @Override
+    public void initializeState(FunctionInitializationContext ctx) {
+        restored = ctx.isRestored();
+    }
+
+    /** Nothing of its own: in-flight operations are checkpointed by the async operator. */
+    @Override
+    public void snapshotState(FunctionSnapshotContext ctx) {}
 
     /** Called on the task thread; completes {@code result} from the pool. */
     @Override
@@ -124,6 +164,29 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult> {
     private CacheResult commit(CacheOp op, FileWrite f) {
         PendingEntry e = f.entryOrNull();
         String failure = f.failureReason();
+        if (restored && e != null && failure == null && !e.gaps().isEmpty()) {
+            // A commit replayed after a restore: the bytes written before it went to the task that
+            // failed. Fill what is missing from the origin, pinned to the same version, unless
+            // that task published the entry before it went.
+            try {
+                var published = cache.lookup(URI.create(op.uri), op.version());
+                if (published.isPresent()) {
+                    abortQuietly(e);
+                    return CacheResult.published(
+                            op.uri, published.get().toString(), op.version().size());
+                }
+                fillFromOrigin(op, e);
+            } catch (IOException | RuntimeException ex) {
+                abortQuietly(e);
+                return CacheResult.failed(
+                        op.uri,
+                        "cache entry for "
+                                + op.uri
+                                + " not published: its bytes were lost in a restart and could"
+                                + " not be read again: "
+                                + ex.getMessage());
+            }
+        }
         if (e == null || failure != null) {
             abortQuietly(e);
             return CacheResult.failed(
@@ -135,6 +198,30 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult> {
             return CacheResult.published(op.uri, e.dataFile().toString(), entry.size());
         } catch (IOException | RuntimeException ex) {
             return CacheResult.failed(op.uri, ex.getMessage());
+        }
+    }
+
+    private void fillFromOrigin(CacheOp op, PendingEntry e) throws IOException {
+        ObjectStores stores;
+        synchronized (this) {
+            if (this.stores == null) {
+                this.stores = ObjectStores.create(fleet);
+            }
+            stores = this.stores;
+        }
+        URI uri = URI.create(op.uri);
+        ObjectVersion version = op.version();
+        int piece = 4 << 20;
+        ByteBuffer buf = ByteBuffer.allocate(piece);
+        for (long[] gap : e.gaps()) {
+            for (long off = gap[0]; off < gap[1]; off += piece) {
+                int len = (int) Math.min(piece, gap[1] - off);
+                buf.clear();
+                RangeReads.readFully(
+                        stores.forUri(uri), uri, version, off, len, buf, stores.retryPolicy());
+                buf.flip();
+                e.write(off, buf);
+            }
         }
     }
 

@@ -118,6 +118,11 @@ public final class PendingEntry {
     }
 
     /** Where the data file is published by {@link #commit}. */
+    /** The byte ranges of the file not written yet, as {@code start, end} pairs in order. */
+    public java.util.List<long[]> gaps() {
+        return written.gaps(version.size());
+    }
+
     public Path dataFile() {
         return cache.dataPath(key);
     }

@@ -32,6 +32,11 @@ final class RangeSet {
         ranges.put(s, e);
     }
 
+    /** True if nothing was added. */
+    synchronized boolean isEmpty() {
+        return ranges.isEmpty();
+    }
+
     /**
      * The first byte range of {@code [0, size)} not yet written, as {@code "[a, b)"}, or null when
      * every byte is covered.
@@ -45,6 +50,25 @@ final class RangeSet {
             covered = Math.max(covered, r.getValue());
         }
         return covered >= size ? null : "[" + covered + ", " + gapEnd(covered, size) + ")";
+    }
+
+    /** Every range of {@code [0, size)} not yet written, as {@code start, end} pairs in order. */
+    synchronized java.util.List<long[]> gaps(long size) {
+        java.util.List<long[]> out = new java.util.ArrayList<>();
+        long at = 0;
+        for (Map.Entry<Long, Long> r : ranges.entrySet()) {
+            if (at >= size) {
+                break;
+            }
+            if (r.getKey() > at) {
+                out.add(new long[] {at, Math.min(r.getKey(), size)});
+            }
+            at = Math.max(at, r.getValue());
+        }
+        if (at < size) {
+            out.add(new long[] {at, size});
+        }
+        return out;
     }
 
     private long gapEnd(long covered, long size) {

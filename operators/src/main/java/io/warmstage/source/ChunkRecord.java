@@ -48,6 +48,12 @@ public class ChunkRecord {
      */
     public String[] skipTensors;
 
+    /**
+     * True on a control record that tells the target to release {@link #model}'s device memory (the
+     * model left a refreshing job's manifest); it carries no bytes and no file.
+     */
+    public boolean release;
+
     /** Non-null when the file failed (header invalid, read failed): the one-line reason. */
     public String error;
 

@@ -1,5 +1,6 @@
 package io.warmstage.source;
 
+import io.warmstage.source.fleet.Placement;
 import java.io.Serializable;
 import java.util.Objects;
 
@@ -9,13 +10,22 @@ import java.util.Objects;
  * @param name the model's name in reports (defaults to the URI)
  * @param uri a single {@code .safetensors} file or a sharded checkpoint's {@code
  *     model.safetensors.index.json}, on file://, http(s)://, s3:// or gs://
+ * @param placement which slots hold it (default: every slot)
  */
-public record ModelSpec(String name, String uri) implements Serializable {
+public record ModelSpec(String name, String uri, Placement placement) implements Serializable {
     public ModelSpec {
         Objects.requireNonNull(uri, "uri");
         if (name == null || name.isBlank()) {
             name = uri;
         }
+        if (placement == null) {
+            placement = Placement.ALL;
+        }
+    }
+
+    /** A model held by every slot. */
+    public ModelSpec(String name, String uri) {
+        this(name, uri, Placement.ALL);
     }
 
     /** True if the URI names a sharded checkpoint's index. */

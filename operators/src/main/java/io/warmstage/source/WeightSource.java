@@ -7,6 +7,9 @@ import io.warmstage.source.enumerator.TargetKeys;
 import io.warmstage.source.enumerator.WeightEnumeratorState;
 import io.warmstage.source.enumerator.WeightEnumeratorStateSerializer;
 import io.warmstage.source.enumerator.WeightSplitEnumerator;
+import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.source.fleet.FleetOptions;
+import io.warmstage.source.fleet.HostIdentity;
 import io.warmstage.source.reader.BufferPool;
 import io.warmstage.source.reader.ChunkSplitReader;
 import io.warmstage.source.reader.WeightSourceReader;
@@ -17,7 +20,7 @@ import io.warmstage.storage.StorageOptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.List;
+import java.time.Duration;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.Source;
@@ -52,14 +55,22 @@ public final class WeightSource
                 ResultTypeQueryable<ChunkRecord> {
     private static final long serialVersionUID = 1L;
 
-    private final List<ModelSpec> models;
+    private final ModelCatalog catalog;
     private final int targets;
     private final int maxParallelism;
     private final Configuration config;
     private final String id = java.util.UUID.randomUUID().toString();
 
-    WeightSource(List<ModelSpec> models, int targets, int maxParallelism, Configuration config) {
-        this.models = List.copyOf(models);
+    private final Duration refresh;
+
+    WeightSource(
+            ModelCatalog catalog,
+            int targets,
+            int maxParallelism,
+            Configuration config,
+            Duration refresh) {
+        this.catalog = catalog;
+        this.refresh = refresh;
         this.targets = targets;
         this.maxParallelism = maxParallelism;
         this.config = config;
@@ -77,11 +88,12 @@ public final class WeightSource
 
     @Override
     public Boundedness getBoundedness() {
-        return Boundedness.BOUNDED;
+        return refresh == null ? Boundedness.BOUNDED : Boundedness.CONTINUOUS_UNBOUNDED;
     }
 
     @Override
     public SourceReader<ChunkRecord, ChunkSplit> createReader(SourceReaderContext ctx) {
+        HostIdentity host = HostIdentity.of(ctx.metricGroup().getAllVariables(), config);
         int inFlight = config.get(WeightSourceOptions.READS_IN_FLIGHT);
         int recordSize = (int) config.get(WeightSourceOptions.RECORD_SIZE).getBytes();
         BufferPool.Lease buffers =
@@ -93,7 +105,7 @@ public final class WeightSource
                     return new ChunkSplitReader(
                             stores,
                             stores.retryPolicy(),
-                            cache(),
+                            cache(host),
                             recordSize,
                             inFlight,
                             buffers,
@@ -101,6 +113,7 @@ public final class WeightSource
                 },
                 inFlight,
                 buffers,
+                host.name(),
                 config,
                 ctx);
     }
@@ -119,12 +132,23 @@ public final class WeightSource
                 new ModelPlanner(
                         stores,
                         stores.retryPolicy(),
-                        cache(),
+                        // Headers come from the configured cache dir when it holds the file (the
+                        // embedded cluster's one host); elsewhere the lookup simply misses.
+                        cache(new HostIdentity("enumerator", false)),
                         (int) config.get(WeightSourceOptions.HEADER_PREFETCH).getBytes());
         SplitPlanner splits =
                 new SplitPlanner(config.get(WeightSourceOptions.SPLIT_SIZE).getBytes());
         return new WeightSplitEnumerator(
-                ctx, models, planner::plan, splits, targetKeys(), cache() != null, state);
+                ctx,
+                catalog,
+                planner,
+                planner::plan,
+                splits,
+                targetKeys(),
+                config.getOptional(WeightSourceOptions.CACHE_DIR).isPresent(),
+                FetchMode.parse(config.get(FleetOptions.FETCH_MODE)),
+                refresh,
+                state);
     }
 
     @Override
@@ -142,13 +166,18 @@ public final class WeightSource
         return TypeInformation.of(ChunkRecord.class);
     }
 
-    private LocalCache cache() {
+    /** The fetch mode the job was built with. */
+    public FetchMode fetchMode() {
+        return FetchMode.parse(config.get(FleetOptions.FETCH_MODE));
+    }
+
+    private LocalCache cache(HostIdentity host) {
         String dir = config.getOptional(WeightSourceOptions.CACHE_DIR).orElse(null);
         if (dir == null) {
             return null;
         }
         try {
-            return new LocalCache(Path.of(dir));
+            return new LocalCache(host.cacheDir(Path.of(dir)));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the cache directory " + dir, e);
         }

@@ -1,6 +1,9 @@
 package io.warmstage.source;
 
+import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.source.fleet.FleetOptions;
 import io.warmstage.storage.ObjectStores;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -13,6 +16,8 @@ public final class WeightSourceBuilder {
     private int targets = 1;
     private int maxParallelism = 128;
     private Configuration config = new Configuration();
+    private ModelCatalog catalog;
+    private Duration refresh;
 
     WeightSourceBuilder() {}
 
@@ -29,6 +34,23 @@ public final class WeightSourceBuilder {
     public WeightSourceBuilder targets(int targets, int maxParallelism) {
         this.targets = targets;
         this.maxParallelism = maxParallelism;
+        return this;
+    }
+
+    /**
+     * Keeps the source running and reads {@code catalog} again every {@code interval}: changed
+     * models are staged again, removed ones released. The models given to {@link #models} are the
+     * first catalog read's expected content and are checked like any others.
+     *
+     * @param interval at least one second
+     */
+    public WeightSourceBuilder refresh(ModelCatalog catalog, Duration interval) {
+        if (interval.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException(
+                    "refresh interval must be at least 1 s: " + interval);
+        }
+        this.catalog = catalog;
+        this.refresh = interval;
         return this;
     }
 
@@ -106,6 +128,17 @@ public final class WeightSourceBuilder {
                 throw new IllegalArgumentException("empty model URI");
             }
         }
-        return new WeightSource(models, targets, maxParallelism, config);
+        try {
+            FetchMode.parse(config.get(FleetOptions.FETCH_MODE));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    FleetOptions.FETCH_MODE.key() + ": " + e.getMessage(), e);
+        }
+        return new WeightSource(
+                catalog != null ? catalog : ModelCatalog.of(models),
+                targets,
+                maxParallelism,
+                config,
+                refresh);
     }
 }

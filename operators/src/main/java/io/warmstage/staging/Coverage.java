@@ -54,6 +54,17 @@ public final class Coverage {
         return ranges.size();
     }
 
+    /** The intervals as {@code start, end} pairs, in order. */
+    public long[] toPairs() {
+        long[] out = new long[ranges.size() * 2];
+        int i = 0;
+        for (Map.Entry<Long, Long> e : ranges.entrySet()) {
+            out[i++] = e.getKey();
+            out[i++] = e.getValue();
+        }
+        return out;
+    }
+
     private void remove(long key) {
         Long end = ranges.remove(key);
         covered -= end - key;

@@ -17,11 +17,13 @@ public final class ResidentSet {
      * One staged file.
      *
      * @param slot the staging slot that holds it
+     * @param model the model the file was staged for
      * @param uri the file
      * @param header its header; tensor offsets index into {@code data}
      * @param data the data section in device memory ({@code dataSize} bytes)
      */
-    public record Entry(int slot, String uri, SafetensorsHeader header, DeviceBuffer data) {}
+    public record Entry(
+            int slot, String model, String uri, SafetensorsHeader header, DeviceBuffer data) {}
 
     private static final Map<String, Entry> ENTRIES = new ConcurrentHashMap<>();
 
@@ -43,6 +45,23 @@ public final class ResidentSet {
     /** Every resident file. */
     public static List<Entry> entries() {
         return new ArrayList<>(ENTRIES.values());
+    }
+
+    /**
+     * Frees the device memory of {@code model}'s files on {@code slot}.
+     *
+     * @return bytes freed
+     */
+    public static long release(int slot, String model) {
+        long freed = 0;
+        for (Map.Entry<String, Entry> e : new ArrayList<>(ENTRIES.entrySet())) {
+            Entry v = e.getValue();
+            if (v.slot() == slot && v.model().equals(model) && ENTRIES.remove(e.getKey(), v)) {
+                freed += v.data().size();
+                v.data().close();
+            }
+        }
+        return freed;
     }
 
     /** Frees every resident file's device memory. */

@@ -19,6 +19,9 @@ public class StagingEvent {
     /** Kind of a cache event: a cache entry published or failed. */
     public static final String CACHE = "cache";
 
+    /** A model's device memory was released on a slot (it left a refreshing job's manifest). */
+    public static final String RELEASE = "release";
+
     /** One of {@link #TENSOR}, {@link #FILE}, {@link #MODEL}, {@link #CACHE}. */
     public String event;
 
@@ -27,6 +30,12 @@ public class StagingEvent {
 
     /** The slot's device, e.g. {@code cpu} or {@code cuda:0}. */
     public String device;
+
+    /** When the event was emitted: milliseconds since the epoch (the TaskManager's clock). */
+    public long at;
+
+    /** The host of the slot (a simulated host's name in a local fleet simulation). */
+    public String host;
 
     public String model;
     public String file;

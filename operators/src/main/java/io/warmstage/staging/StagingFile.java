@@ -26,6 +26,7 @@ final class StagingFile {
     final URI uriObject;
     final ObjectVersion version;
     final String model;
+    final int modelFiles;
     final long fileSize;
     final long headerEnd;
     final boolean cacheOwner;
@@ -37,12 +38,14 @@ final class StagingFile {
     private final Set<String> skip = new HashSet<>();
     private boolean allFromCache = true;
     private boolean cacheWritten;
+    private java.util.BitSet restoredReported;
 
     StagingFile(ChunkRecord first, DeviceBuffer data) {
         this.uri = first.file;
         this.uriObject = URI.create(first.file);
         this.version = new ObjectVersion(first.fileSize, first.etag);
         this.model = first.model;
+        this.modelFiles = first.modelFiles;
         this.fileSize = first.fileSize;
         this.headerEnd = first.headerEnd;
         this.cacheOwner = first.cacheOwner;
@@ -129,6 +132,44 @@ final class StagingFile {
                 HeaderParser.parse(
                         Arrays.copyOfRange(headerBytes, 8, headerBytes.length), fileSize, uri);
         reported = new boolean[header.tensors().size()];
+        if (restoredReported != null) {
+            restoredReported.stream()
+                    .filter(i -> i < reported.length)
+                    .forEach(i -> reported[i] = true);
+        }
+    }
+
+    /**
+     * Before any byte arrives after a restore: tensors (indexes in offset order) reported before
+     * the checkpoint, which must not be reported again.
+     */
+    void restoreReported(java.util.BitSet tensors) {
+        restoredReported = tensors;
+    }
+
+    /** Tensors reported so far, as indexes in offset order. */
+    java.util.BitSet reportedSet() {
+        java.util.BitSet out = new java.util.BitSet();
+        if (reported != null) {
+            for (int i = 0; i < reported.length; i++) {
+                if (reported[i]) {
+                    out.set(i);
+                }
+            }
+        } else if (restoredReported != null) {
+            out.or(restoredReported);
+        }
+        return out;
+    }
+
+    /** The byte ranges received, as {@code start, end} pairs. */
+    long[] ranges() {
+        return coverage.toPairs();
+    }
+
+    /** Tensors of this file the index assigns to another shard. */
+    Set<String> skipped() {
+        return skip;
     }
 
     /** Tensors not yet reported that overlap {@code [from, to)} and are fully covered now. */

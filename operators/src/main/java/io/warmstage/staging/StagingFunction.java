@@ -8,16 +8,28 @@ import io.warmstage.device.SlotGpu;
 import io.warmstage.format.TensorInfo;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.enumerator.ModelPlanner;
+import io.warmstage.source.fleet.HostIdentity;
+import io.warmstage.storage.ObjectStores;
+import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.RangeReads;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MeterView;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -31,10 +43,17 @@ import org.apache.flink.util.OutputTag;
  * {@code model} event once all of the model's files are done on this slot. Chunks also go to the
  * {@link #CACHE_OPS} side output when this slot writes the file into its host's cache.
  *
+ * <p>Checkpoints hold, per slot, the files staged, the byte ranges and tensors of files partly
+ * staged, and each model's file counts ({@link StagingProgress}); device memory is not
+ * checkpointed. After a restore, the first chunk of a partly staged file makes the slot read that
+ * file's already-staged ranges again from storage (pinned to the same version), so the lost device
+ * memory is refilled, and tensors reported before the checkpoint are not reported again.
+ *
  * <p>A bad file (its header invalid, its read failed, the device out of memory) fails that file
  * only: its device memory is freed, its cache entry aborted, and the model reported failed.
  */
-public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, StagingEvent> {
+public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, StagingEvent>
+        implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
 
     /** Side output: chunk bytes and commit/abort markers for the cache writer. */
@@ -46,6 +65,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
 
     private transient Device device;
     private transient int slot;
+    private transient String host;
+    private transient String cacheDir;
+    private transient Object claimant;
     private transient boolean verify;
     private transient boolean keepResident;
     private transient Map<String, StagingFile> open;
@@ -55,6 +77,10 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient Counter chunks;
     private transient Counter tensors;
     private transient Counter filesFailed;
+    private transient ListState<StagingProgress> checkpointed;
+    private transient List<StagingProgress> restored;
+    private transient Map<String, StagingProgress> restoredPartial;
+    private transient ObjectStores stores;
 
     /**
      * @param config {@link StagingOptions}
@@ -68,6 +94,14 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     @Override
     public void open(OpenContext ctx) throws Exception {
         slot = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        HostIdentity hostId =
+                HostIdentity.of(getRuntimeContext().getMetricGroup().getAllVariables(), config);
+        host = hostId.name();
+        cacheDir =
+                config.getOptional(io.warmstage.source.WeightSourceOptions.CACHE_DIR)
+                        .map(d -> hostId.cacheDir(java.nio.file.Path.of(d)).toString())
+                        .orElse("");
+        claimant = new Object();
         var gpus = getRuntimeContext().getExternalResourceInfos("gpu");
         device =
                 Devices.openForSlot(
@@ -84,16 +118,159 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         chunks = group.counter("chunksStaged");
         tensors = group.counter("tensorsStaged");
         filesFailed = group.counter("filesFailed");
+        restoredPartial = new HashMap<>();
+        if (restored != null) {
+            restore(restored);
+            restored = null;
+        }
+    }
+
+    @Override
+    public void initializeState(FunctionInitializationContext ctx) throws Exception {
+        checkpointed =
+                ctx.getOperatorStateStore()
+                        .getUnionListState(
+                                new ListStateDescriptor<>(
+                                        "staging-progress",
+                                        TypeInformation.of(StagingProgress.class)));
+        if (ctx.isRestored()) {
+            int me = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+            restored = new ArrayList<>();
+            for (StagingProgress p : checkpointed.get()) {
+                if (p.slot == me) {
+                    restored.add(p);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
+        List<StagingProgress> out = new ArrayList<>();
+        for (String key : finished) {
+            String[] k = key.split("\n", -1);
+            StagingProgress p = new StagingProgress();
+            p.kind = StagingProgress.FILE_DONE;
+            p.slot = slot;
+            p.model = k[0];
+            p.uri = k[1];
+            p.fileSize = Long.parseLong(k[2]);
+            p.etag = "null".equals(k[3]) ? null : k[3];
+            out.add(p);
+        }
+        for (StagingFile f : open.values()) {
+            StagingProgress p = new StagingProgress();
+            p.kind = StagingProgress.FILE_PARTIAL;
+            p.slot = slot;
+            p.model = f.model;
+            p.uri = f.uri;
+            p.fileSize = f.fileSize;
+            p.etag = f.version.etag();
+            p.headerEnd = f.headerEnd;
+            p.modelFiles = f.modelFiles;
+            p.cacheOwner = f.cacheOwner;
+            p.ranges = f.ranges();
+            p.reported = f.reportedSet().toLongArray();
+            p.skip = f.skipped().toArray(new String[0]);
+            out.add(p);
+        }
+        out.addAll(restoredPartial.values()); // partly staged, not refilled yet
+        models.forEach(
+                (name, m) -> {
+                    StagingProgress p = new StagingProgress();
+                    p.kind = StagingProgress.MODEL;
+                    p.slot = slot;
+                    p.model = name;
+                    p.modelFiles = m.expected;
+                    p.staged = m.staged;
+                    p.failed = m.failed;
+                    p.bytes = m.bytes;
+                    p.reason = m.reason;
+                    p.startMillis = m.startMillis;
+                    out.add(p);
+                });
+        checkpointed.update(out);
+    }
+
+    private void restore(List<StagingProgress> entries) {
+        for (StagingProgress p : entries) {
+            switch (p.kind) {
+                case StagingProgress.FILE_DONE ->
+                        finished.add(key(p.model, p.uri, p.fileSize, p.etag));
+                case StagingProgress.FILE_PARTIAL ->
+                        restoredPartial.put(key(p.model, p.uri, p.fileSize, p.etag), p);
+                case StagingProgress.MODEL -> {
+                    ModelProgress m = new ModelProgress(p.modelFiles, p.startMillis);
+                    m.staged = p.staged;
+                    m.failed = p.failed;
+                    m.bytes = p.bytes;
+                    m.reason = p.reason;
+                    models.put(p.model, m);
+                }
+                default -> throw new IllegalStateException("unknown staging state " + p.kind);
+            }
+        }
+    }
+
+    private static String key(String model, String uri, long size, String etag) {
+        return model + "\n" + uri + "\n" + size + "\n" + etag;
+    }
+
+    /**
+     * Reads the byte ranges a checkpoint says were staged before a restore, and stages them again
+     * into {@code f}'s new device memory (and the cache, when this slot writes it).
+     */
+    private void refill(StagingFile f, StagingProgress p, Context ctx, Collector<StagingEvent> out)
+            throws Exception {
+        f.restoreReported(java.util.BitSet.valueOf(p.reported == null ? new long[0] : p.reported));
+        if (stores == null) {
+            stores = ObjectStores.create(config);
+        }
+        URI uri = URI.create(p.uri);
+        ObjectVersion version = new ObjectVersion(p.fileSize, p.etag);
+        int piece = 4 << 20;
+        for (int i = 0; i + 1 < p.ranges.length; i += 2) {
+            for (long off = p.ranges[i]; off < p.ranges[i + 1]; off += piece) {
+                int len = (int) Math.min(piece, p.ranges[i + 1] - off);
+                byte[] buf = new byte[len];
+                RangeReads.readFully(
+                        stores.forUri(uri),
+                        uri,
+                        version,
+                        off,
+                        len,
+                        ByteBuffer.wrap(buf),
+                        stores.retryPolicy());
+                ChunkRecord r = new ChunkRecord();
+                r.model = p.model;
+                r.modelFiles = p.modelFiles;
+                r.file = p.uri;
+                r.fileSize = p.fileSize;
+                r.etag = p.etag;
+                r.headerEnd = p.headerEnd;
+                r.offset = off;
+                r.data = buf;
+                r.cacheOwner = p.cacheOwner;
+                r.skipTensors = p.skip != null && off == 0 && p.skip.length > 0 ? p.skip : null;
+                stage(f, r, ctx, out);
+            }
+        }
     }
 
     @Override
     public void processElement(ChunkRecord r, Context ctx, Collector<StagingEvent> out)
             throws Exception {
-        String key = r.model + "\n" + r.file;
+        if (r.release) {
+            release(r.model, out);
+            return;
+        }
+        // A refreshing job stages a changed file again: its version is part of the key.
+        String key = key(r.model, r.file, r.fileSize, r.etag);
         if (finished.contains(key)) {
             return;
         }
-        models.computeIfAbsent(r.model, m -> new ModelProgress(r.modelFiles));
+        models.computeIfAbsent(
+                r.model, m -> new ModelProgress(r.modelFiles, System.currentTimeMillis()));
         if (r.isFailure()) {
             fail(key, r.file, r.model, r.error, ctx, out);
             return;
@@ -103,6 +280,13 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             if (f == null) {
                 f = new StagingFile(r, device.allocate(r.fileSize - r.headerEnd));
                 open.put(key, f);
+                StagingProgress before = restoredPartial.remove(key);
+                if (before != null) {
+                    refill(f, before, ctx, out);
+                    if (f.complete()) {
+                        return; // the refill brought the last bytes
+                    }
+                }
             }
             stage(f, r, ctx, out);
         } catch (Exception e) {
@@ -110,8 +294,16 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         }
     }
 
+    /** Whether this slot writes {@code f} into its host's cache: the first on the host does. */
+    private boolean claims(StagingFile f) {
+        return f.cacheWritten() || CacheClaims.claim(cacheDir, f.uri + "\n" + f.version, claimant);
+    }
+
     @Override
     public void close() throws Exception {
+        if (claimant != null) {
+            CacheClaims.releaseAll(claimant);
+        }
         if (open != null) {
             open.values().forEach(f -> f.data.close());
             open.clear();
@@ -130,7 +322,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         List<TensorInfo> done = f.accept(r);
         bytes.inc(r.length());
         chunks.inc();
-        if (cacheOn && f.cacheOwner && !r.cacheHit) {
+        if (cacheOn && f.cacheOwner && !r.cacheHit && claims(f)) {
             ctx.output(CACHE_OPS, CacheOp.write(slot, f.uriObject, f.version, r.offset, r.data));
             f.markCacheWritten();
         }
@@ -146,7 +338,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private void finish(StagingFile f, ChunkRecord r, Context ctx, Collector<StagingEvent> out)
             throws DeviceException {
         f.data.synchronize();
-        String key = f.model + "\n" + f.uri;
+        String key = key(f.model, f.uri, f.fileSize, f.version.etag());
         open.remove(key);
         finished.add(key);
         if (f.cacheWritten()) {
@@ -159,7 +351,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         e.cache = !cacheOn ? "off" : f.allFromCache() ? "hit" : "miss";
         out.collect(e);
         if (keepResident) {
-            ResidentSet.put(new ResidentSet.Entry(slot, f.uri, f.header(), f.data));
+            ResidentSet.put(new ResidentSet.Entry(slot, f.model, f.uri, f.header(), f.data));
         } else {
             f.data.close();
         }
@@ -174,6 +366,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             Context ctx,
             Collector<StagingEvent> out) {
         finished.add(key);
+        restoredPartial.remove(key);
         StagingFile f = open.remove(key);
         if (f != null) {
             f.data.close();
@@ -199,13 +392,23 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         ModelProgress p = models.get(model);
         p.fileDone(fileBytes, failed, reason);
         if (p.done()) {
+            models.remove(model); // a refresh may stage a new version of it
             StagingEvent e = event(StagingEvent.MODEL, model, null);
             e.status = p.failed > 0 ? "failed" : "staged";
             e.bytes = p.bytes;
-            e.seconds = (System.nanoTime() - p.startNanos) / 1e9;
+            e.seconds = (System.currentTimeMillis() - p.startMillis) / 1e3;
             e.reason = p.reason;
             out.collect(e);
         }
+    }
+
+    private void release(String model, Collector<StagingEvent> out) {
+        long freed = ResidentSet.release(slot, model);
+        finished.removeIf(k -> k.startsWith(model + "\n"));
+        StagingEvent e = event(StagingEvent.RELEASE, model, null);
+        e.status = "released";
+        e.bytes = freed;
+        out.collect(e);
     }
 
     private StagingEvent tensorEvent(StagingFile f, TensorInfo t) throws DeviceException {
@@ -225,6 +428,8 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         e.event = kind;
         e.slot = slot;
         e.device = device.name();
+        e.host = host;
+        e.at = System.currentTimeMillis();
         e.model = model;
         e.file = file;
         return e;
@@ -233,14 +438,15 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     /** Files of one model done on this slot. */
     private static final class ModelProgress {
         final int expected;
-        final long startNanos = System.nanoTime();
+        final long startMillis;
         int staged;
         int failed;
         long bytes;
         String reason;
 
-        ModelProgress(int expected) {
+        ModelProgress(int expected, long startMillis) {
             this.expected = expected;
+            this.startMillis = startMillis;
         }
 
         void fileDone(long fileBytes, boolean fail, String why) {

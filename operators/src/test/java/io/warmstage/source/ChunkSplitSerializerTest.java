@@ -12,7 +12,6 @@ import io.warmstage.storage.ObjectVersion;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class ChunkSplitSerializerTest {
@@ -62,7 +61,8 @@ class ChunkSplitSerializerTest {
                         List.of("w", "model.layers.0.mlp.up_proj.weight"));
         ChunkSplit back =
                 ChunkSplitSerializer.INSTANCE.deserialize(
-                        1, ChunkSplitSerializer.INSTANCE.serialize(s));
+                        ChunkSplitSerializer.INSTANCE.getVersion(),
+                        ChunkSplitSerializer.INSTANCE.serialize(s));
         assertThat(back.skipTensors()).containsExactly("w", "model.layers.0.mlp.up_proj.weight");
         assertThat(back).isEqualTo(s);
     }
@@ -103,11 +103,37 @@ class ChunkSplitSerializerTest {
     }
 
     @Test
+    void fanOutAndReleaseSplitsRoundTrip() throws IOException {
+        ChunkSplit fan =
+                split(0, 1_032, false)
+                        .withDestinations(
+                                new int[] {3, 9, 12},
+                                new boolean[] {true, false, true},
+                                new boolean[] {true, true, false});
+        ChunkSplit release = ChunkSplit.release("r", 7, "llama");
+        for (ChunkSplit s : List.of(fan, release, fan.withRange(10, 5))) {
+            ChunkSplit back =
+                    ChunkSplitSerializer.INSTANCE.deserialize(
+                            ChunkSplitSerializer.INSTANCE.getVersion(),
+                            ChunkSplitSerializer.INSTANCE.serialize(s));
+            assertThat(back).isEqualTo(s);
+            assertThat(back.destinations()).isEqualTo(s.destinations());
+            assertThat(back.isRelease()).isEqualTo(s.isRelease());
+        }
+        assertThat(fan.withRange(10, 5).destinationTarget(2)).isEqualTo(12);
+        assertThat(fan.withRange(10, 5).destinationLocal(2)).isFalse();
+    }
+
+    @Test
     void enumeratorStateRoundTrips() throws IOException {
         WeightEnumeratorStateSerializer ser = new WeightEnumeratorStateSerializer();
         WeightEnumeratorState state =
                 new WeightEnumeratorState(
-                        Set.of("llama", "mistral"),
+                        Map.of(
+                                "llama",
+                                new WeightEnumeratorState.StagedModel("f 1\n", List.of(0, 3), 2),
+                                "bad",
+                                new WeightEnumeratorState.StagedModel(null, List.of(1), 0)),
                         Map.of(
                                 0,
                                 List.of(split(0, 1_032, false), split(1_032, 99, true)),

@@ -7,12 +7,19 @@ import io.warmstage.source.enumerator.FilePlan;
 import io.warmstage.source.enumerator.SplitPlanner;
 import io.warmstage.source.enumerator.WeightEnumeratorState;
 import io.warmstage.source.enumerator.WeightSplitEnumerator;
+import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.source.fleet.Placement;
+import io.warmstage.source.fleet.ReaderHostEvent;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.testing.SharedData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Function;
 import org.apache.flink.connector.testutils.source.reader.TestingSplitEnumeratorContext;
 import org.junit.jupiter.api.Test;
@@ -45,23 +52,50 @@ class WeightSplitEnumeratorTest {
             TestingSplitEnumeratorContext<ChunkSplit> ctx,
             boolean cacheOn,
             WeightEnumeratorState state) {
-        return new WeightSplitEnumerator(
+        return enumerator(
                 ctx,
                 List.of(new ModelSpec("cnn", CNN.toString()), new ModelSpec("bad", "file:///bad")),
-                planner(),
-                new SplitPlanner(200_000),
                 new int[] {11, 22},
                 cacheOn,
+                FetchMode.PER_TARGET,
                 state);
+    }
+
+    private static WeightSplitEnumerator enumerator(
+            TestingSplitEnumeratorContext<ChunkSplit> ctx,
+            List<ModelSpec> models,
+            int[] keys,
+            boolean cacheOn,
+            FetchMode mode,
+            WeightEnumeratorState state) {
+        return new WeightSplitEnumerator(
+                ctx,
+                ModelCatalog.of(models),
+                null,
+                planner(),
+                new SplitPlanner(200_000),
+                keys,
+                cacheOn,
+                mode,
+                null,
+                state);
+    }
+
+    /** Registers readers and their hosts as they would report themselves. */
+    private static void hosts(
+            TestingSplitEnumeratorContext<ChunkSplit> ctx, WeightSplitEnumerator e, String... h) {
+        for (int i = 0; i < h.length; i++) {
+            ctx.registerReader(i, h[i]);
+            e.handleSourceEvent(i, new ReaderHostEvent(h[i]));
+        }
     }
 
     @Test
     void eachReaderGetsOnlyItsTargetsSplitsThenNoMoreSplits() {
         TestingSplitEnumeratorContext<ChunkSplit> ctx = new TestingSplitEnumeratorContext<>(2);
-        ctx.registerReader(0, "host-a");
-        ctx.registerReader(1, "host-a");
         WeightSplitEnumerator e = enumerator(ctx, true, WeightEnumeratorState.empty());
         e.start();
+        hosts(ctx, e, "host-a", "host-a");
         for (int i = 0; i < 10; i++) {
             e.handleSplitRequest(0, "host-a");
             e.handleSplitRequest(1, "host-a");
@@ -76,9 +110,10 @@ class WeightSplitEnumeratorTest {
         assertThat(one).hasSize(4).allMatch(s -> s.target() == 22);
         assertThat(zero.stream().filter(ChunkSplit::isFailure).map(ChunkSplit::error))
                 .containsExactly("broken");
-        // one cache writer per host and file: the first reader of host-a that got the file
+        // every destination may write the cache; the host's staging slots pick one writer
         assertThat(zero.stream().filter(s -> !s.isFailure())).allMatch(ChunkSplit::cacheOwner);
-        assertThat(one).noneMatch(ChunkSplit::cacheOwner);
+        assertThat(one.stream().filter(s -> !s.isFailure())).allMatch(ChunkSplit::cacheOwner);
+        assertThat(zero.stream().filter(ChunkSplit::isFailure)).noneMatch(ChunkSplit::cacheOwner);
         assertThat(ctx.getSplitAssignments().get(0).hasReceivedNoMoreSplitsSignal()).isTrue();
         assertThat(ctx.getSplitAssignments().get(1).hasReceivedNoMoreSplitsSignal()).isTrue();
     }
@@ -86,10 +121,9 @@ class WeightSplitEnumeratorTest {
     @Test
     void readersOnDifferentHostsEachWriteTheirOwnCache() {
         TestingSplitEnumeratorContext<ChunkSplit> ctx = new TestingSplitEnumeratorContext<>(2);
-        ctx.registerReader(0, "host-a");
-        ctx.registerReader(1, "host-b");
         WeightSplitEnumerator e = enumerator(ctx, true, WeightEnumeratorState.empty());
         e.start();
+        hosts(ctx, e, "host-a", "host-b");
         ctx.triggerAllActions();
         e.handleSplitRequest(0, "host-a");
         e.handleSplitRequest(1, "host-b");
@@ -102,19 +136,21 @@ class WeightSplitEnumeratorTest {
     @Test
     void snapshotKeepsUnassignedSplitsAndRestoreHandsThemOutWithoutReplanning() {
         TestingSplitEnumeratorContext<ChunkSplit> ctx = new TestingSplitEnumeratorContext<>(2);
-        ctx.registerReader(0, "h");
         WeightSplitEnumerator e = enumerator(ctx, false, WeightEnumeratorState.empty());
         e.start();
+        hosts(ctx, e, "h", "h");
         ctx.triggerAllActions();
         e.handleSplitRequest(0, "h");
         WeightEnumeratorState state = e.snapshotState(1);
-        assertThat(state.plannedModels()).containsExactlyInAnyOrder("cnn", "bad");
+        assertThat(state.staged()).containsOnlyKeys("cnn", "bad");
+        assertThat(state.staged().get("cnn").slots()).containsExactly(0, 1);
         assertThat(state.unassigned().get(0)).hasSize(3);
         assertThat(state.unassigned().get(1)).hasSize(4);
 
         TestingSplitEnumeratorContext<ChunkSplit> ctx2 = new TestingSplitEnumeratorContext<>(2);
         WeightSplitEnumerator restored = enumerator(ctx2, false, state);
         restored.start();
+        ctx2.getExecutorService().triggerAll(); // reads the catalog: every model is staged already
         assertThat(ctx2.getExecutorService().numQueuedRunnables()).isZero(); // nothing re-planned
         for (int i = 0; i < 5; i++) {
             restored.handleSplitRequest(0, "h");
@@ -127,17 +163,20 @@ class WeightSplitEnumeratorTest {
     @Test
     void splitsAddedBackAfterAReaderFailureAreAssignedAgain() {
         TestingSplitEnumeratorContext<ChunkSplit> ctx = new TestingSplitEnumeratorContext<>(1);
-        ctx.registerReader(0, "h");
         WeightSplitEnumerator e =
                 new WeightSplitEnumerator(
                         ctx,
-                        List.of(new ModelSpec("cnn", CNN.toString())),
+                        ModelCatalog.of(List.of(new ModelSpec("cnn", CNN.toString()))),
+                        null,
                         planner(),
                         new SplitPlanner(1 << 20),
                         new int[] {5},
                         false,
+                        FetchMode.PER_TARGET,
+                        null,
                         WeightEnumeratorState.empty());
         e.start();
+        hosts(ctx, e, "h");
         ctx.triggerAllActions();
         e.handleSplitRequest(0, "h");
         e.handleSplitRequest(0, "h");
@@ -150,5 +189,153 @@ class WeightSplitEnumeratorTest {
         e.handleSplitRequest(0, "h");
         List<ChunkSplit> all = ctx.getSplitAssignments().get(0).getAssignedSplits();
         assertThat(all.subList(2, 4)).containsExactlyElementsOf(first);
+    }
+
+    /** Every split each reader got, by subtask. */
+    private static Map<Integer, List<ChunkSplit>> drain(
+            TestingSplitEnumeratorContext<ChunkSplit> ctx, WeightSplitEnumerator e, int readers) {
+        ctx.triggerAllActions();
+        for (int round = 0; round < 50; round++) {
+            for (int i = 0; i < readers; i++) {
+                e.handleSplitRequest(i, "h");
+            }
+        }
+        Map<Integer, List<ChunkSplit>> out = new TreeMap<>();
+        ctx.getSplitAssignments().forEach((s, a) -> out.put(s, a.getAssignedSplits()));
+        return out;
+    }
+
+    private static final int[] KEYS4 = {11, 22, 33, 44};
+
+    /** Bytes of {@code cnn} fetched (split lengths), and deliveries per target. */
+    private static long fetched(Map<Integer, List<ChunkSplit>> byReader) {
+        return byReader.values().stream()
+                .flatMap(List::stream)
+                .filter(s -> !s.isFailure())
+                .mapToLong(ChunkSplit::length)
+                .sum();
+    }
+
+    private static Map<Integer, Long> delivered(Map<Integer, List<ChunkSplit>> byReader) {
+        Map<Integer, Long> out = new TreeMap<>();
+        byReader.values().stream()
+                .flatMap(List::stream)
+                .filter(s -> !s.isFailure())
+                .forEach(
+                        s -> {
+                            for (int i = 0; i < s.destinations(); i++) {
+                                out.merge(s.destinationTarget(i), s.length(), Long::sum);
+                            }
+                        });
+        return out;
+    }
+
+    @Test
+    void fetchModesFetchOncePerSlotPerHostOrForTheFleet() throws Exception {
+        long size = Files.size(CNN);
+        List<ModelSpec> one = List.of(new ModelSpec("cnn", CNN.toString()));
+        for (FetchMode mode : FetchMode.values()) {
+            TestingSplitEnumeratorContext<ChunkSplit> ctx = new TestingSplitEnumeratorContext<>(4);
+            WeightSplitEnumerator e =
+                    enumerator(ctx, one, KEYS4, true, mode, WeightEnumeratorState.empty());
+            e.start();
+            hosts(ctx, e, "a", "a", "b", "b");
+            Map<Integer, List<ChunkSplit>> got = drain(ctx, e, 4);
+            long copies = mode == FetchMode.PER_TARGET ? 4 : mode == FetchMode.PER_HOST ? 2 : 1;
+            assertThat(fetched(got)).as(mode.label()).isEqualTo(copies * size);
+            // every slot receives the whole file exactly once
+            assertThat(delivered(got))
+                    .as(mode.label())
+                    .containsExactlyInAnyOrderEntriesOf(
+                            Map.of(11, size, 22, size, 33, size, 44, size));
+            // every destination may write its host's cache (the slots of a host pick one writer)
+            Set<Integer> owners = new TreeSet<>();
+            got.values().stream()
+                    .flatMap(List::stream)
+                    .forEach(
+                            s -> {
+                                for (int i = 0; i < s.destinations(); i++) {
+                                    if (s.destinationOwner(i)) {
+                                        owners.add(s.destinationTarget(i));
+                                    }
+                                }
+                            });
+            assertThat(owners).as(mode.label()).containsExactly(11, 22, 33, 44);
+            if (mode == FetchMode.PER_HOST) {
+                // a host's readers fetch only for that host's slots, and share the work
+                assertThat(got.get(0)).isNotEmpty();
+                assertThat(got.get(1)).isNotEmpty();
+                got.get(2).forEach(s -> assertThat(s.destinationTarget(0)).isIn(33, 44));
+            }
+            if (mode == FetchMode.FAN_OUT) {
+                for (List<ChunkSplit> splits : got.values()) {
+                    for (ChunkSplit s : splits) {
+                        assertThat(s.destinations()).isEqualTo(4);
+                    }
+                }
+            }
+            for (int i = 0; i < 4; i++) {
+                assertThat(ctx.getSplitAssignments().get(i).hasReceivedNoMoreSplitsSignal())
+                        .isTrue();
+            }
+        }
+    }
+
+    @Test
+    void nothingIsAssignedBeforeEveryReaderReportedItsHost() {
+        TestingSplitEnumeratorContext<ChunkSplit> ctx = new TestingSplitEnumeratorContext<>(2);
+        WeightSplitEnumerator e = enumerator(ctx, false, WeightEnumeratorState.empty());
+        e.start();
+        ctx.registerReader(0, "a");
+        e.handleSourceEvent(0, new ReaderHostEvent("a"));
+        ctx.triggerAllActions();
+        e.handleSplitRequest(0, "a");
+        assertThat(ctx.getSplitAssignments()).isEmpty();
+        ctx.registerReader(1, "b");
+        e.handleSourceEvent(1, new ReaderHostEvent("b"));
+        assertThat(ctx.getSplitAssignments().get(0).getAssignedSplits()).hasSize(1);
+    }
+
+    @Test
+    void placementReplicasSpreadOverHostsAndHostSelectorPicksHosts() throws Exception {
+        List<ModelSpec> models =
+                List.of(
+                        new ModelSpec("two", CNN.toString(), Placement.replicas(2)),
+                        new ModelSpec("b-only", CNN.toUri() + "?b", Placement.hosts("gpu-b.*")),
+                        new ModelSpec("none", CNN.toUri() + "?n", Placement.hosts("nope")));
+        TestingSplitEnumeratorContext<ChunkSplit> ctx = new TestingSplitEnumeratorContext<>(4);
+        WeightSplitEnumerator e =
+                new WeightSplitEnumerator(
+                        ctx,
+                        ModelCatalog.of(models),
+                        null,
+                        m -> planner().apply(new ModelSpec(m.name(), CNN.toString())),
+                        new SplitPlanner(200_000),
+                        KEYS4,
+                        false,
+                        FetchMode.PER_TARGET,
+                        null,
+                        WeightEnumeratorState.empty());
+        e.start();
+        hosts(ctx, e, "gpu-a1", "gpu-a1", "gpu-b1", "gpu-b1");
+        Map<Integer, List<ChunkSplit>> got = drain(ctx, e, 4);
+        Map<String, Set<Integer>> slotsOf = new TreeMap<>();
+        got.values().stream()
+                .flatMap(List::stream)
+                .forEach(
+                        s ->
+                                slotsOf.computeIfAbsent(s.model(), k -> new TreeSet<>())
+                                        .add(s.target()));
+        assertThat(slotsOf.get("two")).hasSize(2).containsAnyOf(11, 22).containsAnyOf(33, 44);
+        assertThat(slotsOf.get("b-only")).containsExactly(33, 44);
+        List<ChunkSplit> none =
+                got.values().stream()
+                        .flatMap(List::stream)
+                        .filter(s -> s.model().equals("none"))
+                        .toList();
+        assertThat(none).hasSize(1);
+        assertThat(none.get(0).error())
+                .contains("placement 'hosts matching nope' matches no slot")
+                .contains("gpu-a1, gpu-b1");
     }
 }

@@ -3,6 +3,8 @@ package io.warmstage.job.demo;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -21,7 +23,9 @@ public final class LoopbackOrigin implements AutoCloseable {
     private final Server server;
     private final AtomicLong bytes = new AtomicLong();
     private final AtomicLong requests = new AtomicLong();
+    private final Map<String, AtomicLong> bytesByPath = new ConcurrentHashMap<>();
     private final int port;
+    private volatile long bytesPerSecond;
 
     private LoopbackOrigin(Path dir) throws Exception {
         server = new Server();
@@ -57,6 +61,23 @@ public final class LoopbackOrigin implements AutoCloseable {
         return bytes.get();
     }
 
+    /**
+     * Response body bytes served so far for one path (e.g. {@code
+     * /model-00001-of-00002.safetensors}).
+     */
+    public long bytesServed(String path) {
+        AtomicLong n = bytesByPath.get(path);
+        return n == null ? 0 : n.get();
+    }
+
+    /**
+     * Slows every response body down to about {@code bytesPerSecond} per response (0: full speed),
+     * so a test can act while a run is in flight.
+     */
+    public void throttle(long bytesPerSecond) {
+        this.bytesPerSecond = bytesPerSecond;
+    }
+
     /** Requests served so far. */
     public long requests() {
         return requests.get();
@@ -80,19 +101,34 @@ public final class LoopbackOrigin implements AutoCloseable {
             if ("HEAD".equals(request.getMethod())) {
                 return super.handle(request, response, callback); // Jetty discards HEAD bodies
             }
-            return super.handle(request, new CountingResponse(request, response), callback);
+            AtomicLong path =
+                    bytesByPath.computeIfAbsent(
+                            request.getHttpURI().getPath(), k -> new AtomicLong());
+            return super.handle(request, new CountingResponse(request, response, path), callback);
         }
     }
 
     private final class CountingResponse extends Response.Wrapper {
-        CountingResponse(Request request, Response wrapped) {
+        private final AtomicLong path;
+
+        CountingResponse(Request request, Response wrapped, AtomicLong path) {
             super(request, wrapped);
+            this.path = path;
         }
 
         @Override
         public void write(boolean last, ByteBuffer content, Callback callback) {
             if (content != null) {
                 bytes.addAndGet(content.remaining());
+                path.addAndGet(content.remaining());
+                long rate = bytesPerSecond;
+                if (rate > 0 && content.remaining() > 0) {
+                    try {
+                        Thread.sleep(Math.max(1, content.remaining() * 1000L / rate));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
             }
             super.write(last, content, callback);
         }

@@ -16,6 +16,13 @@ import java.io.Writer;
  * {"event":"file","model","file","bytes","tensors","status":"staged"|"failed","cache":"hit"|"miss"|"off","reason"?}
  * {"event":"model","model","status","bytes","seconds","reason"?}
  * {"event":"cache","file","status":"published"|"failed"|"aborted","bytes","reason"?}
+ * {"event":"release","model","status":"released","bytes"}      (a refreshing job let a model go)
+ * </pre>
+ *
+ * Every event but cache also has "slot", "device" and "host" (the slot's host, a simulated one in a
+ * local fleet simulation), and "at" (milliseconds since the epoch).
+ *
+ * <pre>
  * </pre>
  */
 public final class ReportWriter implements Closeable {
@@ -64,6 +71,8 @@ public final class ReportWriter implements Closeable {
         if (!StagingEvent.CACHE.equals(e.event)) {
             n.put("slot", e.slot);
             n.put("device", e.device);
+            putIfSet(n, "host", e.host);
+            n.put("at", e.at);
         }
         return n;
     }

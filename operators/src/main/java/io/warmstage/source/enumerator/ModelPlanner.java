@@ -75,6 +75,40 @@ public final class ModelPlanner {
         return planFiles(model, files, index);
     }
 
+    /**
+     * What identifies the model's current bytes, without reading any header: each file's URI, size
+     * and version token (ETag, generation or modification time), after reading the index of a
+     * sharded model. Two equal fingerprints mean nothing to re-stage.
+     *
+     * @throws Exception when the index or a file cannot be read (the caller then re-plans the
+     *     model, which reports the reason)
+     */
+    public String fingerprint(ModelSpec model) throws Exception {
+        List<String> files =
+                model.isIndex()
+                        ? resolveShards(model.uri(), readIndex(model.uri()))
+                        : List.of(ObjectStores.toUri(model.uri()).toString());
+        StringBuilder sb = new StringBuilder();
+        for (String f : files) {
+            URI uri = URI.create(f);
+            sb.append(f).append(' ').append(RangeReads.stat(stores.forUri(uri), uri, retry));
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** The fingerprint of a plan: as {@link #fingerprint(ModelSpec)} gives for the same bytes. */
+    public static String fingerprint(List<FilePlan> plans) {
+        StringBuilder sb = new StringBuilder();
+        for (FilePlan p : plans) {
+            if (p.isFailure()) {
+                return null; // a failed model is planned again on the next refresh
+            }
+            sb.append(p.uri()).append(' ').append(p.version()).append('\n');
+        }
+        return sb.toString();
+    }
+
     private List<FilePlan> planFiles(ModelSpec model, List<String> files, ShardIndex index) {
         List<FilePlan> plans = new ArrayList<>(files.size());
         String firstError = null;

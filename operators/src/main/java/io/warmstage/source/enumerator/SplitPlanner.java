@@ -27,8 +27,22 @@ public final class SplitPlanner {
      * [0, fileSize)} exactly once.
      */
     public List<ChunkSplit> splits(FilePlan file, int target) {
-        // Unique per target, model and file: two models may share a file.
-        String prefix = target + ":" + file.model() + ":" + file.uri();
+        return splits(file, target, 0);
+    }
+
+    /**
+     * As {@link #splits(FilePlan, int)}, for the {@code generation}-th distribution of the model (a
+     * refreshing job cuts a changed model again; ids stay unique).
+     */
+    public List<ChunkSplit> splits(FilePlan file, int target, int generation) {
+        // Unique per target, model, generation and file: two models may share a file.
+        String prefix =
+                target
+                        + ":"
+                        + file.model()
+                        + (generation == 0 ? "" : "#" + generation)
+                        + ":"
+                        + file.uri();
         if (file.isFailure()) {
             return List.of(
                     ChunkSplit.failure(

@@ -9,16 +9,14 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /** Versioned serializer of {@link WeightEnumeratorState}. */
 public final class WeightEnumeratorStateSerializer
         implements SimpleVersionedSerializer<WeightEnumeratorState> {
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     @Override
     public int getVersion() {
@@ -29,9 +27,22 @@ public final class WeightEnumeratorStateSerializer
     public byte[] serialize(WeightEnumeratorState state) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(state.plannedModels().size());
-            for (String m : state.plannedModels()) {
-                out.writeUTF(m);
+            out.writeInt(state.staged().size());
+            for (Map.Entry<String, WeightEnumeratorState.StagedModel> e :
+                    state.staged().entrySet()) {
+                out.writeUTF(e.getKey());
+                WeightEnumeratorState.StagedModel m = e.getValue();
+                out.writeBoolean(m.fingerprint() != null);
+                if (m.fingerprint() != null) {
+                    byte[] fp = m.fingerprint().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    out.writeInt(fp.length);
+                    out.write(fp);
+                }
+                out.writeInt(m.generation());
+                out.writeInt(m.slots().size());
+                for (int slot : m.slots()) {
+                    out.writeInt(slot);
+                }
             }
             out.writeInt(state.unassigned().size());
             for (Map.Entry<Integer, List<ChunkSplit>> e : state.unassigned().entrySet()) {
@@ -51,9 +62,21 @@ public final class WeightEnumeratorStateSerializer
             throw new IOException("unknown enumerator state version " + version);
         }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
-            Set<String> planned = new HashSet<>();
+            Map<String, WeightEnumeratorState.StagedModel> staged = new HashMap<>();
             for (int i = in.readInt(); i > 0; i--) {
-                planned.add(in.readUTF());
+                String name = in.readUTF();
+                String fp = null;
+                if (in.readBoolean()) {
+                    byte[] b = new byte[in.readInt()];
+                    in.readFully(b);
+                    fp = new String(b, java.nio.charset.StandardCharsets.UTF_8);
+                }
+                int generation = in.readInt();
+                List<Integer> slots = new ArrayList<>();
+                for (int j = in.readInt(); j > 0; j--) {
+                    slots.add(in.readInt());
+                }
+                staged.put(name, new WeightEnumeratorState.StagedModel(fp, slots, generation));
             }
             Map<Integer, List<ChunkSplit>> unassigned = new HashMap<>();
             for (int i = in.readInt(); i > 0; i--) {
@@ -64,7 +87,7 @@ public final class WeightEnumeratorStateSerializer
                 }
                 unassigned.put(subtask, splits);
             }
-            return new WeightEnumeratorState(planned, unassigned);
+            return new WeightEnumeratorState(staged, unassigned);
         }
     }
 }

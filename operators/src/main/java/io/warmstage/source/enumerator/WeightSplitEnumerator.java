@@ -1,78 +1,120 @@
 package io.warmstage.source.enumerator;
 
+import io.warmstage.source.ModelCatalog;
 import io.warmstage.source.ModelSpec;
+import io.warmstage.source.enumerator.WeightEnumeratorState.StagedModel;
+import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.source.fleet.ReaderHostEvent;
 import io.warmstage.source.split.ChunkSplit;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Function;
-import org.apache.flink.api.connector.source.ReaderInfo;
+import org.apache.flink.api.connector.source.SourceEvent;
 import org.apache.flink.api.connector.source.SplitEnumerator;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Plans each model (off the coordinator thread), cuts its files into splits for every target, and
- * hands them out on request: reader {@code i} gets the splits of target {@code i} only, so the
- * stream stays partitioned as the staging operator's keys say.
+ * Plans each model (off the coordinator thread), cuts its files into splits, and hands them out on
+ * request.
  *
- * <p>One reader per host and file is the cache owner: it writes that file into the host's cache.
- * The enumerator learns each reader's host from {@link SplitEnumeratorContext#registeredReaders()}.
+ * <p>Every reader first reports its host ({@link ReaderHostEvent}); no split is cut before the
+ * whole fleet has reported. Then, per model, the {@linkplain ModelSpec#placement() placement} picks
+ * the slots that hold it and the {@link FetchMode} decides who fetches each byte range:
+ *
+ * <ul>
+ *   <li>per-target: reader {@code i} fetches every range for slot {@code i} (the stream stays
+ *       partitioned as the staging operator's keys say);
+ *   <li>per-host: one reader of each host fetches each range (the host's readers take turns) for
+ *       all of that host's placed slots;
+ *   <li>fan-out: one reader of the fleet fetches each range (all readers take turns) for every
+ *       placed slot.
+ * </ul>
+ *
+ * <p>With the cache on, every destination may write the file into its host's cache; the staging
+ * slots of a host let only the first of them write it.
+ *
+ * <p>With a refresh interval the source is unbounded: every interval the catalog is read again,
+ * each model's files are stat'ed (no header read), and only a model whose files changed is planned
+ * and distributed again; a model that left the catalog gets a release split on each slot that held
+ * it.
  */
 public final class WeightSplitEnumerator
         implements SplitEnumerator<ChunkSplit, WeightEnumeratorState> {
     private static final Logger LOG = LoggerFactory.getLogger(WeightSplitEnumerator.class);
 
     private final SplitEnumeratorContext<ChunkSplit> context;
-    private final List<ModelSpec> models;
-    private final Function<ModelSpec, List<FilePlan>> planner;
+    private final ModelCatalog catalog;
+    private final ModelPlanner planner;
+    private final Function<ModelSpec, List<FilePlan>> plan;
     private final SplitPlanner splitPlanner;
     private final int[] targetKeys;
     private final boolean cacheOn;
-    private final Set<String> planned = new HashSet<>();
+    private final FetchMode mode;
+    private final Duration refresh;
+
+    private final Map<String, StagedModel> staged = new HashMap<>();
+    private final Map<String, Pending> pending = new LinkedHashMap<>();
+    private final Map<Integer, String> hosts = new TreeMap<>();
     private final Map<Integer, Deque<ChunkSplit>> queues = new HashMap<>();
     private final Map<Integer, Integer> waiting = new HashMap<>();
-    private final Set<Integer> signalled = new HashSet<>();
-    private final Map<String, String> cacheOwners = new HashMap<>();
+    private final Map<Integer, Boolean> signalled = new HashMap<>();
+    private List<ModelSpec> models = List.of();
+    private boolean catalogRead;
+    private int rotation;
+
+    private record Pending(ModelSpec model, int index, List<FilePlan> files) {}
 
     /**
-     * @param planner plans one model into files (runs on the context's worker thread)
+     * @param catalog the models (read once, or on every refresh)
+     * @param planner plans models and fingerprints them
+     * @param plan plans one model into files (runs on the context's worker thread); usually {@code
+     *     planner::plan}
      * @param targetKeys per subtask index, the key of its target ({@link TargetKeys})
      * @param cacheOn whether files are written into the hosts' caches
+     * @param mode who fetches each range
+     * @param refresh the refresh interval, or null for a bounded run
      * @param restored state from a checkpoint, or {@link WeightEnumeratorState#empty()}
      */
     public WeightSplitEnumerator(
             SplitEnumeratorContext<ChunkSplit> context,
-            List<ModelSpec> models,
-            Function<ModelSpec, List<FilePlan>> planner,
+            ModelCatalog catalog,
+            ModelPlanner planner,
+            Function<ModelSpec, List<FilePlan>> plan,
             SplitPlanner splitPlanner,
             int[] targetKeys,
             boolean cacheOn,
+            FetchMode mode,
+            Duration refresh,
             WeightEnumeratorState restored) {
         this.context = context;
-        this.models = List.copyOf(models);
+        this.catalog = catalog;
         this.planner = planner;
+        this.plan = plan;
         this.splitPlanner = splitPlanner;
         this.targetKeys = targetKeys.clone();
         this.cacheOn = cacheOn;
-        this.planned.addAll(restored.plannedModels());
+        this.mode = mode;
+        this.refresh = refresh;
+        this.staged.putAll(restored.staged());
         restored.unassigned().forEach((s, splits) -> queue(s).addAll(splits));
     }
 
     @Override
     public void start() {
-        for (ModelSpec model : models) {
-            if (!planned.contains(model.name())) {
-                context.callAsync(
-                        () -> planner.apply(model), (files, err) -> onPlanned(model, files, err));
-            }
+        context.callAsync(catalog::models, this::onCatalog);
+        if (refresh != null) {
+            long ms = Math.max(1, refresh.toMillis());
+            context.callAsync(this::checkForChanges, this::onChanges, ms, ms);
         }
     }
 
@@ -80,6 +122,14 @@ public final class WeightSplitEnumerator
     public void handleSplitRequest(int subtask, String requesterHostname) {
         waiting.merge(subtask, 1, Integer::sum);
         serve(subtask);
+    }
+
+    @Override
+    public void handleSourceEvent(int subtask, SourceEvent event) {
+        if (event instanceof ReaderHostEvent h) {
+            hosts.put(subtask, h.host());
+            distributePending();
+        }
     }
 
     @Override
@@ -100,13 +150,32 @@ public final class WeightSplitEnumerator
     public WeightEnumeratorState snapshotState(long checkpointId) {
         Map<Integer, List<ChunkSplit>> unassigned = new HashMap<>();
         queues.forEach((s, q) -> unassigned.put(s, new ArrayList<>(q)));
-        return new WeightEnumeratorState(planned, unassigned);
+        return new WeightEnumeratorState(staged, unassigned);
     }
 
     @Override
     public void close() throws IOException {}
 
-    private void onPlanned(ModelSpec model, List<FilePlan> files, Throwable error) {
+    private void onCatalog(List<ModelSpec> listed, Throwable error) {
+        if (error != null) {
+            throw new IllegalStateException("cannot read the models to stage", error);
+        }
+        models = List.copyOf(listed);
+        catalogRead = true;
+        for (int i = 0; i < models.size(); i++) {
+            ModelSpec model = models.get(i);
+            int index = i;
+            if (!staged.containsKey(model.name())) {
+                context.callAsync(
+                        () -> plan.apply(model),
+                        (files, err) -> onPlanned(model, index, files, err));
+            }
+        }
+        releaseRemoved();
+        serveAll();
+    }
+
+    private void onPlanned(ModelSpec model, int index, List<FilePlan> files, Throwable error) {
         if (error != null) {
             String reason = ModelPlanner.describe(error);
             files = List.of(FilePlan.failed(model.name(), 1, model.uri(), reason));
@@ -116,12 +185,190 @@ public final class WeightSplitEnumerator
                 LOG.warn("Not staging {}: {}", f.uri(), f.error());
             }
         }
-        for (int subtask = 0; subtask < targetKeys.length; subtask++) {
-            for (FilePlan f : files) {
-                queue(subtask).addAll(splitPlanner.splits(f, targetKeys[subtask]));
+        pending.put(model.name(), new Pending(model, index, files));
+        distributePending();
+    }
+
+    /** Cuts and queues the planned models once every reader has said where it runs. */
+    private void distributePending() {
+        if (hosts.size() < targetKeys.length || pending.isEmpty()) {
+            return;
+        }
+        for (Pending p : new ArrayList<>(pending.values())) {
+            pending.remove(p.model().name());
+            distribute(p.model(), p.index(), p.files());
+        }
+        serveAll();
+    }
+
+    private void distribute(ModelSpec model, int index, List<FilePlan> files) {
+        StagedModel before = staged.get(model.name());
+        int generation = before == null ? 0 : before.generation() + 1;
+        List<Integer> slots = model.placement().slots(hosts, index);
+        if (slots.isEmpty()) {
+            String reason =
+                    "placement '"
+                            + model.placement()
+                            + "' matches no slot (hosts: "
+                            + String.join(", ", new java.util.TreeSet<>(hosts.values()))
+                            + ")";
+            LOG.warn("Not staging {}: {}", model.name(), reason);
+            int first = hosts.keySet().iterator().next();
+            queue(first)
+                    .addAll(
+                            splitPlanner.splits(
+                                    FilePlan.failed(model.name(), 1, model.uri(), reason),
+                                    targetKeys[first],
+                                    generation));
+            staged.put(model.name(), new StagedModel(null, List.of(first), generation));
+            return;
+        }
+        for (FilePlan f : files) {
+            if (f.isFailure() || mode == FetchMode.PER_TARGET) {
+                for (int slot : slots) {
+                    boolean owner = claimCache(f, slot);
+                    for (ChunkSplit s : splitPlanner.splits(f, targetKeys[slot], generation)) {
+                        queue(slot).add(s.withCacheOwner(owner && !s.isFailure()));
+                    }
+                }
+            } else if (mode == FetchMode.PER_HOST) {
+                Map<String, List<Integer>> byHost = new TreeMap<>();
+                slots.forEach(
+                        s -> byHost.computeIfAbsent(hosts.get(s), h -> new ArrayList<>()).add(s));
+                byHost.forEach(
+                        (host, hostSlots) -> {
+                            List<Integer> fetchers = readersOn(host);
+                            fanOut(f, hostSlots, fetchers, generation);
+                        });
+            } else {
+                fanOut(f, slots, new ArrayList<>(hosts.keySet()), generation);
             }
         }
-        planned.add(model.name());
+        staged.put(
+                model.name(), new StagedModel(ModelPlanner.fingerprint(files), slots, generation));
+        if (before != null) {
+            // Slots that held the old version but are no longer placed let it go.
+            before.slots().stream()
+                    .filter(s -> !slots.contains(s))
+                    .forEach(s -> queue(s).add(releaseSplit(model.name(), s, generation)));
+        }
+    }
+
+    /**
+     * Queues {@code file}'s splits so that each is fetched once, by the fetchers in turn, and
+     * delivered to every one of {@code slots}.
+     */
+    private void fanOut(
+            FilePlan file, List<Integer> slots, List<Integer> fetchers, int generation) {
+        int n = slots.size();
+        int[] targets = new int[n];
+        boolean[] owners = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            targets[i] = targetKeys[slots.get(i)];
+            owners[i] = claimCache(file, slots.get(i));
+        }
+        List<ChunkSplit> splits = splitPlanner.splits(file, targets[0], generation);
+        for (int i = 0; i < splits.size(); i++) {
+            int fetcher = fetchers.get((i + rotation) % fetchers.size());
+            String fetcherHost = hosts.get(fetcher);
+            boolean[] local = new boolean[n];
+            for (int j = 0; j < n; j++) {
+                local[j] = hosts.get(slots.get(j)).equals(fetcherHost);
+            }
+            queue(fetcher).add(splits.get(i).withDestinations(targets, owners, local));
+        }
+        rotation += splits.size();
+    }
+
+    private List<Integer> readersOn(String host) {
+        List<Integer> out = new ArrayList<>();
+        hosts.forEach(
+                (s, h) -> {
+                    if (h.equals(host)) {
+                        out.add(s);
+                    }
+                });
+        return out;
+    }
+
+    /**
+     * Whether {@code slot} may write {@code file} into its host's cache. Every destination may: the
+     * staging slots of a host agree among themselves on the one that writes (they know where they
+     * run; after a failure a slot may run on another host than its reader did).
+     */
+    private boolean claimCache(FilePlan file, int slot) {
+        return cacheOn && !file.isFailure();
+    }
+
+    private ChunkSplit releaseSplit(String model, int slot, int generation) {
+        return ChunkSplit.release(
+                targetKeys[slot] + ":" + model + "#" + generation + ":release",
+                targetKeys[slot],
+                model);
+    }
+
+    /** Runs on the worker thread: which models changed since they were distributed. */
+    private List<ModelSpec> checkForChanges() throws Exception {
+        List<ModelSpec> listed = catalog.models();
+        List<ModelSpec> changed = new ArrayList<>();
+        for (ModelSpec m : listed) {
+            StagedModel s = staged.get(m.name());
+            if (s == null) {
+                continue; // new: planned by onChanges
+            }
+            try {
+                if (!planner.fingerprint(m).equals(s.fingerprint())) {
+                    changed.add(m);
+                }
+            } catch (Exception e) {
+                LOG.warn("Refresh: cannot check {}: {}", m.name(), ModelPlanner.describe(e));
+            }
+        }
+        changed.add(0, null); // marker: the listed models follow
+        changed.addAll(listed);
+        return changed;
+    }
+
+    private void onChanges(List<ModelSpec> result, Throwable error) {
+        if (error != null) {
+            LOG.warn("Refresh: cannot read the models to stage: {}", ModelPlanner.describe(error));
+            return;
+        }
+        int marker = result.indexOf(null);
+        List<ModelSpec> changed = result.subList(0, marker);
+        models = List.copyOf(result.subList(marker + 1, result.size()));
+        for (int i = 0; i < models.size(); i++) {
+            ModelSpec model = models.get(i);
+            int index = i;
+            boolean isNew = !staged.containsKey(model.name()) && !pending.containsKey(model.name());
+            if (isNew || changed.contains(model)) {
+                LOG.info("Refresh: staging {} ({})", model.name(), isNew ? "new" : "changed");
+                context.callAsync(
+                        () -> plan.apply(model),
+                        (files, err) -> onPlanned(model, index, files, err));
+            }
+        }
+        releaseRemoved();
+        serveAll();
+    }
+
+    private void releaseRemoved() {
+        if (refresh == null) {
+            return;
+        }
+        List<String> names = models.stream().map(ModelSpec::name).toList();
+        for (String gone : new ArrayList<>(staged.keySet())) {
+            if (!names.contains(gone)) {
+                StagedModel s = staged.remove(gone);
+                LOG.info("Refresh: releasing {} from {} slot(s)", gone, s.slots().size());
+                for (int slot : s.slots()) {
+                    queue(slot).add(releaseSplit(gone, slot, s.generation() + 1));
+                }
+            }
+        }
+    }
+
+    private void serveAll() {
         for (int subtask = 0; subtask < targetKeys.length; subtask++) {
             serve(subtask);
         }
@@ -130,28 +377,22 @@ public final class WeightSplitEnumerator
     private void serve(int subtask) {
         Deque<ChunkSplit> q = queue(subtask);
         while (waiting.getOrDefault(subtask, 0) > 0 && !q.isEmpty()) {
-            context.assignSplit(withOwner(q.poll(), subtask), subtask);
+            context.assignSplit(q.poll(), subtask);
             waiting.merge(subtask, -1, Integer::sum);
         }
-        boolean allPlanned = models.stream().allMatch(m -> planned.contains(m.name()));
-        if (q.isEmpty() && allPlanned && waiting.getOrDefault(subtask, 0) > 0) {
-            if (signalled.add(subtask)) {
+        if (refresh != null) {
+            return; // unbounded: more splits may come on a later refresh
+        }
+        boolean allStaged =
+                catalogRead
+                        && pending.isEmpty()
+                        && models.stream().allMatch(m -> staged.containsKey(m.name()));
+        if (q.isEmpty() && allStaged && waiting.getOrDefault(subtask, 0) > 0) {
+            if (signalled.put(subtask, true) == null) {
                 context.signalNoMoreSplits(subtask);
             }
             waiting.put(subtask, 0);
         }
-    }
-
-    private ChunkSplit withOwner(ChunkSplit split, int subtask) {
-        if (!cacheOn || split.isFailure()) {
-            return split;
-        }
-        ReaderInfo reader = context.registeredReaders().get(subtask);
-        String host = reader == null ? "?" : reader.getLocation();
-        // One writer per host and file, even when two models share a file.
-        String claim = split.model() + "\n" + subtask;
-        String owner = cacheOwners.computeIfAbsent(split.uri() + "\n" + host, k -> claim);
-        return split.withCacheOwner(owner.equals(claim));
     }
 
     private Deque<ChunkSplit> queue(int subtask) {

@@ -169,11 +169,17 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
 
     /** Reads one split into records; a failure becomes one failure record. */
     List<ChunkRecord> read(ChunkSplit split) {
+        if (split.isRelease()) {
+            ChunkRecord r = base(split);
+            r.file = null;
+            r.release = true;
+            return List.of(r);
+        }
         if (split.isFailure()) {
             return List.of(failure(split, split.error()));
         }
-        if (failedFiles.contains(split.uri())) {
-            return List.of();
+        if (split.length() == 0 || failedFiles.contains(split.uri() + "\n" + split.version())) {
+            return List.of(); // nothing left (a split restored after its last record was emitted)
         }
         try {
             return readRange(split);
@@ -181,7 +187,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             if (Thread.currentThread().isInterrupted()) {
                 return List.of();
             }
-            failedFiles.add(split.uri());
+            failedFiles.add(split.uri() + "\n" + split.version());
             Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
             return List.of(failure(split, ModelPlanner.describe(cause)));
         }

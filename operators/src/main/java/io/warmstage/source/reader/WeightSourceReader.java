@@ -1,6 +1,7 @@
 package io.warmstage.source.reader;
 
 import io.warmstage.source.ChunkRecord;
+import io.warmstage.source.fleet.ReaderHostEvent;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.ChunkSplitState;
 import java.util.Map;
@@ -19,9 +20,11 @@ public final class WeightSourceReader
                 ChunkRecord, ChunkRecord, ChunkSplit, ChunkSplitState> {
     private final int readsInFlight;
     private final BufferPool.Lease buffers;
+    private final String host;
 
     /**
      * @param splitReader makes the split reader (it takes pool bytes from {@code buffers})
+     * @param host this reader's host ({@link io.warmstage.source.fleet.HostIdentity})
      * @param buffers the share of the buffer pool the split reader takes from; bytes go back here
      *     once a split's records have been emitted
      */
@@ -29,15 +32,19 @@ public final class WeightSourceReader
             Supplier<SplitReader<ChunkRecord, ChunkSplit>> splitReader,
             int readsInFlight,
             BufferPool.Lease buffers,
+            String host,
             Configuration config,
             SourceReaderContext context) {
         super(splitReader, new ChunkRecordEmitter(), config, context);
         this.readsInFlight = readsInFlight;
         this.buffers = buffers;
+        this.host = host;
     }
 
     @Override
     public void start() {
+        // The enumerator cuts no split before every reader has said where it runs.
+        context.sendSourceEventToCoordinator(new ReaderHostEvent(host));
         if (getNumberOfCurrentlyAssignedSplits() == 0) {
             for (int i = 0; i < readsInFlight; i++) {
                 context.sendSplitRequest();

@@ -26,6 +26,10 @@ public final class ChunkSplit implements SourceSplit {
     private final boolean cacheOwner;
     private final String error;
     private final List<String> skipTensors;
+    private final int[] targets;
+    private final boolean[] owners;
+    private final boolean[] local;
+    private final boolean release;
 
     /**
      * @param id unique split id
@@ -86,9 +90,42 @@ public final class ChunkSplit implements SourceSplit {
             boolean cacheOwner,
             String error,
             List<String> skipTensors) {
+        this(
+                id,
+                model,
+                modelFiles,
+                uri,
+                version,
+                headerEnd,
+                offset,
+                length,
+                error,
+                skipTensors,
+                new int[] {target},
+                new boolean[] {cacheOwner},
+                new boolean[] {true},
+                false);
+    }
+
+    private ChunkSplit(
+            String id,
+            String model,
+            int modelFiles,
+            String uri,
+            ObjectVersion version,
+            long headerEnd,
+            long offset,
+            long length,
+            String error,
+            List<String> skipTensors,
+            int[] targets,
+            boolean[] owners,
+            boolean[] local,
+            boolean release) {
+        this.release = release;
         this.skipTensors = List.copyOf(skipTensors);
         this.id = Objects.requireNonNull(id);
-        this.target = target;
+        this.target = targets[0];
         this.model = Objects.requireNonNull(model);
         this.modelFiles = modelFiles;
         this.uri = Objects.requireNonNull(uri);
@@ -96,8 +133,11 @@ public final class ChunkSplit implements SourceSplit {
         this.headerEnd = headerEnd;
         this.offset = offset;
         this.length = length;
-        this.cacheOwner = cacheOwner;
+        this.cacheOwner = owners[0];
         this.error = error;
+        this.targets = targets;
+        this.owners = owners;
+        this.local = local;
         if (offset < 0 || length < 0 || Math.addExact(offset, length) > version.size()) {
             throw new IllegalArgumentException(
                     "split range ["
@@ -129,23 +169,90 @@ public final class ChunkSplit implements SourceSplit {
                 Objects.requireNonNull(error));
     }
 
+    /**
+     * A split that tells {@code target} to release the device memory of {@code model}: the model
+     * left the manifest of a refreshing job. It carries no bytes.
+     */
+    public static ChunkSplit release(String id, int target, String model) {
+        return new ChunkSplit(
+                id,
+                model,
+                0,
+                "release:" + model,
+                new ObjectVersion(0, null),
+                0,
+                0,
+                0,
+                null,
+                List.of(),
+                new int[] {target},
+                new boolean[] {false},
+                new boolean[] {true},
+                true);
+    }
+
+    /** Whether this split releases its model's device memory instead of carrying bytes. */
+    public boolean isRelease() {
+        return release;
+    }
+
     /** The same split with {@link #cacheOwner()} set to {@code owner}. */
     public ChunkSplit withCacheOwner(boolean owner) {
-        return owner == cacheOwner
-                ? this
-                : new ChunkSplit(
-                        id,
-                        target,
-                        model,
-                        modelFiles,
-                        uri,
-                        version,
-                        headerEnd,
-                        offset,
-                        length,
-                        owner,
-                        error,
-                        skipTensors);
+        if (owner == cacheOwner) {
+            return this;
+        }
+        boolean[] o = owners.clone();
+        o[0] = owner;
+        return new ChunkSplit(this, offset, length, targets, o, local);
+    }
+
+    /**
+     * The same split delivered to several targets: the reader that fetches it emits each record
+     * once per destination. Used by the per-host and fan-out fetch modes.
+     *
+     * @param targets destination target keys; the first becomes {@link #target()}
+     * @param owners per destination: whether it writes the file into its host's cache
+     * @param local per destination: whether it sits on the fetching reader's host (a cached copy
+     *     read there is a cache hit for it; a remote destination's host has not got it)
+     * @throws IllegalArgumentException if the arrays are empty or of different lengths
+     */
+    public ChunkSplit withDestinations(int[] targets, boolean[] owners, boolean[] local) {
+        if (targets.length == 0
+                || owners.length != targets.length
+                || local.length != targets.length) {
+            throw new IllegalArgumentException(
+                    "split " + id + ": destinations, owners and local flags must match");
+        }
+        return new ChunkSplit(this, offset, length, targets, owners, local);
+    }
+
+    /** The same split narrowed to {@code [offset, offset + length)}, e.g. what is left to read. */
+    public ChunkSplit withRange(long offset, long length) {
+        return new ChunkSplit(this, offset, length, targets, owners, local);
+    }
+
+    private ChunkSplit(
+            ChunkSplit s,
+            long offset,
+            long length,
+            int[] targets,
+            boolean[] owners,
+            boolean[] local) {
+        this(
+                s.id,
+                s.model,
+                s.modelFiles,
+                s.uri,
+                s.version,
+                s.headerEnd,
+                offset,
+                length,
+                s.error,
+                s.skipTensors,
+                targets.clone(),
+                owners.clone(),
+                local.clone(),
+                s.release);
     }
 
     @Override
@@ -194,6 +301,26 @@ public final class ChunkSplit implements SourceSplit {
         return cacheOwner;
     }
 
+    /** Number of targets the split's records go to (1 unless per-host or fan-out). */
+    public int destinations() {
+        return targets.length;
+    }
+
+    /** The {@code i}-th destination's target key; {@code destinationTarget(0) == target()}. */
+    public int destinationTarget(int i) {
+        return targets[i];
+    }
+
+    /** Whether the {@code i}-th destination writes the file into its host's cache. */
+    public boolean destinationOwner(int i) {
+        return owners[i];
+    }
+
+    /** Whether the {@code i}-th destination is on the host of the reader that fetches the split. */
+    public boolean destinationLocal(int i) {
+        return local[i];
+    }
+
     /** Null, or why the file failed. */
     public String error() {
         return error;
@@ -221,6 +348,10 @@ public final class ChunkSplit implements SourceSplit {
                 && offset == s.offset
                 && length == s.length
                 && cacheOwner == s.cacheOwner
+                && java.util.Arrays.equals(targets, s.targets)
+                && java.util.Arrays.equals(owners, s.owners)
+                && java.util.Arrays.equals(local, s.local)
+                && release == s.release
                 && Objects.equals(error, s.error)
                 && skipTensors.equals(s.skipTensors);
     }
@@ -243,7 +374,7 @@ public final class ChunkSplit implements SourceSplit {
                         + ", "
                         + end()
                         + ") -> "
-                        + target
+                        + java.util.Arrays.toString(targets)
                         + "}";
     }
 }

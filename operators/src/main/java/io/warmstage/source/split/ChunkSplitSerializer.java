@@ -14,7 +14,7 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
     /** The shared instance. */
     public static final ChunkSplitSerializer INSTANCE = new ChunkSplitSerializer();
 
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     @Override
     public int getVersion() {
@@ -59,6 +59,13 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
         for (String t : s.skipTensors()) {
             out.writeUTF(t);
         }
+        out.writeInt(s.destinations());
+        for (int i = 0; i < s.destinations(); i++) {
+            out.writeInt(s.destinationTarget(i));
+            out.writeBoolean(s.destinationOwner(i));
+            out.writeBoolean(s.destinationLocal(i));
+        }
+        out.writeBoolean(s.isRelease());
     }
 
     /** Reads one split written by {@link #write}. */
@@ -78,19 +85,36 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
         for (int i = in.readInt(); i > 0; i--) {
             skip.add(in.readUTF());
         }
-        return new ChunkSplit(
-                id,
-                target,
-                model,
-                modelFiles,
-                uri,
-                version,
-                headerEnd,
-                offset,
-                length,
-                owner,
-                error,
-                skip);
+        ChunkSplit split =
+                new ChunkSplit(
+                        id,
+                        target,
+                        model,
+                        modelFiles,
+                        uri,
+                        version,
+                        headerEnd,
+                        offset,
+                        length,
+                        owner,
+                        error,
+                        skip);
+        int n = in.readInt();
+        if (n < 1 || n > 1 << 16) {
+            throw new IOException("split " + id + ": bad destination count " + n);
+        }
+        int[] targets = new int[n];
+        boolean[] owners = new boolean[n];
+        boolean[] local = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            targets[i] = in.readInt();
+            owners[i] = in.readBoolean();
+            local[i] = in.readBoolean();
+        }
+        if (in.readBoolean()) {
+            return ChunkSplit.release(id, target, model);
+        }
+        return n == 1 && local[0] ? split : split.withDestinations(targets, owners, local);
     }
 
     private static void writeNullable(String s, DataOutputStream out) throws IOException {

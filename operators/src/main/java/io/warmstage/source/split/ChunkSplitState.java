@@ -36,18 +36,6 @@ public final class ChunkSplitState {
         if (next == split.offset()) {
             return split;
         }
-        return new ChunkSplit(
-                split.splitId(),
-                split.target(),
-                split.model(),
-                split.modelFiles(),
-                split.uri(),
-                split.version(),
-                split.headerEnd(),
-                next,
-                split.end() - next,
-                split.cacheOwner(),
-                split.error(),
-                split.skipTensors());
+        return split.withRange(next, split.end() - next);
     }
 }

@@ -1,0 +1,214 @@
+package io.warmstage.job.fleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.warmstage.job.EmbeddedRunner;
+import io.warmstage.job.demo.LoopbackOrigin;
+import io.warmstage.source.ModelSpec;
+import io.warmstage.source.WeightSourceOptions;
+import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.source.fleet.FleetOptions;
+import io.warmstage.staging.ResidentSet;
+import io.warmstage.staging.StagingEvent;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A TaskManager of a 4 x 2 fleet is killed while the model is being staged: the job restores from
+ * its last checkpoint on a replacement TaskManager and finishes; every slot then reports every
+ * tensor exactly once with the reference's CRC-32C, every file under a final name in any host's
+ * cache (the lost host's included) is byte-identical to the origin's, and every surviving host's
+ * cache holds the whole model.
+ */
+class FleetRecoveryITCase {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir Path cacheDir;
+
+    @BeforeAll
+    static void model() throws Exception {
+        FleetITCase.writeModel();
+    }
+
+    @AfterEach
+    void release() {
+        ResidentSet.releaseAll();
+    }
+
+    @Test
+    void aTaskManagerKilledMidRunIsReplacedAndTheChecksStillHold() throws Exception {
+        int slots = FleetITCase.TASK_MANAGERS * FleetITCase.SLOTS_PER_TM;
+        var events = new ConcurrentLinkedQueue<StagingEvent>();
+        long served;
+        String killed;
+        try (LoopbackOrigin origin = LoopbackOrigin.serve(FleetITCase.modelDir);
+                EmbeddedRunner runner =
+                        EmbeddedRunner.start(
+                                FleetITCase.TASK_MANAGERS,
+                                FleetITCase.SLOTS_PER_TM,
+                                new Configuration())) {
+            origin.throttle(2 << 20); // ~2 MiB/s per response: the run takes several checkpoints
+            Configuration conf = new Configuration();
+            conf.set(FleetOptions.FETCH_MODE, FetchMode.PER_HOST.label());
+            conf.set(WeightSourceOptions.CACHE_DIR, cacheDir.toString());
+            conf.setString(WeightSourceOptions.SPLIT_SIZE.key(), "1mb");
+            conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(500));
+            String uri =
+                    origin.uri(FleetITCase.modelDir.relativize(FleetITCase.index).toString())
+                            .toString();
+            CompletableFuture<Double> run =
+                    CompletableFuture.supplyAsync(
+                            () -> {
+                                try {
+                                    return runner.run(
+                                            List.of(new ModelSpec("llama", uri)),
+                                            conf,
+                                            slots,
+                                            events::add);
+                                } catch (Exception e) {
+                                    throw new IllegalStateException(e);
+                                }
+                            });
+            JobID job = awaitJob(runner);
+            awaitCompletedCheckpoints(runner.webUi(), job, 2);
+            long before = origin.bytesServed();
+            assertThat(before)
+                    .as("still staging when the TaskManager dies")
+                    .isLessThan(4 * FleetITCase.modelBytes);
+            origin.throttle(0);
+            java.util.Set<String> alive = taskManagers(runner.webUi());
+            runner.cluster().terminateTaskManager(1).get(60, TimeUnit.SECONDS);
+            alive.removeAll(taskManagers(runner.webUi()));
+            assertThat(alive).hasSize(1);
+            killed = runner.simulatedHosts().get(alive.iterator().next());
+            runner.cluster().startTaskManager();
+            run.get(4, TimeUnit.MINUTES);
+            assertThat(restarts(runner.webUi(), job)).as("the job failed over").isPositive();
+            served = origin.bytesServed();
+        }
+        System.out.printf(
+                "recovery: origin served %.3fx the model in all (per-host, 4 hosts)%n",
+                served / (double) FleetITCase.modelBytes);
+
+        events.stream()
+                .filter(
+                        e ->
+                                StagingEvent.CACHE.equals(e.event)
+                                        || StagingEvent.FILE.equals(e.event))
+                .forEach(
+                        e ->
+                                System.out.println(
+                                        "EVENT " + e.event + " " + e.slot + " " + e.host + " "
+                                                + e.file + " " + e.status + " " + e.cache + " "
+                                                + e.reason));
+        Map<Integer, Map<String, String>> bySlot = new TreeMap<>();
+        int tensorEvents = 0;
+        int staged = 0;
+        for (StagingEvent e : events) {
+            if (StagingEvent.TENSOR.equals(e.event)) {
+                tensorEvents++;
+                bySlot.computeIfAbsent(e.slot, s -> new TreeMap<>()).put(e.tensor, e.crc32c);
+            }
+            if (StagingEvent.MODEL.equals(e.event)) {
+                assertThat(e.status).isEqualTo("staged");
+                staged++;
+            }
+        }
+        assertThat(staged).as("one model event per slot").isEqualTo(slots);
+        assertThat(bySlot).hasSize(slots);
+        bySlot.values().forEach(crcs -> assertThat(crcs).isEqualTo(FleetITCase.reference));
+        assertThat(tensorEvents)
+                .as("each tensor reported once per slot")
+                .isEqualTo(FleetITCase.reference.size() * slots);
+
+        // No host's cache holds a file under a final name that differs from the origin's.
+        List<String> origin = FleetITCase.digests(FleetITCase.modelDir);
+        List<Path> hostDirs = new ArrayList<>();
+        try (Stream<Path> dirs = Files.list(cacheDir)) {
+            dirs.filter(Files::isDirectory).forEach(hostDirs::add);
+        }
+        assertThat(hostDirs).isNotEmpty();
+        for (Path dir : hostDirs) {
+            assertThat(origin)
+                    .as("cache of %s", dir.getFileName())
+                    .containsAll(FleetITCase.digests(dir));
+        }
+        for (String survivor : List.of("host-0", "host-1", "host-2", "host-3")) {
+            if (survivor.equals(killed)) {
+                continue; // its cache holds what it published before it went
+            }
+            assertThat(FleetITCase.digests(cacheDir.resolve(survivor)))
+                    .as("cache of %s", survivor)
+                    .isEqualTo(origin);
+        }
+    }
+
+    private static JobID awaitJob(EmbeddedRunner runner) throws InterruptedException {
+        for (int i = 0; i < 600; i++) {
+            JobID id = runner.currentJob();
+            if (id != null) {
+                return id;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no job started");
+    }
+
+    private static JsonNode get(URI webUi, String path) throws Exception {
+        HttpResponse<String> r =
+                HttpClient.newHttpClient()
+                        .send(
+                                HttpRequest.newBuilder(webUi.resolve(path)).build(),
+                                HttpResponse.BodyHandlers.ofString());
+        return JSON.readTree(r.body());
+    }
+
+    private static void awaitCompletedCheckpoints(URI webUi, JobID job, int n) throws Exception {
+        for (int i = 0; i < 1200; i++) {
+            if (get(webUi, "/jobs/" + job + "/checkpoints").path("counts").path("completed").asInt()
+                    >= n) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError(n + " checkpoints did not complete within 60 s");
+    }
+
+    /** Resource IDs of the registered TaskManagers. */
+    private static java.util.Set<String> taskManagers(URI webUi) throws Exception {
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        get(webUi, "/taskmanagers")
+                .path("taskmanagers")
+                .forEach(t -> ids.add(t.path("id").asText()));
+        return ids;
+    }
+
+    private static int restarts(URI webUi, JobID job) throws Exception {
+        return get(webUi, "/jobs/" + job + "/exceptions")
+                .path("exceptionHistory")
+                .path("entries")
+                .size();
+    }
+}

@@ -1,0 +1,68 @@
+package io.warmstage.staging;
+
+/**
+ * What one staging slot checkpoints about one file or one model (a Flink POJO: no Kryo).
+ *
+ * <p>Device memory is not checkpointed: after a restore, a file that was partly staged is read
+ * again for the byte ranges the checkpoint says were staged (then the rest arrives from the
+ * restored source), and tensors reported before the checkpoint are not reported again.
+ */
+public class StagingProgress {
+    /** A file staged completely on the slot. */
+    public static final String FILE_DONE = "file-done";
+
+    /** A file partly staged on the slot. */
+    public static final String FILE_PARTIAL = "file-partial";
+
+    /** A model's file counts on the slot. */
+    public static final String MODEL = "model";
+
+    /** One of {@link #FILE_DONE}, {@link #FILE_PARTIAL}, {@link #MODEL}. */
+    public String kind;
+
+    /** The staging slot (subtask index) the entry belongs to. */
+    public int slot;
+
+    public String model;
+
+    /** The file (null for a model entry). */
+    public String uri;
+
+    /** Pinned size of the file, in bytes. */
+    public long fileSize;
+
+    /** Pinned version token of the file, or null. */
+    public String etag;
+
+    /** 8 + N, in bytes. */
+    public long headerEnd;
+
+    /** Files the model has. */
+    public int modelFiles;
+
+    public boolean cacheOwner;
+
+    /** Partial file: staged byte ranges as {@code start, end} pairs (absolute offsets). */
+    public long[] ranges;
+
+    /** Partial file: reported tensors, as a bit set over the header's tensors in offset order. */
+    public long[] reported;
+
+    /** Partial file: tensors the index assigns to another shard. */
+    public String[] skip;
+
+    /** Model: files staged, files failed, bytes staged. */
+    public int staged;
+
+    public int failed;
+
+    public long bytes;
+
+    /** Model: the first failure's reason, or null. */
+    public String reason;
+
+    /** Model: when its first chunk arrived on the slot, milliseconds since the epoch. */
+    public long startMillis;
+
+    public StagingProgress() {}
+}
