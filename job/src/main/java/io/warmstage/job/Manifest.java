@@ -6,13 +6,17 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.warmstage.source.ModelSpec;
+import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.source.fleet.Placement;
 import io.warmstage.storage.ObjectStores;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.apache.flink.util.TimeUtils;
 
 /**
  * A staging manifest (YAML or JSON):
@@ -20,22 +24,49 @@ import java.util.Set;
  * <pre>
  * device: cpu                      # cpu | cuda | cuda:N | auto
  * cacheDir: /var/cache/warmstage   # optional; no cache when absent
- * parallelism: 2                   # staging slots
+ * parallelism: 2                   # staging slots (default: the cluster's parallelism)
+ * fetchMode: per-host              # per-target (default) | per-host | fan-out
+ * refresh: 10m                     # optional: keep running, re-check every interval (>= 1 s)
  * models:
  *   - name: llama-3-8b             # optional; defaults to the URI
  *     uri: s3://models/llama-3-8b/model.safetensors.index.json
+ *     placement: {replicas: 2}     # optional: {slots: all} (default) | {replicas: N} | {hosts: REGEX}
+ *     version: "\"9b2cf5...\""      # optional: the ETag / generation the file must have
  * </pre>
+ *
+ * Durations are Flink durations: {@code 30 s}, {@code 10m}, {@code 1h}.
  */
 public final class Manifest {
     /** One model entry. */
     public static final class Model {
         @JsonProperty public String name;
         @JsonProperty public String uri;
+        @JsonProperty public PlacementEntry placement;
+
+        /**
+         * The version token (ETag, GCS generation, or for file:// the modification time in
+         * milliseconds) every file of the model must have; the model fails otherwise.
+         */
+        @JsonProperty public String version;
+    }
+
+    /** Which slots hold a model: exactly one of the fields. */
+    public static final class PlacementEntry {
+        /** {@code all}: every slot. */
+        @JsonProperty public String slots;
+
+        /** N slots spread over the hosts. */
+        @JsonProperty public Integer replicas;
+
+        /** A regular expression on host names; the slots of matching hosts. */
+        @JsonProperty public String hosts;
     }
 
     @JsonProperty public String device;
     @JsonProperty public String cacheDir;
     @JsonProperty public Integer parallelism;
+    @JsonProperty public String fetchMode;
+    @JsonProperty public String refresh;
     @JsonProperty public List<Model> models = new ArrayList<>();
 
     private Path base = Path.of("");
@@ -84,7 +115,7 @@ public final class Manifest {
                                             e.uri.regionMatches(
                                                     true, 0, sc + ":", 0, sc.length() + 1));
             String uri = hasScheme ? e.uri : base.resolve(e.uri).normalize().toUri().toString();
-            out.add(new ModelSpec(e.name, uri));
+            out.add(new ModelSpec(e.name, uri, placement(e.placement), e.version));
         }
         return out;
     }
@@ -106,10 +137,73 @@ public final class Manifest {
                         "manifest " + file + ": model name '" + name + "' used twice");
             }
         }
+        for (int i = 0; i < models.size(); i++) {
+            try {
+                placement(models.get(i).placement);
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException(
+                        "manifest " + file + ": models[" + i + "].placement: " + ex.getMessage());
+            }
+        }
+        if (fetchMode != null) {
+            try {
+                FetchMode.parse(fetchMode);
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException(
+                        "manifest " + file + ": fetchMode: " + ex.getMessage());
+            }
+        }
+        if (refresh != null) {
+            try {
+                refreshInterval();
+            } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException(
+                        "manifest " + file + ": refresh: " + ex.getMessage());
+            }
+        }
         if (parallelism != null && parallelism < 1) {
             throw new IllegalArgumentException(
                     "manifest " + file + ": parallelism must be at least 1, got " + parallelism);
         }
+    }
+
+    /** The refresh interval, or null when the manifest has none. */
+    public Duration refreshInterval() {
+        if (refresh == null) {
+            return null;
+        }
+        Duration d;
+        try {
+            d = TimeUtils.parseDuration(refresh);
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new IllegalArgumentException(
+                    "'" + refresh + "' is not a duration (e.g. 30 s, 10m, 1h)");
+        }
+        if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("must be at least 1 s, got " + refresh);
+        }
+        return d;
+    }
+
+    private static Placement placement(PlacementEntry p) {
+        if (p == null) {
+            return Placement.ALL;
+        }
+        int set =
+                (p.slots != null ? 1 : 0)
+                        + (p.replicas != null ? 1 : 0)
+                        + (p.hosts != null ? 1 : 0);
+        if (set != 1) {
+            throw new IllegalArgumentException(
+                    "give exactly one of slots: all, replicas: N, hosts: REGEX");
+        }
+        if (p.slots != null) {
+            if (!"all".equalsIgnoreCase(p.slots.trim())) {
+                throw new IllegalArgumentException("slots must be 'all', got '" + p.slots + "'");
+            }
+            return Placement.ALL;
+        }
+        return p.replicas != null ? Placement.replicas(p.replicas) : Placement.hosts(p.hosts);
     }
 
     private static String location(JsonMappingException e) {

@@ -18,6 +18,9 @@ public class ChunkRecord {
     /** Number of files the model has (1, or its shard count). */
     public int modelFiles;
 
+    /** Bytes of all of the model's files (0 when unknown): the model's progress total. */
+    public long modelBytes;
+
     /** The file's URI. */
     public String file;
 

@@ -11,8 +11,11 @@ import java.util.Objects;
  * @param uri a single {@code .safetensors} file or a sharded checkpoint's {@code
  *     model.safetensors.index.json}, on file://, http(s)://, s3:// or gs://
  * @param placement which slots hold it (default: every slot)
+ * @param version the version token every file of the model must have (ETag, GCS generation, or for
+ *     file:// the modification time in milliseconds), or null for any
  */
-public record ModelSpec(String name, String uri, Placement placement) implements Serializable {
+public record ModelSpec(String name, String uri, Placement placement, String version)
+        implements Serializable {
     public ModelSpec {
         Objects.requireNonNull(uri, "uri");
         if (name == null || name.isBlank()) {
@@ -25,7 +28,12 @@ public record ModelSpec(String name, String uri, Placement placement) implements
 
     /** A model held by every slot. */
     public ModelSpec(String name, String uri) {
-        this(name, uri, Placement.ALL);
+        this(name, uri, Placement.ALL, null);
+    }
+
+    /** A model held by the slots {@code placement} picks, any version. */
+    public ModelSpec(String name, String uri, Placement placement) {
+        this(name, uri, placement, null);
     }
 
     /** True if the URI names a sharded checkpoint's index. */

@@ -12,6 +12,7 @@ import io.warmstage.source.fleet.FleetOptions;
 import io.warmstage.source.fleet.HostIdentity;
 import io.warmstage.source.reader.BufferPool;
 import io.warmstage.source.reader.ChunkSplitReader;
+import io.warmstage.source.reader.ReaderMetrics;
 import io.warmstage.source.reader.WeightSourceReader;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.ChunkSplitSerializer;
@@ -94,6 +95,7 @@ public final class WeightSource
     @Override
     public SourceReader<ChunkRecord, ChunkSplit> createReader(SourceReaderContext ctx) {
         HostIdentity host = HostIdentity.of(ctx.metricGroup().getAllVariables(), config);
+        ReaderMetrics metrics = ReaderMetrics.register(ctx.metricGroup());
         int inFlight = config.get(WeightSourceOptions.READS_IN_FLIGHT);
         int recordSize = (int) config.get(WeightSourceOptions.RECORD_SIZE).getBytes();
         BufferPool.Lease buffers =
@@ -103,13 +105,14 @@ public final class WeightSource
                 () -> {
                     ObjectStores stores = ObjectStores.create(config);
                     return new ChunkSplitReader(
-                            stores,
-                            stores.retryPolicy(),
-                            cache(host),
-                            recordSize,
-                            inFlight,
-                            buffers,
-                            config.get(StorageOptions.RETRY_BUDGET_PER_FILE));
+                                    stores,
+                                    stores.retryPolicy(),
+                                    cache(host),
+                                    recordSize,
+                                    inFlight,
+                                    buffers,
+                                    config.get(StorageOptions.RETRY_BUDGET_PER_FILE))
+                            .withMetrics(metrics);
                 },
                 inFlight,
                 buffers,

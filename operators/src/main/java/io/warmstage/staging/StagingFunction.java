@@ -77,6 +77,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient Counter chunks;
     private transient Counter tensors;
     private transient Counter filesFailed;
+    private transient Counter filesStaged;
+    private transient Counter filesFromCache;
+    private transient Map<String, ModelMetrics> modelMetrics;
     private transient ListState<StagingProgress> checkpointed;
     private transient List<StagingProgress> restored;
     private transient Map<String, StagingProgress> restoredPartial;
@@ -118,6 +121,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         chunks = group.counter("chunksStaged");
         tensors = group.counter("tensorsStaged");
         filesFailed = group.counter("filesFailed");
+        filesStaged = group.counter("filesStaged");
+        filesFromCache = group.counter("filesFromCache");
+        modelMetrics = new HashMap<>();
         restoredPartial = new HashMap<>();
         if (restored != null) {
             restore(restored);
@@ -321,6 +327,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             throws Exception {
         List<TensorInfo> done = f.accept(r);
         bytes.inc(r.length());
+        modelMetrics(r.model, r.modelBytes).staged.inc(r.length());
         chunks.inc();
         if (cacheOn && f.cacheOwner && !r.cacheHit && claims(f)) {
             ctx.output(CACHE_OPS, CacheOp.write(slot, f.uriObject, f.version, r.offset, r.data));
@@ -350,6 +357,10 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         e.status = "staged";
         e.cache = !cacheOn ? "off" : f.allFromCache() ? "hit" : "miss";
         out.collect(e);
+        filesStaged.inc();
+        if (cacheOn && f.allFromCache()) {
+            filesFromCache.inc();
+        }
         if (keepResident) {
             ResidentSet.put(new ResidentSet.Entry(slot, f.model, f.uri, f.header(), f.data));
         } else {
@@ -433,6 +444,35 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         e.model = model;
         e.file = file;
         return e;
+    }
+
+    /**
+     * Per-model metrics of this slot, in the metric group {@code model.<name>}: {@code bytesStaged}
+     * (counter) and {@code bytesToStage} (gauge: bytes of all of the model's files), in bytes.
+     */
+    private ModelMetrics modelMetrics(String model, long total) {
+        ModelMetrics m =
+                modelMetrics.computeIfAbsent(
+                        model,
+                        name -> {
+                            var g = getRuntimeContext().getMetricGroup().addGroup("model", name);
+                            ModelMetrics mm = new ModelMetrics(g.counter("bytesStaged"));
+                            g.gauge("bytesToStage", () -> mm.total);
+                            return mm;
+                        });
+        if (total > 0) {
+            m.total = total;
+        }
+        return m;
+    }
+
+    private static final class ModelMetrics {
+        final Counter staged;
+        volatile long total;
+
+        ModelMetrics(Counter staged) {
+            this.staged = staged;
+        }
     }
 
     /** Files of one model done on this slot. */

@@ -6,8 +6,10 @@ import java.io.PrintStream;
 import java.util.Locale;
 
 /**
- * Prints one progress line at most every half second while events arrive, from the run's {@link
- * Summary} (which must have counted the event first).
+ * Prints a line when a model is done on a slot (staged, failed or released), from the run's {@link
+ * Summary} (which must have counted the event first). The periodic progress line comes from the
+ * job's metrics ({@link MetricsProgress}); events arrive once the checkpoint that covers them
+ * completes.
  */
 final class Progress {
     private final PrintStream out;
@@ -22,6 +24,16 @@ final class Progress {
 
     void accept(StagingEvent e) {
         long now = System.nanoTime();
+        if (StagingEvent.MODEL.equals(e.event) || StagingEvent.RELEASE.equals(e.event)) {
+            out.printf(
+                    Locale.ROOT,
+                    "  model %s %s on slot %d%s%s%n",
+                    e.model,
+                    e.status,
+                    e.slot,
+                    e.host == null ? "" : " (" + e.host + ")",
+                    e.reason == null ? "" : ": " + e.reason);
+        }
         if (now - lastPrint > 500_000_000L || StagingEvent.MODEL.equals(e.event)) {
             lastPrint = now;
             print(now);

@@ -1,18 +1,24 @@
 package io.warmstage.job.cli;
 
 import io.warmstage.job.Manifest;
+import io.warmstage.job.ManifestCatalog;
 import io.warmstage.job.StagingPipeline;
 import io.warmstage.job.report.Summary;
+import io.warmstage.source.ModelCatalog;
 import io.warmstage.source.ModelSpec;
 import io.warmstage.source.WeightSourceOptions;
+import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.source.fleet.FleetOptions;
 import io.warmstage.staging.StagingOptions;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.util.TimeUtils;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -59,6 +65,38 @@ public final class StageCommand implements Callable<Integer> {
     Integer parallelism;
 
     @Option(
+            names = "--task-managers",
+            paramLabel = "N",
+            description =
+                    "Fleet simulation: N TaskManagers, each a simulated host with its own cache"
+                            + " directory under --cache-dir (default: 1, no simulation).")
+    Integer taskManagers;
+
+    @Option(
+            names = "--slots-per-tm",
+            paramLabel = "M",
+            description = "Slots per TaskManager with --task-managers (default: 1).")
+    Integer slotsPerTm;
+
+    @Option(
+            names = "--fetch-mode",
+            paramLabel = "MODE",
+            description =
+                    "per-target (each slot fetches its copy), per-host (one fetch per host), or"
+                            + " fan-out (one fetch for the fleet, replicated over Flink's"
+                            + " network). Default: the manifest's, else per-target.")
+    String fetchMode;
+
+    @Option(
+            names = "--refresh",
+            paramLabel = "INTERVAL",
+            description =
+                    "Keep running: re-read the manifest and re-check every model's version every"
+                            + " INTERVAL (e.g. 30s, 10m); stage what changed, release what was"
+                            + " removed. Ctrl-C stops.")
+    String refresh;
+
+    @Option(
             names = "--keep-ui",
             paramLabel = "SECONDS",
             description = "Keep the cluster and its Web UI up this long after the summary.")
@@ -69,6 +107,19 @@ public final class StageCommand implements Callable<Integer> {
             paramLabel = "KEY=VALUE",
             description = "A Warmstage or Flink option, e.g. -Dwarmstage.source.split-size=8mb.")
     Map<String, String> options = new LinkedHashMap<>();
+
+    private static Duration refreshInterval(String s) {
+        Duration d;
+        try {
+            d = TimeUtils.parseDuration(s);
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new IllegalArgumentException("'" + s + "' is not a duration (e.g. 30s, 10m, 1h)");
+        }
+        if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("must be at least 1 s, got " + s);
+        }
+        return d;
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -85,10 +136,35 @@ public final class StageCommand implements Callable<Integer> {
         if (specs.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "give --model URI or --manifest FILE");
         }
+        int tms = taskManagers == null ? 1 : taskManagers;
+        int perTm = slotsPerTm == null ? 1 : slotsPerTm;
+        if (tms < 1 || perTm < 1) {
+            throw new ParameterException(
+                    spec.commandLine(), "--task-managers and --slots-per-tm must be at least 1");
+        }
+        if (taskManagers == null && slotsPerTm != null) {
+            throw new ParameterException(
+                    spec.commandLine(), "--slots-per-tm needs --task-managers");
+        }
+        if (taskManagers != null && parallelism != null && parallelism != tms * perTm) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--parallelism "
+                            + parallelism
+                            + " does not match --task-managers "
+                            + tms
+                            + " x --slots-per-tm "
+                            + perTm);
+        }
         int slots =
-                parallelism != null
-                        ? parallelism
-                        : m != null && m.parallelism != null ? m.parallelism : 1;
+                taskManagers != null
+                        ? tms * perTm
+                        : parallelism != null
+                                ? parallelism
+                                : m != null && m.parallelism != null ? m.parallelism : 1;
+        if (taskManagers == null) {
+            perTm = slots;
+        }
         if (slots < 1 || slots > StagingPipeline.MAX_PARALLELISM) {
             throw new ParameterException(
                     spec.commandLine(),
@@ -98,6 +174,23 @@ public final class StageCommand implements Callable<Integer> {
                             + slots);
         }
         Configuration conf = Configuration.fromMap(options);
+        String mode = fetchMode != null ? fetchMode : m != null ? m.fetchMode : null;
+        if (mode != null) {
+            try {
+                conf.set(FleetOptions.FETCH_MODE, FetchMode.parse(mode).label());
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--fetch-mode: " + e.getMessage());
+            }
+        }
+        Duration every;
+        try {
+            every =
+                    refresh != null
+                            ? refreshInterval(refresh)
+                            : m != null ? m.refreshInterval() : null;
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--refresh: " + e.getMessage());
+        }
         String dev =
                 device != null
                         ? device
@@ -114,7 +207,24 @@ public final class StageCommand implements Callable<Integer> {
         }
         PreflightCheck.check(spec.commandLine(), specs, conf, slots, report);
         DeviceCheck.require(spec.commandLine(), dev);
-        Summary s = StageRun.run(specs, conf, conf, slots, report, keepUi, System.out);
+        ModelCatalog catalog =
+                every == null
+                        ? null
+                        : manifest != null && models.isEmpty()
+                                ? new ManifestCatalog(manifest)
+                                : ModelCatalog.of(specs);
+        Summary s =
+                StageRun.run(
+                        specs,
+                        conf,
+                        conf,
+                        slots / perTm,
+                        perTm,
+                        catalog,
+                        every,
+                        report,
+                        keepUi,
+                        System.out);
         return s.allStaged() ? 0 : 1;
     }
 }

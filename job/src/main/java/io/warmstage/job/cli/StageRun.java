@@ -3,7 +3,9 @@ package io.warmstage.job.cli;
 import io.warmstage.job.EmbeddedRunner;
 import io.warmstage.job.report.ReportWriter;
 import io.warmstage.job.report.Summary;
+import io.warmstage.source.ModelCatalog;
 import io.warmstage.source.ModelSpec;
+import io.warmstage.source.fleet.FleetOptions;
 import io.warmstage.staging.StagingEvent;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -12,6 +14,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.apache.flink.configuration.Configuration;
 
@@ -36,12 +39,49 @@ final class StageRun {
             int keepUiSeconds,
             PrintStream out)
             throws Exception {
+        return run(models, warmstage, flink, 1, slots, null, null, report, keepUiSeconds, out);
+    }
+
+    /**
+     * Stages {@code models} on {@code taskManagers} x {@code slotsPerTaskManager} slots (more than
+     * one TaskManager: a fleet simulation, one simulated host each) and prints the summary; with a
+     * refresh interval the job runs until it is cancelled (Ctrl-C).
+     */
+    static Summary run(
+            List<ModelSpec> models,
+            Configuration warmstage,
+            Configuration flink,
+            int taskManagers,
+            int slotsPerTaskManager,
+            ModelCatalog catalog,
+            Duration refresh,
+            Path report,
+            int keepUiSeconds,
+            PrintStream out)
+            throws Exception {
         Summary summary = new Summary();
         Progress progress = new Progress(out, summary);
-        try (EmbeddedRunner runner = EmbeddedRunner.start(slots, flink)) {
+        int slots = taskManagers * slotsPerTaskManager;
+        try (EmbeddedRunner runner =
+                EmbeddedRunner.start(taskManagers, slotsPerTaskManager, flink)) {
             out.println("Flink Web UI: " + runner.webUi());
-            out.println("Staging " + models.size() + " model(s) on " + slots + " slot(s)");
-            try (ReportWriter writer = report == null ? null : open(report)) {
+            out.println(
+                    "Staging "
+                            + models.size()
+                            + " model(s) on "
+                            + slots
+                            + " slot(s)"
+                            + (taskManagers > 1
+                                    ? " of "
+                                            + taskManagers
+                                            + " simulated hosts ("
+                                            + warmstage.get(FleetOptions.FETCH_MODE)
+                                            + ")"
+                                    : "")
+                            + (refresh == null ? "" : ", re-checking every " + refresh));
+            try (ReportWriter writer = report == null ? null : open(report);
+                    MetricsProgress metrics =
+                            new MetricsProgress(runner, out, Duration.ofSeconds(2))) {
                 double seconds =
                         runner.run(
                                 models,
@@ -51,7 +91,9 @@ final class StageRun {
                                     summary.add(e);
                                     progress.accept(e);
                                     write(writer, e);
-                                });
+                                },
+                                catalog,
+                                refresh);
                 long jvmStart = ManagementFactory.getRuntimeMXBean().getStartTime();
                 summary.seconds(seconds, (System.currentTimeMillis() - jvmStart) / 1e3);
             }

@@ -6,6 +6,9 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.eclipse.jetty.http.content.HttpContent;
+import org.eclipse.jetty.http.content.ResourceHttpContentFactory;
+import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -33,7 +36,15 @@ public final class LoopbackOrigin implements AutoCloseable {
         connector.setHost("127.0.0.1");
         connector.setPort(0);
         server.addConnector(connector);
-        ResourceHandler files = new ResourceHandler();
+        // No content cache: a file changed on disk is served (and versioned) as it is now.
+        ResourceHandler files =
+                new ResourceHandler() {
+                    @Override
+                    protected HttpContent.Factory newHttpContentFactory(ByteBufferPool.Sized pool) {
+                        return new ResourceHttpContentFactory(
+                                getBaseResource(), getMimeTypes(), pool);
+                    }
+                };
         files.setBaseResource(ResourceFactory.of(server).newResource(dir.toUri()));
         files.setAcceptRanges(true);
         files.getResourceService().setEtags(true);

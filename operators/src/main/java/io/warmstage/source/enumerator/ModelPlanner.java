@@ -113,7 +113,7 @@ public final class ModelPlanner {
         List<FilePlan> plans = new ArrayList<>(files.size());
         String firstError = null;
         for (int i = 0; i < files.size(); i++) {
-            FilePlan p = planFile(model.name(), files.size(), files.get(i));
+            FilePlan p = planFile(model.name(), files.size(), files.get(i), model.version());
             if (p.isFailure() && index != null) {
                 String reason =
                         "index "
@@ -178,10 +178,21 @@ public final class ModelPlanner {
         return failed;
     }
 
-    private FilePlan planFile(String model, int modelFiles, String file) {
+    private FilePlan planFile(String model, int modelFiles, String file, String expected) {
         try {
             URI uri = URI.create(file);
             ObjectVersion version = RangeReads.stat(stores.forUri(uri), uri, retry);
+            if (expected != null && !expected.equals(version.etag())) {
+                return FilePlan.failed(
+                        model,
+                        modelFiles,
+                        file,
+                        file
+                                + ": version "
+                                + version.etag()
+                                + " at the origin, the manifest expects "
+                                + expected);
+            }
             SafetensorsHeader header = readHeader(uri, version);
             return new FilePlan(model, modelFiles, file, version, header, null);
         } catch (Exception e) {

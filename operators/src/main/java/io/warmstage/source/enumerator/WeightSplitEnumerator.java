@@ -62,8 +62,10 @@ public final class WeightSplitEnumerator
     private final FetchMode mode;
     private final Duration refresh;
 
-    private final Map<String, StagedModel> staged = new HashMap<>();
+    // Read by the refresh check on the worker thread.
+    private final Map<String, StagedModel> staged = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Pending> pending = new LinkedHashMap<>();
+    private final java.util.Set<String> planning = new java.util.HashSet<>();
     private final Map<Integer, String> hosts = new TreeMap<>();
     private final Map<Integer, Deque<ChunkSplit>> queues = new HashMap<>();
     private final Map<Integer, Integer> waiting = new HashMap<>();
@@ -165,7 +167,7 @@ public final class WeightSplitEnumerator
         for (int i = 0; i < models.size(); i++) {
             ModelSpec model = models.get(i);
             int index = i;
-            if (!staged.containsKey(model.name())) {
+            if (!staged.containsKey(model.name()) && planning.add(model.name())) {
                 context.callAsync(
                         () -> plan.apply(model),
                         (files, err) -> onPlanned(model, index, files, err));
@@ -185,6 +187,7 @@ public final class WeightSplitEnumerator
                 LOG.warn("Not staging {}: {}", f.uri(), f.error());
             }
         }
+        planning.remove(model.name());
         pending.put(model.name(), new Pending(model, index, files));
         distributePending();
     }
@@ -223,12 +226,17 @@ public final class WeightSplitEnumerator
             staged.put(model.name(), new StagedModel(null, List.of(first), generation));
             return;
         }
+        long modelBytes =
+                files.stream().filter(f -> !f.isFailure()).mapToLong(f -> f.version().size()).sum();
         for (FilePlan f : files) {
             if (f.isFailure() || mode == FetchMode.PER_TARGET) {
                 for (int slot : slots) {
                     boolean owner = claimCache(f, slot);
                     for (ChunkSplit s : splitPlanner.splits(f, targetKeys[slot], generation)) {
-                        queue(slot).add(s.withCacheOwner(owner && !s.isFailure()));
+                        queue(slot)
+                                .add(
+                                        s.withCacheOwner(owner && !s.isFailure())
+                                                .withModelBytes(modelBytes));
                     }
                 }
             } else if (mode == FetchMode.PER_HOST) {
@@ -238,10 +246,10 @@ public final class WeightSplitEnumerator
                 byHost.forEach(
                         (host, hostSlots) -> {
                             List<Integer> fetchers = readersOn(host);
-                            fanOut(f, hostSlots, fetchers, generation);
+                            fanOut(f, hostSlots, fetchers, generation, modelBytes);
                         });
             } else {
-                fanOut(f, slots, new ArrayList<>(hosts.keySet()), generation);
+                fanOut(f, slots, new ArrayList<>(hosts.keySet()), generation, modelBytes);
             }
         }
         staged.put(
@@ -259,7 +267,11 @@ public final class WeightSplitEnumerator
      * delivered to every one of {@code slots}.
      */
     private void fanOut(
-            FilePlan file, List<Integer> slots, List<Integer> fetchers, int generation) {
+            FilePlan file,
+            List<Integer> slots,
+            List<Integer> fetchers,
+            int generation,
+            long modelBytes) {
         int n = slots.size();
         int[] targets = new int[n];
         boolean[] owners = new boolean[n];
@@ -275,7 +287,11 @@ public final class WeightSplitEnumerator
             for (int j = 0; j < n; j++) {
                 local[j] = hosts.get(slots.get(j)).equals(fetcherHost);
             }
-            queue(fetcher).add(splits.get(i).withDestinations(targets, owners, local));
+            queue(fetcher)
+                    .add(
+                            splits.get(i)
+                                    .withDestinations(targets, owners, local)
+                                    .withModelBytes(modelBytes));
         }
         rotation += splits.size();
     }
@@ -317,14 +333,15 @@ public final class WeightSplitEnumerator
                 continue; // new: planned by onChanges
             }
             try {
-                if (!planner.fingerprint(m).equals(s.fingerprint())) {
+                String now = planner.fingerprint(m);
+                if (!now.equals(s.fingerprint())) {
                     changed.add(m);
                 }
             } catch (Exception e) {
                 LOG.warn("Refresh: cannot check {}: {}", m.name(), ModelPlanner.describe(e));
             }
         }
-        changed.add(0, null); // marker: the listed models follow
+        changed.add(null); // marker: the listed models follow
         changed.addAll(listed);
         return changed;
     }
@@ -340,8 +357,12 @@ public final class WeightSplitEnumerator
         for (int i = 0; i < models.size(); i++) {
             ModelSpec model = models.get(i);
             int index = i;
-            boolean isNew = !staged.containsKey(model.name()) && !pending.containsKey(model.name());
+            if (planning.contains(model.name()) || pending.containsKey(model.name())) {
+                continue; // its last plan is not distributed yet
+            }
+            boolean isNew = !staged.containsKey(model.name());
             if (isNew || changed.contains(model)) {
+                planning.add(model.name());
                 LOG.info("Refresh: staging {} ({})", model.name(), isNew ? "new" : "changed");
                 context.callAsync(
                         () -> plan.apply(model),

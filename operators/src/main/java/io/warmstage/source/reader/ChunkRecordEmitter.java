@@ -38,6 +38,7 @@ public final class ChunkRecordEmitter
         c.target = split.destinationTarget(i);
         c.model = r.model;
         c.modelFiles = r.modelFiles;
+        c.modelBytes = r.modelBytes;
         c.file = r.file;
         c.fileSize = r.fileSize;
         c.etag = r.etag;

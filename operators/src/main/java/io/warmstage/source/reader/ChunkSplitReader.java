@@ -64,6 +64,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private final Duration budgetPerFile;
     private final BufferPool.Lease buffers;
     private int inFlight;
+    private volatile ReaderMetrics metrics = ReaderMetrics.unregistered();
     private long lastDryWarning;
     private static final org.slf4j.Logger LOG =
             org.slf4j.LoggerFactory.getLogger(ChunkSplitReader.class);
@@ -102,6 +103,12 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         this.recordSize = recordSize;
         this.maxInFlight = Math.max(1, maxInFlight);
         this.pool = Executors.newFixedThreadPool(this.maxInFlight, ChunkSplitReader::daemon);
+    }
+
+    /** Where this reader's bytes, retries and fetch times are counted. */
+    public ChunkSplitReader withMetrics(ReaderMetrics metrics) {
+        this.metrics = metrics;
+        return this;
     }
 
     @Override
@@ -194,9 +201,13 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     }
 
     private List<ChunkRecord> readRange(ChunkSplit split) throws IOException {
+        long started = System.nanoTime();
         Source from = source(split);
         List<ChunkRecord> records = new ArrayList<>();
         long pos = readOneStream(from, split, records);
+        if (pos < split.end()) {
+            metrics.resumedReads.inc();
+        }
         for (; pos < split.end(); ) {
             byte[] data = new byte[(int) Math.min(recordSize, split.end() - pos)];
             RangeReads.readFully(
@@ -209,10 +220,14 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                     retry,
                     budgets.computeIfAbsent(
                             split.uri(),
-                            f -> new FileRetryBudget(f, budgetPerFile, Sleeper.system())));
+                            f ->
+                                    new FileRetryBudget(
+                                            f, budgetPerFile, metrics.counting(Sleeper.system()))));
             records.add(record(split, pos, data, from.cacheHit()));
             pos += data.length;
         }
+        (from.cacheHit() ? metrics.bytesFromCache : metrics.bytesFromOrigin).inc(split.length());
+        metrics.splitFetchMillis.update((System.nanoTime() - started) / 1_000_000);
         return records;
     }
 
@@ -297,6 +312,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         r.target = s.target();
         r.model = s.model();
         r.modelFiles = s.modelFiles();
+        r.modelBytes = s.modelBytes();
         r.file = s.uri();
         r.fileSize = s.version().size();
         r.etag = s.version().etag();

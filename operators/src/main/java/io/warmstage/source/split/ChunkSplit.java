@@ -30,6 +30,7 @@ public final class ChunkSplit implements SourceSplit {
     private final boolean[] owners;
     private final boolean[] local;
     private final boolean release;
+    private final long modelBytes;
 
     /**
      * @param id unique split id
@@ -104,7 +105,8 @@ public final class ChunkSplit implements SourceSplit {
                 new int[] {target},
                 new boolean[] {cacheOwner},
                 new boolean[] {true},
-                false);
+                false,
+                0);
     }
 
     private ChunkSplit(
@@ -121,8 +123,10 @@ public final class ChunkSplit implements SourceSplit {
             int[] targets,
             boolean[] owners,
             boolean[] local,
-            boolean release) {
+            boolean release,
+            long modelBytes) {
         this.release = release;
+        this.modelBytes = modelBytes;
         this.skipTensors = List.copyOf(skipTensors);
         this.id = Objects.requireNonNull(id);
         this.target = targets[0];
@@ -188,7 +192,8 @@ public final class ChunkSplit implements SourceSplit {
                 new int[] {target},
                 new boolean[] {false},
                 new boolean[] {true},
-                true);
+                true,
+                0);
     }
 
     /** Whether this split releases its model's device memory instead of carrying bytes. */
@@ -226,6 +231,16 @@ public final class ChunkSplit implements SourceSplit {
         return new ChunkSplit(this, offset, length, targets, owners, local);
     }
 
+    /** The same split, telling staging that its model has {@code bytes} bytes in all its files. */
+    public ChunkSplit withModelBytes(long bytes) {
+        return new ChunkSplit(this, offset, length, targets, owners, local, bytes);
+    }
+
+    /** Bytes of all of the model's files (0 when unknown): staging's progress total. */
+    public long modelBytes() {
+        return modelBytes;
+    }
+
     /** The same split narrowed to {@code [offset, offset + length)}, e.g. what is left to read. */
     public ChunkSplit withRange(long offset, long length) {
         return new ChunkSplit(this, offset, length, targets, owners, local);
@@ -238,6 +253,17 @@ public final class ChunkSplit implements SourceSplit {
             int[] targets,
             boolean[] owners,
             boolean[] local) {
+        this(s, offset, length, targets, owners, local, s.modelBytes);
+    }
+
+    private ChunkSplit(
+            ChunkSplit s,
+            long offset,
+            long length,
+            int[] targets,
+            boolean[] owners,
+            boolean[] local,
+            long modelBytes) {
         this(
                 s.id,
                 s.model,
@@ -252,7 +278,8 @@ public final class ChunkSplit implements SourceSplit {
                 targets.clone(),
                 owners.clone(),
                 local.clone(),
-                s.release);
+                s.release,
+                modelBytes);
     }
 
     @Override
@@ -352,6 +379,7 @@ public final class ChunkSplit implements SourceSplit {
                 && java.util.Arrays.equals(owners, s.owners)
                 && java.util.Arrays.equals(local, s.local)
                 && release == s.release
+                && modelBytes == s.modelBytes
                 && Objects.equals(error, s.error)
                 && skipTensors.equals(s.skipTensors);
     }

@@ -66,6 +66,7 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
             out.writeBoolean(s.destinationLocal(i));
         }
         out.writeBoolean(s.isRelease());
+        out.writeLong(s.modelBytes());
     }
 
     /** Reads one split written by {@link #write}. */
@@ -111,10 +112,13 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
             owners[i] = in.readBoolean();
             local[i] = in.readBoolean();
         }
-        if (in.readBoolean()) {
+        boolean release = in.readBoolean();
+        long modelBytes = in.readLong();
+        if (release) {
             return ChunkSplit.release(id, target, model);
         }
-        return n == 1 && local[0] ? split : split.withDestinations(targets, owners, local);
+        split = n == 1 && local[0] ? split : split.withDestinations(targets, owners, local);
+        return modelBytes == 0 ? split : split.withModelBytes(modelBytes);
     }
 
     private static void writeNullable(String s, DataOutputStream out) throws IOException {

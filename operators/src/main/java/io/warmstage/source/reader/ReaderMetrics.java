@@ -1,0 +1,105 @@
+package io.warmstage.source.reader;
+
+import io.warmstage.storage.Sleeper;
+import java.time.Duration;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MeterView;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.SimpleCounter;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+
+/**
+ * A reader's metrics, shown per source subtask in the Flink Web UI and REST API:
+ *
+ * <ul>
+ *   <li>{@code bytesFromOrigin}, {@code bytesFromCache} (counters, bytes) and {@code
+ *       bytesFetchedPerSecond} (meter);
+ *   <li>{@code splitFetchMillis}: time to read one split (histogram, milliseconds);
+ *   <li>{@code rangeRetries}: retries of ranged reads after a transient fault, and {@code
+ *       resumedReads}: split reads resumed after a cut or stalled body (counters).
+ * </ul>
+ */
+public final class ReaderMetrics {
+    final Counter bytesFromOrigin;
+    final Counter bytesFromCache;
+    final Counter rangeRetries;
+    final Counter resumedReads;
+    final Histogram splitFetchMillis;
+
+    private ReaderMetrics(
+            Counter origin, Counter cache, Counter retries, Counter resumed, Histogram latency) {
+        this.bytesFromOrigin = origin;
+        this.bytesFromCache = cache;
+        this.rangeRetries = retries;
+        this.resumedReads = resumed;
+        this.splitFetchMillis = latency;
+    }
+
+    /** Registers the metrics in {@code group} (a source reader's metric group). */
+    public static ReaderMetrics register(MetricGroup group) {
+        Counter origin = group.counter("bytesFromOrigin");
+        Counter cache = group.counter("bytesFromCache");
+        group.meter("bytesFetchedPerSecond", new MeterView(new SumCounter(origin, cache)));
+        return new ReaderMetrics(
+                origin,
+                cache,
+                group.counter("rangeRetries"),
+                group.counter("resumedReads"),
+                group.histogram("splitFetchMillis", new DescriptiveStatisticsHistogram(1000)));
+    }
+
+    /** Metrics nobody reads (tests, the library API). */
+    public static ReaderMetrics unregistered() {
+        return new ReaderMetrics(
+                new SimpleCounter(),
+                new SimpleCounter(),
+                new SimpleCounter(),
+                new SimpleCounter(),
+                new DescriptiveStatisticsHistogram(16));
+    }
+
+    /** {@code delegate}, counting every wait (one per retry) in {@code rangeRetries}. */
+    Sleeper counting(Sleeper delegate) {
+        return new Sleeper() {
+            @Override
+            public void sleep(Duration duration) throws InterruptedException {
+                rangeRetries.inc();
+                delegate.sleep(duration);
+            }
+
+            @Override
+            public long nanoTime() {
+                return delegate.nanoTime();
+            }
+        };
+    }
+
+    /** A read-only view of the sum of two counters (for the meter). */
+    private static final class SumCounter implements Counter {
+        private final Counter a;
+        private final Counter b;
+
+        SumCounter(Counter a, Counter b) {
+            this.a = a;
+            this.b = b;
+        }
+
+        @Override
+        public void inc() {}
+
+        @Override
+        public void inc(long n) {}
+
+        @Override
+        public void dec() {}
+
+        @Override
+        public void dec(long n) {}
+
+        @Override
+        public long getCount() {
+            return a.getCount() + b.getCount();
+        }
+    }
+}
