@@ -3,14 +3,19 @@ package io.warmstage.job;
 import io.warmstage.job.report.ReportWriter;
 import io.warmstage.source.ModelSpec;
 import io.warmstage.source.WeightSourceOptions;
+import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.source.fleet.FleetOptions;
 import io.warmstage.staging.StagingEvent;
 import io.warmstage.staging.StagingOptions;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.configuration.ConfigConstants;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.GlobalConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -55,18 +60,42 @@ public final class WarmstageJob implements Callable<Integer> {
                 parallelism != null
                         ? parallelism
                         : m != null && m.parallelism != null ? m.parallelism : env.getParallelism();
+        // warmstage.* settings of the cluster's config.yaml (cache dir, storage, source options)
         Configuration conf = new Configuration();
+        String confDir = System.getenv(ConfigConstants.ENV_FLINK_CONF_DIR);
+        if (confDir != null) {
+            GlobalConfiguration.loadConfiguration(confDir).toMap().entrySet().stream()
+                    .filter(e -> e.getKey().startsWith("warmstage."))
+                    .forEach(e -> conf.setString(e.getKey(), e.getValue()));
+        }
+        if (m != null && m.fetchMode != null) {
+            conf.set(FleetOptions.FETCH_MODE, FetchMode.parse(m.fetchMode).label());
+        }
         String dev = device != null ? device : m != null && m.device != null ? m.device : "cpu";
         conf.set(StagingOptions.DEVICE, dev);
         String cache = cacheDir != null ? cacheDir : m != null ? m.cacheDir : null;
         if (cache != null) {
             conf.set(WeightSourceOptions.CACHE_DIR, cache);
         }
-        StagingPipeline.build(env, specs, conf, slots)
+        Duration refresh = m == null ? null : m.refreshInterval();
+        StagingPipeline.build(
+                        env,
+                        specs,
+                        conf,
+                        slots,
+                        refresh == null ? null : new ManifestCatalog(manifest),
+                        refresh)
                 .map(WarmstageJob::json)
                 .name("report")
                 .print("warmstage");
-        env.execute("warmstage: stage " + specs.size() + " model(s)");
+        if (!env.getCheckpointConfig().isCheckpointingEnabled()) {
+            env.enableCheckpointing(Duration.ofMinutes(1).toMillis()); // on by default
+        }
+        env.execute(
+                "warmstage: stage "
+                        + specs.size()
+                        + " model(s)"
+                        + (refresh == null ? "" : ", refresh every " + refresh));
         return 0;
     }
 

@@ -55,6 +55,38 @@ class ModelPlannerTest {
     }
 
     @Test
+    void anExpectedVersionMustMatchTheOriginsAndTheFingerprintFollowsIt() throws Exception {
+        Path file = dir.resolve("a.safetensors");
+        writeU8(file, "x");
+        try (ObjectStores stores = ObjectStores.create(new Configuration())) {
+            ModelPlanner planner = new ModelPlanner(stores, stores.retryPolicy(), null, 64);
+            List<FilePlan> any = planner.plan(new ModelSpec("m", file.toString()));
+            String actual = any.get(0).version().etag();
+            assertThat(any.get(0).error()).isNull();
+            assertThat(planner.fingerprint(new ModelSpec("m", file.toString())))
+                    .isEqualTo(ModelPlanner.fingerprint(any));
+
+            ModelSpec pinned =
+                    new ModelSpec(
+                            "m", file.toString(), io.warmstage.source.fleet.Placement.ALL, actual);
+            assertThat(planner.plan(pinned).get(0).error()).isNull();
+            ModelSpec other =
+                    new ModelSpec(
+                            "m", file.toString(), io.warmstage.source.fleet.Placement.ALL, "v0");
+            assertThat(planner.plan(other).get(0).error())
+                    .contains("a.safetensors")
+                    .contains("version " + actual + " at the origin, the manifest expects v0");
+
+            Files.setLastModifiedTime(
+                    file,
+                    java.nio.file.attribute.FileTime.fromMillis(
+                            Files.getLastModifiedTime(file).toMillis() + 5_000));
+            assertThat(planner.fingerprint(new ModelSpec("m", file.toString())))
+                    .isNotEqualTo(ModelPlanner.fingerprint(any));
+        }
+    }
+
+    @Test
     void aTensorInTwoShardsIsReportedOnlyFromTheShardTheIndexNames() throws Exception {
         writeU8(dir.resolve("a.safetensors"), "x", "w");
         writeU8(dir.resolve("b.safetensors"), "w", "y");

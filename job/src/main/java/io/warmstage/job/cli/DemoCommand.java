@@ -5,11 +5,14 @@ import io.warmstage.job.demo.LoopbackOrigin;
 import io.warmstage.job.report.Summary;
 import io.warmstage.source.ModelSpec;
 import io.warmstage.source.WeightSourceOptions;
+import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.source.fleet.FleetOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
@@ -44,6 +47,26 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the temp directory (model and cache).")
     boolean keep;
 
+    @Option(
+            names = "--task-managers",
+            paramLabel = "N",
+            description =
+                    "Fleet simulation: N TaskManagers, each a simulated host with its own cache"
+                            + " (default: 1).")
+    int taskManagers = 1;
+
+    @Option(
+            names = "--slots-per-tm",
+            paramLabel = "M",
+            description = "Slots per TaskManager with --task-managers (default: 1).")
+    int slotsPerTm = 1;
+
+    @Option(
+            names = "--fetch-mode",
+            paramLabel = "MODE",
+            description = "per-target (default), per-host or fan-out.")
+    String fetchMode = "per-target";
+
     @Override
     public Integer call() throws Exception {
         Path dir = Files.createTempDirectory("warmstage-demo-");
@@ -55,15 +78,28 @@ public final class DemoCommand implements Callable<Integer> {
                 System.out.println("Serving it at " + uri);
                 Configuration conf = new Configuration();
                 conf.set(WeightSourceOptions.CACHE_DIR, dir.resolve("cache").toString());
+                conf.set(FleetOptions.FETCH_MODE, FetchMode.parse(fetchMode).label());
+                boolean fleet = taskManagers > 1;
                 Summary s =
                         StageRun.run(
                                 List.of(new ModelSpec("demo-llama", uri)),
                                 conf,
                                 new Configuration(),
-                                parallelism,
+                                fleet ? taskManagers : 1,
+                                fleet ? slotsPerTm : parallelism,
+                                null,
+                                null,
                                 report,
                                 keepUi,
                                 System.out);
+                long model = modelBytes(dir.resolve("model"));
+                System.out.printf(
+                        Locale.ROOT,
+                        "  origin    %d bytes served = %.3fx the model's %d bytes (%s)%n",
+                        origin.bytesServed(),
+                        origin.bytesServed() / (double) model,
+                        model,
+                        FetchMode.parse(fetchMode).label());
                 System.out.println("  cache dir " + dir.resolve("cache"));
                 return s.allStaged() ? 0 : 1;
             }
@@ -71,6 +107,16 @@ public final class DemoCommand implements Callable<Integer> {
             if (!keep) {
                 deleteTree(dir);
             }
+        }
+    }
+
+    private static long modelBytes(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            long total = 0;
+            for (Path p : s.filter(f -> f.toString().endsWith(".safetensors")).toList()) {
+                total += Files.size(p);
+            }
+            return total;
         }
     }
 

@@ -22,12 +22,10 @@ import java.util.regex.PatternSyntaxException;
 final class DeploymentChecks {
     private static final Set<String> MANIFEST_FIELDS =
             Set.of("fetchMode", "device", "cacheDir", "refresh", "parallelism", "models");
-    private static final Set<String> MODEL_FIELDS =
-            Set.of("name", "uri", "placement", "sha256", "cache");
+    private static final Set<String> MODEL_FIELDS = Set.of("name", "uri", "placement", "version");
     private static final Set<String> FETCH_MODES = Set.of("per-target", "per-host", "fan-out");
     private static final Pattern DEVICE = Pattern.compile("cpu|cuda|cuda:\\d+|auto");
     private static final Pattern DURATION = Pattern.compile("\\d+\\s*(ms|s|m|min|h|d)");
-    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
     private DeploymentChecks() {}
 
@@ -194,13 +192,6 @@ final class DeploymentChecks {
                         });
         if (name.isBlank() || model.path("uri").asText("").isBlank()) {
             problems.add("model " + name + ": needs a name and a uri");
-        }
-        JsonNode sha = model.path("sha256");
-        if (!sha.isMissingNode() && !sha.isNull() && !SHA256.matcher(sha.asText()).matches()) {
-            problems.add("model " + name + ": sha256 is not 64 lower-case hex digits");
-        }
-        if (model.has("cache") && !model.path("cache").isBoolean()) {
-            problems.add("model " + name + ": cache is not true/false");
         }
         if (model.has("placement")) {
             placementProblems(name, model.path("placement"), problems);

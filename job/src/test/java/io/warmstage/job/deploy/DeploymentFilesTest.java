@@ -205,6 +205,8 @@ class DeploymentFilesTest {
         JsonNode m = DeploymentFiles.readYaml(file);
         assertThat(DeploymentChecks.manifestProblems(m)).isEmpty();
         assertThat(m.path("models")).isNotEmpty();
+        // and Warmstage itself takes it
+        assertThat(io.warmstage.job.Manifest.read(file).specs()).hasSize(m.path("models").size());
     }
 
     @Test
@@ -274,8 +276,17 @@ class DeploymentFilesTest {
                         .findFirst()
                         .orElseThrow()
                         .path("data");
-        JsonNode m = DeploymentFiles.readYaml(data.path(path.getFileName().toString()).asText());
+        String text = data.path(path.getFileName().toString()).asText();
+        JsonNode m = DeploymentFiles.readYaml(text);
         assertThat(DeploymentChecks.manifestProblems(m)).isEmpty();
+        Path copy = java.nio.file.Files.createTempFile("configmap-manifest", ".yaml");
+        try {
+            java.nio.file.Files.writeString(copy, text);
+            assertThat(io.warmstage.job.Manifest.read(copy).specs())
+                    .hasSize(m.path("models").size());
+        } finally {
+            java.nio.file.Files.delete(copy);
+        }
         assertThat(m.path("models")).isNotEmpty();
         assertThat(m.path("cacheDir").asText())
                 .isEqualTo(config.get("warmstage.cache.dir").asText());
@@ -352,7 +363,6 @@ class DeploymentFilesTest {
                           - name: a
                             uri: s3://models/a.safetensors
                             placement: {replicas: 0}
-                            sha256: ABC
                           - name: b
                             url: s3://models/b.safetensors
                             placement: {hosts: "gpu-(", slots: all}
@@ -362,7 +372,6 @@ class DeploymentFilesTest {
                         "fetchMode per-rack is not per-target|per-host|fan-out",
                         "device gpu is not cpu|cuda|cuda:N|auto",
                         "refresh soon is not a duration",
-                        "model a: sha256 is not 64 lower-case hex digits",
                         "model a: placement replicas is not a count >= 1",
                         "model b: unknown field url",
                         "model b: needs a name and a uri",
