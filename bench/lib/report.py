@@ -75,7 +75,7 @@ def main():
     w("| | |")
     w("|---|---|")
     for k in ["date", "commit", "cpus", "memory", "kernel", "jdk", "nginx", "curl", "s3proxy",
-              "load", "java_opts", "runs", "elapsed"]:
+              "load", "first_touch", "java_opts", "runs", "elapsed"]:
         if k in meta:
             w(f"| {k} | {meta[k]} |")
     w("")
