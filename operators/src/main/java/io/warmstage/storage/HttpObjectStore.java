@@ -35,6 +35,23 @@ import javax.net.ssl.SSLHandshakeException;
  * {@link #toString()}. Note that {@code HttpClient} may send it along a redirect.
  */
 public final class HttpObjectStore implements ObjectStore {
+    /**
+     * Body buffer size for {@code java.net.http} (its system property {@code
+     * jdk.httpclient.bufsize}; the JDK's default is 16 KiB). Every buffer costs the client an
+     * allocation, a queue hand-off and a thread wake-up; at 256 KiB a multi-GB body takes 16x fewer
+     * of them (2 GB model over nginx, 3 profiled runs each: the HTTP client and reader CPU time
+     * down by about a third). The property is JVM-wide and read once, when the JDK's HTTP client is
+     * first used: it is set here, before this class builds a client, unless already set (an
+     * explicit {@code -Djdk.httpclient.bufsize} wins).
+     */
+    static final int BODY_BUFFER_BYTES = 256 << 10;
+
+    static {
+        if (System.getProperty("jdk.httpclient.bufsize") == null) {
+            System.setProperty("jdk.httpclient.bufsize", Integer.toString(BODY_BUFFER_BYTES));
+        }
+    }
+
     private final HttpClient client;
     private final Duration requestTimeout;
     private final Duration stallTimeout;

@@ -52,6 +52,28 @@ class HttpObjectStoreTest {
     }
 
     @Test
+    void raisesTheHttpClientBodyBufferTo256KiB() {
+        // Set when the class initialized (the store is built in start()); nothing set it before.
+        assertThat(System.getProperty("jdk.httpclient.bufsize")).isEqualTo("262144");
+    }
+
+    @Test
+    void readsABodyOfManyClientBuffersExactly() throws Exception {
+        byte[] big = new byte[3 * HttpObjectStore.BODY_BUFFER_BYTES + 12345];
+        new Random(7).nextBytes(big);
+        String etag = handler.put("/models/big.safetensors", big);
+        URI bigUri = server.uri("/models/big.safetensors");
+        ObjectVersion v = new ObjectVersion(big.length, etag);
+
+        byte[] got;
+        try (InputStream in = store.openRange(bigUri, v, 1000, big.length - 2000)) {
+            got = in.readAllBytes();
+        }
+
+        assertThat(got).isEqualTo(Arrays.copyOfRange(big, 1000, big.length - 1000));
+    }
+
+    @Test
     void statReadsSizeAndEtagFromHead() throws Exception {
         String etag = handler.put("/models/model.safetensors", data);
 
