@@ -85,6 +85,10 @@ public final class Manifest {
     public static Manifest read(Path file) {
         Manifest m;
         try {
+            if (java.nio.file.Files.isRegularFile(file)
+                    && java.nio.file.Files.readString(file).isBlank()) {
+                throw new IllegalArgumentException("manifest " + file + ": empty");
+            }
             m = YAML.readValue(file.toFile(), Manifest.class);
         } catch (JsonMappingException e) {
             throw new IllegalArgumentException(

@@ -2,12 +2,9 @@ package io.warmstage.source;
 
 import io.warmstage.source.fleet.FetchMode;
 import io.warmstage.source.fleet.FleetOptions;
-import io.warmstage.storage.ObjectStores;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.apache.flink.configuration.Configuration;
 
 /** Builds a {@link WeightSource}; {@link #build()} checks the settings. */
@@ -66,18 +63,6 @@ public final class WeightSourceBuilder {
         }
     }
 
-    /** The URI as the planner will use it, so that two spellings of one file compare equal. */
-    private static String normalized(String uri) {
-        try {
-            return ObjectStores.toUri(uri)
-                    .normalize()
-                    .toString()
-                    .replaceFirst("^file:/+", "file:///");
-        } catch (IllegalArgumentException e) {
-            return uri; // the planner reports it as that model's failure
-        }
-    }
-
     /**
      * @throws IllegalArgumentException with what is wrong: no models, duplicate names, targets
      *     outside [1, maxParallelism], or a record size above the split size
@@ -86,16 +71,7 @@ public final class WeightSourceBuilder {
         if (models.isEmpty()) {
             throw new IllegalArgumentException("no models to stage");
         }
-        Set<String> names = new HashSet<>();
-        Set<String> uris = new HashSet<>();
-        for (ModelSpec m : models) {
-            if (!uris.add(normalized(m.uri()))) {
-                throw new IllegalArgumentException("model URI " + m.uri() + " listed twice");
-            }
-            if (!names.add(m.name())) {
-                throw new IllegalArgumentException("model name '" + m.name() + "' used twice");
-            }
-        }
+        ModelCatalog.checkUnique(models);
         if (targets < 1 || targets > maxParallelism) {
             throw new IllegalArgumentException(
                     "targets must be in [1, " + maxParallelism + "], got " + targets);

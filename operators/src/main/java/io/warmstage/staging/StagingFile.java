@@ -38,6 +38,10 @@ final class StagingFile {
     private final Set<String> skip = new HashSet<>();
     private boolean allFromCache = true;
     private boolean cacheWritten;
+
+    /** Whether the slot's host cache held the file when it began here; null until asked. */
+    Boolean hostHas;
+
     private java.util.BitSet restoredReported;
 
     StagingFile(ChunkRecord first, DeviceBuffer data) {

@@ -68,6 +68,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient String host;
     private transient String cacheDir;
     private transient Object claimant;
+    private transient io.warmstage.cache.LocalCache localCache;
     private transient boolean verify;
     private transient boolean keepResident;
     private transient Map<String, StagingFile> open;
@@ -105,6 +106,10 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         .map(d -> hostId.cacheDir(java.nio.file.Path.of(d)).toString())
                         .orElse("");
         claimant = new Object();
+        localCache =
+                cacheDir.isEmpty()
+                        ? null
+                        : new io.warmstage.cache.LocalCache(java.nio.file.Path.of(cacheDir));
         var gpus = getRuntimeContext().getExternalResourceInfos("gpu");
         device =
                 Devices.openForSlot(
@@ -276,7 +281,11 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             return;
         }
         models.computeIfAbsent(
-                r.model, m -> new ModelProgress(r.modelFiles, System.currentTimeMillis()));
+                r.model,
+                m -> {
+                    modelMetrics(m, r.modelBytes).staged = 0; // a new round of this model
+                    return new ModelProgress(r.modelFiles, System.currentTimeMillis());
+                });
         if (r.isFailure()) {
             fail(key, r.file, r.model, r.error, ctx, out);
             return;
@@ -298,6 +307,23 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         } catch (Exception e) {
             fail(key, r.file, r.model, ModelPlanner.describe(e), ctx, out);
         }
+    }
+
+    /**
+     * Whether this slot's host holds a verified copy of {@code f} already (decided once per file,
+     * when its first chunk arrives): then nobody writes it. Otherwise every chunk is written,
+     * wherever it was read from: in fan-out a chunk may come from another host's cache.
+     */
+    private boolean hostHas(StagingFile f) {
+        if (f.hostHas == null) {
+            try {
+                f.hostHas =
+                        localCache != null && localCache.lookup(f.uriObject, f.version).isPresent();
+            } catch (java.io.IOException | RuntimeException e) {
+                f.hostHas = false;
+            }
+        }
+        return f.hostHas;
     }
 
     /** Whether this slot writes {@code f} into its host's cache: the first on the host does. */
@@ -327,9 +353,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             throws Exception {
         List<TensorInfo> done = f.accept(r);
         bytes.inc(r.length());
-        modelMetrics(r.model, r.modelBytes).staged.inc(r.length());
+        modelMetrics(r.model, r.modelBytes).staged += r.length();
         chunks.inc();
-        if (cacheOn && f.cacheOwner && !r.cacheHit && claims(f)) {
+        if (cacheOn && f.cacheOwner && !hostHas(f) && claims(f)) {
             ctx.output(CACHE_OPS, CacheOp.write(slot, f.uriObject, f.version, r.offset, r.data));
             f.markCacheWritten();
         }
@@ -355,10 +381,11 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         e.bytes = f.fileSize;
         e.tensors = f.reportedTensors();
         e.status = "staged";
-        e.cache = !cacheOn ? "off" : f.allFromCache() ? "hit" : "miss";
+        boolean hit = cacheOn && (f.allFromCache() || hostHas(f));
+        e.cache = !cacheOn ? "off" : hit ? "hit" : "miss";
         out.collect(e);
         filesStaged.inc();
-        if (cacheOn && f.allFromCache()) {
+        if (hit) {
             filesFromCache.inc();
         }
         if (keepResident) {
@@ -415,6 +442,11 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
 
     private void release(String model, Collector<StagingEvent> out) {
         long freed = ResidentSet.release(slot, model);
+        ModelMetrics mm = modelMetrics.get(model);
+        if (mm != null) {
+            mm.staged = 0;
+            mm.total = 0;
+        }
         finished.removeIf(k -> k.startsWith(model + "\n"));
         StagingEvent e = event(StagingEvent.RELEASE, model, null);
         e.status = "released";
@@ -448,7 +480,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
 
     /**
      * Per-model metrics of this slot, in the metric group {@code model.<name>}: {@code bytesStaged}
-     * (counter) and {@code bytesToStage} (gauge: bytes of all of the model's files), in bytes.
+     * and {@code bytesToStage} (gauges: bytes of the current version staged, bytes of all of the
+     * model's files), in bytes; both start again when a refresh stages a new version, and are 0
+     * after a release.
      */
     private ModelMetrics modelMetrics(String model, long total) {
         ModelMetrics m =
@@ -456,7 +490,8 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         model,
                         name -> {
                             var g = getRuntimeContext().getMetricGroup().addGroup("model", name);
-                            ModelMetrics mm = new ModelMetrics(g.counter("bytesStaged"));
+                            ModelMetrics mm = new ModelMetrics();
+                            g.gauge("bytesStaged", () -> mm.staged);
                             g.gauge("bytesToStage", () -> mm.total);
                             return mm;
                         });
@@ -466,13 +501,10 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         return m;
     }
 
+    /** Bytes of the model's current version staged on this slot, and its total; 0 once released. */
     private static final class ModelMetrics {
-        final Counter staged;
+        volatile long staged;
         volatile long total;
-
-        ModelMetrics(Counter staged) {
-            this.staged = staged;
-        }
     }
 
     /** Files of one model done on this slot. */

@@ -83,6 +83,9 @@ final class MetricsProgress implements AutoCloseable {
                 (name, v) -> {
                     long done = v[0];
                     long total = v[1];
+                    if (done == 0 && total == 0) {
+                        return; // released, or not begun anywhere
+                    }
                     models.append(
                             String.format(
                                     Locale.ROOT,
@@ -138,6 +141,9 @@ final class MetricsProgress implements AutoCloseable {
             List<String> wanted = new ArrayList<>();
             for (JsonNode m : get(webUi, base)) {
                 String id = m.path("id").asText();
+                if (id.contains(",")) {
+                    continue; // the REST API separates metric names by commas
+                }
                 if (id.endsWith(".bytesStaged")
                         || id.endsWith(".bytesToStage")
                         || id.endsWith(".bytesFromOrigin")

@@ -156,6 +156,17 @@ public final class StageCommand implements Callable<Integer> {
                             + " x --slots-per-tm "
                             + perTm);
         }
+        if (taskManagers != null && (long) tms * perTm > StagingPipeline.MAX_PARALLELISM) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--task-managers "
+                            + tms
+                            + " x --slots-per-tm "
+                            + perTm
+                            + " slots: at most "
+                            + StagingPipeline.MAX_PARALLELISM
+                            + " in all");
+        }
         int slots =
                 taskManagers != null
                         ? tms * perTm

@@ -79,6 +79,18 @@ final class StageRun {
                                             + ")"
                                     : "")
                             + (refresh == null ? "" : ", re-checking every " + refresh));
+            // A refreshing job ends with Ctrl-C: print what it staged so far.
+            Thread onInterrupt =
+                    new Thread(
+                            () -> {
+                                out.println();
+                                summary.print(out);
+                                out.flush();
+                            },
+                            "warmstage-summary");
+            if (refresh != null) {
+                Runtime.getRuntime().addShutdownHook(onInterrupt);
+            }
             try (ReportWriter writer = report == null ? null : open(report);
                     MetricsProgress metrics =
                             new MetricsProgress(runner, out, Duration.ofSeconds(2))) {

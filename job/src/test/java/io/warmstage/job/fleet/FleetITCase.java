@@ -48,6 +48,8 @@ class FleetITCase {
 
     @TempDir Path cacheDir;
 
+    private long lastServed;
+
     @BeforeAll
     static synchronized void writeModel() throws Exception {
         if (index != null) {
@@ -77,7 +79,9 @@ class FleetITCase {
     @ParameterizedTest
     @EnumSource(FetchMode.class)
     void originServesOneCopyPerSlotPerHostOrForTheFleet(FetchMode mode) throws Exception {
-        run(mode, false);
+        try (LoopbackOrigin origin = LoopbackOrigin.serve(modelDir)) {
+            run(mode, false, origin);
+        }
     }
 
     /**
@@ -90,15 +94,31 @@ class FleetITCase {
             value = FetchMode.class,
             names = {"PER_TARGET", "FAN_OUT"})
     void withTheCacheOnEveryHostHoldsOneVerifiedCopy(FetchMode mode) throws Exception {
-        run(mode, true);
+        try (LoopbackOrigin origin = LoopbackOrigin.serve(modelDir)) {
+            run(mode, true, origin);
+            // A second run finds every file in every host's cache: the origin serves no data.
+            long before = origin.bytesServed();
+            List<StagingEvent> again = run(mode, true, origin);
+            lastServed = origin.bytesServed() - before;
+            assertThat(lastServed)
+                    .as("origin bytes of a run over warm caches")
+                    .isLessThanOrEqualTo(indexBytes + shards.size() * 65_536L);
+            assertThat(again.stream().filter(e -> StagingEvent.FILE.equals(e.event)))
+                    .hasSize(shards.size() * TASK_MANAGERS * SLOTS_PER_TM)
+                    .allMatch(e -> "hit".equals(e.cache) && "staged".equals(e.status));
+            assertThat(again.stream().filter(e -> StagingEvent.CACHE.equals(e.event)))
+                    .as("nothing written again")
+                    .isEmpty();
+        }
     }
 
-    private void run(FetchMode mode, boolean cacheOn) throws Exception {
+    private List<StagingEvent> run(FetchMode mode, boolean cacheOn, LoopbackOrigin origin)
+            throws Exception {
         List<StagingEvent> events = new ArrayList<>();
         long served;
-        try (LoopbackOrigin origin = LoopbackOrigin.serve(modelDir);
-                EmbeddedRunner runner =
-                        EmbeddedRunner.start(TASK_MANAGERS, SLOTS_PER_TM, new Configuration())) {
+        long servedBefore = origin.bytesServed();
+        try (EmbeddedRunner runner =
+                EmbeddedRunner.start(TASK_MANAGERS, SLOTS_PER_TM, new Configuration())) {
             Configuration conf = new Configuration();
             conf.set(FleetOptions.FETCH_MODE, mode.label());
             if (cacheOn) {
@@ -116,7 +136,7 @@ class FleetITCase {
                     slots,
                     queue::add);
             events.addAll(queue);
-            served = origin.bytesServed();
+            served = origin.bytesServed() - servedBefore;
         }
         int copies =
                 switch (mode) {
@@ -126,6 +146,7 @@ class FleetITCase {
                 };
         // Beyond the copies, the origin serves only what the enumerator reads once: the index
         // and each shard's header prefetch (64 KiB at most).
+        lastServed = served;
         long planning = served - (long) copies * modelBytes;
         System.out.printf(
                 "fetch mode %s, cache %s: origin served %d bytes = %.3fx the model (%d bytes)%n",
@@ -138,6 +159,7 @@ class FleetITCase {
             assertThat(planning)
                     .as("origin bytes beyond %d copies", copies)
                     .isLessThanOrEqualTo(indexBytes + shards.size() * 65_536L);
+
         } else {
             assertThat(planning)
                     .as("origin bytes beyond %d copies", copies)
@@ -168,6 +190,7 @@ class FleetITCase {
             Path dir = cacheDir.resolve("host-" + h);
             assertThat(digests(dir)).as("cache of host-%d", h).isEqualTo(digests(modelDir));
         }
+        return events;
     }
 
     /** SHA-256 of every .safetensors file directly in {@code dir}, sorted. */

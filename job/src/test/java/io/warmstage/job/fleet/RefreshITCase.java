@@ -110,6 +110,20 @@ class RefreshITCase {
                     .allMatch(bytes -> bytes == dataA);
             assertThat(ResidentSet.entries()).noneMatch(en -> en.model().equals("a"));
 
+            // b moves to one slot: the other lets it go
+            writeManifest(manifest, Map.of("b", b + "\n    placement: {replicas: 1}"));
+            await(e -> StagingEvent.RELEASE.equals(e.event) && "b".equals(e.model), 1);
+            // a manifest naming one file twice is refused: the job keeps what it has
+            writeManifest(manifest, Map.of("b", b, "b2", b));
+            Thread.sleep(2_500);
+            assertThat(
+                            events.stream()
+                                    .filter(
+                                            e ->
+                                                    StagingEvent.MODEL.equals(e.event)
+                                                            && "b2".equals(e.model)))
+                    .isEmpty();
+
             JobID job = runner.currentJob();
             runner.cluster().cancelJob(job).get(30, TimeUnit.SECONDS);
             run.handle((v, t) -> null).get(60, TimeUnit.SECONDS);

@@ -159,6 +159,13 @@ public final class WeightSplitEnumerator
     public void close() throws IOException {}
 
     private void onCatalog(List<ModelSpec> listed, Throwable error) {
+        if (error == null) {
+            try {
+                ModelCatalog.checkUnique(listed);
+            } catch (IllegalArgumentException e) {
+                error = e;
+            }
+        }
         if (error != null) {
             throw new IllegalStateException("cannot read the models to stage", error);
         }
@@ -253,7 +260,9 @@ public final class WeightSplitEnumerator
             }
         }
         staged.put(
-                model.name(), new StagedModel(ModelPlanner.fingerprint(files), slots, generation));
+                model.name(),
+                new StagedModel(
+                        fingerprint(model, ModelPlanner.fingerprint(files)), slots, generation));
         if (before != null) {
             // Slots that held the old version but are no longer placed let it go.
             before.slots().stream()
@@ -323,9 +332,20 @@ public final class WeightSplitEnumerator
                 model);
     }
 
+    /**
+     * What must stay equal for a distributed model to count as unchanged: its files' versions, its
+     * placement and its expected version. Null (never equal) for a failed model.
+     */
+    private static String fingerprint(ModelSpec model, String files) {
+        return files == null
+                ? null
+                : files + "placement " + model.placement() + "\nversion " + model.version();
+    }
+
     /** Runs on the worker thread: which models changed since they were distributed. */
     private List<ModelSpec> checkForChanges() throws Exception {
         List<ModelSpec> listed = catalog.models();
+        ModelCatalog.checkUnique(listed);
         List<ModelSpec> changed = new ArrayList<>();
         for (ModelSpec m : listed) {
             StagedModel s = staged.get(m.name());
@@ -333,7 +353,7 @@ public final class WeightSplitEnumerator
                 continue; // new: planned by onChanges
             }
             try {
-                String now = planner.fingerprint(m);
+                String now = fingerprint(m, planner.fingerprint(m));
                 if (!now.equals(s.fingerprint())) {
                     changed.add(m);
                 }
@@ -363,7 +383,10 @@ public final class WeightSplitEnumerator
             boolean isNew = !staged.containsKey(model.name());
             if (isNew || changed.contains(model)) {
                 planning.add(model.name());
-                LOG.info("Refresh: staging {} ({})", model.name(), isNew ? "new" : "changed");
+                LOG.info(
+                        "Refresh: staging {} ({})",
+                        model.name(),
+                        isNew ? "new" : "changed, or failed last time");
                 context.callAsync(
                         () -> plan.apply(model),
                         (files, err) -> onPlanned(model, index, files, err));
