@@ -69,7 +69,7 @@ class FleetRecoveryITCase {
                                 FleetITCase.TASK_MANAGERS,
                                 FleetITCase.SLOTS_PER_TM,
                                 new Configuration())) {
-            origin.throttle(2 << 20); // ~2 MiB/s per response: the run takes several checkpoints
+            origin.throttle(512 << 10); // 512 KiB/s per response: the run spans several checkpoints
             Configuration conf = new Configuration();
             conf.set(FleetOptions.FETCH_MODE, FetchMode.PER_HOST.label());
             conf.set(WeightSourceOptions.CACHE_DIR, cacheDir.toString());
