@@ -45,7 +45,8 @@ public final class Manifest {
 
         /**
          * The version token (ETag, GCS generation, or for file:// the modification time in
-         * milliseconds) every file of the model must have; the model fails otherwise.
+         * nanoseconds, as a run that fails on it prints it) every file of the model must have; the
+         * model fails otherwise.
          */
         @JsonProperty public String version;
     }

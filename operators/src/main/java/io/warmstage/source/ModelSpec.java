@@ -12,7 +12,7 @@ import java.util.Objects;
  *     model.safetensors.index.json}, on file://, http(s)://, s3:// or gs://
  * @param placement which slots hold it (default: every slot)
  * @param version the version token every file of the model must have (ETag, GCS generation, or for
- *     file:// the modification time in milliseconds), or null for any
+ *     file:// the modification time in nanoseconds), or null for any
  */
 public record ModelSpec(String name, String uri, Placement placement, String version)
         implements Serializable {

@@ -18,6 +18,8 @@ import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code warmstage demo}: writes a small Llama-like sharded BF16 model, serves it over HTTP on
@@ -32,6 +34,8 @@ import picocli.CommandLine.Option;
         },
         mixinStandardHelpOptions = true)
 public final class DemoCommand implements Callable<Integer> {
+    @Spec picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--parallelism", paramLabel = "N", description = "Staging slots (default: 1).")
     int parallelism = 1;
 
@@ -79,7 +83,12 @@ public final class DemoCommand implements Callable<Integer> {
                 Configuration conf = new Configuration();
                 conf.set(WeightSourceOptions.CACHE_DIR, dir.resolve("cache").toString());
                 conf.set(FleetOptions.FETCH_MODE, FetchMode.parse(fetchMode).label());
-                boolean fleet = taskManagers > 1;
+                if (taskManagers < 1 || slotsPerTm < 1 || parallelism < 1) {
+                    throw new ParameterException(
+                            spec.commandLine(),
+                            "--task-managers, --slots-per-tm and --parallelism must be at least 1");
+                }
+                boolean fleet = taskManagers > 1 || slotsPerTm > 1;
                 Summary s =
                         StageRun.run(
                                 List.of(new ModelSpec("demo-llama", uri)),

@@ -80,9 +80,17 @@ final class StageRun {
                                     : "")
                             + (refresh == null ? "" : ", re-checking every " + refresh));
             // A refreshing job ends with Ctrl-C: print what it staged so far.
+            long[] eventSpan = {Long.MAX_VALUE, 0}; // first event, last model event (ms)
             Thread onInterrupt =
                     new Thread(
                             () -> {
+                                long jvmStart = ManagementFactory.getRuntimeMXBean().getStartTime();
+                                long now = System.currentTimeMillis();
+                                summary.seconds(
+                                        eventSpan[1] > eventSpan[0]
+                                                ? (eventSpan[1] - eventSpan[0]) / 1e3
+                                                : 0,
+                                        (now - jvmStart) / 1e3);
                                 out.println();
                                 summary.print(out);
                                 out.flush();
@@ -100,6 +108,10 @@ final class StageRun {
                                 warmstage,
                                 slots,
                                 e -> {
+                                    eventSpan[0] = Math.min(eventSpan[0], e.at);
+                                    if (StagingEvent.MODEL.equals(e.event)) {
+                                        eventSpan[1] = Math.max(eventSpan[1], e.at);
+                                    }
                                     summary.add(e);
                                     progress.accept(e);
                                     write(writer, e);

@@ -24,6 +24,7 @@ public final class Summary {
     private int hits;
     private int misses;
     private double seconds;
+    private final Map<String, StagingEvent> latest = new java.util.HashMap<>();
     private double wallSeconds;
 
     /** Counts one event. */
@@ -36,7 +37,15 @@ public final class Summary {
             case StagingEvent.FILE -> addFile(e);
             case StagingEvent.MODEL -> {
                 slots.add(e.slot);
-                models.merge(e.model, e, (a, b) -> "failed".equals(a.status) ? a : b);
+                // A refreshing job may stage a model again: each slot's latest event counts.
+                latest.put(e.model + "\n" + e.slot, e);
+                models.put(
+                        e.model,
+                        latest.values().stream()
+                                .filter(x -> x.model.equals(e.model))
+                                .filter(x -> "failed".equals(x.status))
+                                .findFirst()
+                                .orElse(e));
             }
             case StagingEvent.CACHE -> {
                 if ("failed".equals(e.status)) {

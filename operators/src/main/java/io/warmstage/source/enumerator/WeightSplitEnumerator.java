@@ -72,6 +72,8 @@ public final class WeightSplitEnumerator
     private final Map<Integer, Boolean> signalled = new HashMap<>();
     private List<ModelSpec> models = List.of();
     private boolean catalogRead;
+    private String lastRefusal;
+    private final java.util.Set<String> warned = new java.util.HashSet<>();
     private int rotation;
 
     private record Pending(ModelSpec model, int index, List<FilePlan> files) {}
@@ -190,8 +192,8 @@ public final class WeightSplitEnumerator
             files = List.of(FilePlan.failed(model.name(), 1, model.uri(), reason));
         }
         for (FilePlan f : files) {
-            if (f.isFailure()) {
-                LOG.warn("Not staging {}: {}", f.uri(), f.error());
+            if (f.isFailure() && warned.add(f.uri() + "\n" + f.error())) {
+                LOG.warn("Not staging {}: {}", f.uri(), f.error()); // once per file and reason
             }
         }
         planning.remove(model.name());
@@ -368,9 +370,16 @@ public final class WeightSplitEnumerator
 
     private void onChanges(List<ModelSpec> result, Throwable error) {
         if (error != null) {
-            LOG.warn("Refresh: cannot read the models to stage: {}", ModelPlanner.describe(error));
+            String why = ModelPlanner.describe(error);
+            if (!why.equals(lastRefusal)) { // once per distinct problem, not every interval
+                LOG.warn(
+                        "Refresh: keeping the models staged; cannot take the models to stage: {}",
+                        why);
+                lastRefusal = why;
+            }
             return;
         }
+        lastRefusal = null;
         int marker = result.indexOf(null);
         List<ModelSpec> changed = result.subList(0, marker);
         models = List.copyOf(result.subList(marker + 1, result.size()));
