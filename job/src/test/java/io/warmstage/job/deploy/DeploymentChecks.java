@@ -5,7 +5,9 @@ import static io.warmstage.job.deploy.DeploymentFiles.names;
 import static io.warmstage.job.deploy.DeploymentFiles.words;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.warmstage.job.Manifest;
 import io.warmstage.job.deploy.DeploymentFiles.Volume;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,19 +15,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Checks of a Compose file and a manifest that return what is wrong, one line per problem, so that
  * {@link DeploymentFilesTest} can show both that the real files pass and that a broken one fails.
  */
 final class DeploymentChecks {
-    private static final Set<String> MANIFEST_FIELDS =
-            Set.of("fetchMode", "device", "cacheDir", "refresh", "parallelism", "models");
-    private static final Set<String> MODEL_FIELDS = Set.of("name", "uri", "placement", "version");
-    private static final Set<String> FETCH_MODES = Set.of("per-target", "per-host", "fan-out");
     private static final Pattern DEVICE = Pattern.compile("cpu|cuda|cuda:\\d+|auto");
-    private static final Pattern DURATION = Pattern.compile("\\d+\\s*(ms|s|m|min|h|d)");
 
     private DeploymentChecks() {}
 
@@ -147,77 +143,24 @@ final class DeploymentChecks {
     }
 
     /**
-     * A manifest in the fleet format: known fields only, {@code fetchMode}, {@code device} and
-     * {@code refresh} from their vocabularies, and at least one model, each with a name, a URI and
-     * at most one placement ({@code replicas >= 1}, {@code slots: all} or a {@code hosts} regex).
+     * A manifest as Warmstage itself reads it ({@link Manifest#read}: known fields, fetch mode,
+     * refresh, placements, models), plus a {@code device} from {@code cpu|cuda|cuda:N|auto}
+     * (checked by the CLI at start-up, not by the reader).
      */
-    static List<String> manifestProblems(JsonNode m) {
+    static List<String> manifestProblems(String yaml) throws IOException {
         List<String> problems = new ArrayList<>();
-        m.fieldNames()
-                .forEachRemaining(
-                        f -> {
-                            if (!MANIFEST_FIELDS.contains(f)) {
-                                problems.add("unknown field " + f);
-                            }
-                        });
-        if (m.has("fetchMode") && !FETCH_MODES.contains(m.path("fetchMode").asText())) {
-            problems.add(
-                    "fetchMode "
-                            + m.path("fetchMode").asText()
-                            + " is not per-target|per-host|fan-out");
-        }
-        if (m.has("device") && !DEVICE.matcher(m.path("device").asText()).matches()) {
-            problems.add("device " + m.path("device").asText() + " is not cpu|cuda|cuda:N|auto");
-        }
-        if (m.has("refresh") && !DURATION.matcher(m.path("refresh").asText()).matches()) {
-            problems.add("refresh " + m.path("refresh").asText() + " is not a duration");
-        }
-        if (!m.path("models").isArray() || m.path("models").isEmpty()) {
-            problems.add("no models");
-        }
-        for (JsonNode model : m.path("models")) {
-            modelProblems(model, problems);
+        Path file = Files.createTempFile("manifest", ".yaml");
+        try {
+            Files.writeString(file, yaml);
+            Manifest m = Manifest.read(file);
+            if (m.device != null && !DEVICE.matcher(m.device).matches()) {
+                problems.add("device " + m.device + " is not cpu|cuda|cuda:N|auto");
+            }
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage().replace(file.toString(), "<manifest>"));
+        } finally {
+            Files.delete(file);
         }
         return problems;
-    }
-
-    private static void modelProblems(JsonNode model, List<String> problems) {
-        String name = model.path("name").asText("");
-        model.fieldNames()
-                .forEachRemaining(
-                        f -> {
-                            if (!MODEL_FIELDS.contains(f)) {
-                                problems.add("model " + name + ": unknown field " + f);
-                            }
-                        });
-        if (name.isBlank() || model.path("uri").asText("").isBlank()) {
-            problems.add("model " + name + ": needs a name and a uri");
-        }
-        if (model.has("placement")) {
-            placementProblems(name, model.path("placement"), problems);
-        }
-    }
-
-    private static void placementProblems(String model, JsonNode p, List<String> problems) {
-        if (p.size() != 1) {
-            problems.add(
-                    "model " + model + ": placement needs exactly one of replicas/slots/hosts");
-        } else if (p.has("replicas")) {
-            if (!p.path("replicas").canConvertToInt() || p.path("replicas").asInt() < 1) {
-                problems.add("model " + model + ": placement replicas is not a count >= 1");
-            }
-        } else if (p.has("slots")) {
-            if (!p.path("slots").asText().equals("all")) {
-                problems.add("model " + model + ": placement slots is not 'all'");
-            }
-        } else if (p.has("hosts")) {
-            try {
-                Pattern.compile(p.path("hosts").asText());
-            } catch (PatternSyntaxException e) {
-                problems.add("model " + model + ": placement hosts is not a regex");
-            }
-        } else {
-            problems.add("model " + model + ": unknown placement " + p);
-        }
     }
 }
