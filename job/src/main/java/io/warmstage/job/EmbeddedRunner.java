@@ -57,7 +57,6 @@ public final class EmbeddedRunner implements AutoCloseable {
 
     private final MiniCluster cluster;
     private final URI webUi;
-    private final int taskManagers;
     private final Map<String, String> simulatedHosts;
     private final Path checkpoints;
     private final Configuration clusterConfig;
@@ -66,13 +65,11 @@ public final class EmbeddedRunner implements AutoCloseable {
     private EmbeddedRunner(
             MiniCluster cluster,
             URI webUi,
-            int taskManagers,
             Map<String, String> simulatedHosts,
             Path checkpoints,
             Configuration clusterConfig) {
         this.cluster = cluster;
         this.webUi = webUi;
-        this.taskManagers = taskManagers;
         this.simulatedHosts = simulatedHosts;
         this.checkpoints = checkpoints;
         this.clusterConfig = clusterConfig;
@@ -126,7 +123,7 @@ public final class EmbeddedRunner implements AutoCloseable {
         if (taskManagers > 1) {
             hosts = simulatedHosts(webUi, taskManagers);
         }
-        return new EmbeddedRunner(cluster, webUi, taskManagers, hosts, checkpoints, conf);
+        return new EmbeddedRunner(cluster, webUi, hosts, checkpoints, conf);
     }
 
     /**
@@ -164,11 +161,6 @@ public final class EmbeddedRunner implements AutoCloseable {
     /** The Flink Web UI (and REST API) address. */
     public URI webUi() {
         return webUi;
-    }
-
-    /** Number of TaskManagers the cluster started with. */
-    public int taskManagers() {
-        return taskManagers;
     }
 
     /** TaskManager resource ID to simulated host name; empty with one TaskManager. */

@@ -174,18 +174,24 @@ public final class Manifest {
 
     /** The refresh interval, or null when the manifest has none. */
     public Duration refreshInterval() {
-        if (refresh == null) {
-            return null;
-        }
+        return refresh == null ? null : parseRefresh(refresh);
+    }
+
+    /**
+     * A refresh interval: a Flink duration ({@code 30 s}, {@code 10m}, {@code 1h}) of at least 1 s.
+     *
+     * @throws IllegalArgumentException saying which rule {@code s} breaks
+     */
+    public static Duration parseRefresh(String s) {
         Duration d;
         try {
-            d = TimeUtils.parseDuration(refresh);
+            d = TimeUtils.parseDuration(s);
         } catch (IllegalArgumentException | NullPointerException e) {
             throw new IllegalArgumentException(
-                    "'" + refresh + "' is not a duration (e.g. 30 s, 10m, 1h)");
+                    "'" + s + "' is not a duration (e.g. 30 s, 10m, 1h)");
         }
         if (d.compareTo(Duration.ofSeconds(1)) < 0) {
-            throw new IllegalArgumentException("must be at least 1 s, got " + refresh);
+            throw new IllegalArgumentException("must be at least 1 s, got " + s);
         }
         return d;
     }

@@ -210,18 +210,16 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
             stores = this.stores;
         }
         URI uri = URI.create(op.uri);
-        ObjectVersion version = op.version();
-        int piece = 4 << 20;
-        ByteBuffer buf = ByteBuffer.allocate(piece);
         for (long[] gap : e.gaps()) {
-            for (long off = gap[0]; off < gap[1]; off += piece) {
-                int len = (int) Math.min(piece, gap[1] - off);
-                buf.clear();
-                RangeReads.readFully(
-                        stores.forUri(uri), uri, version, off, len, buf, stores.retryPolicy());
-                buf.flip();
-                e.write(off, buf);
-            }
+            RangeReads.readPieces(
+                    stores.forUri(uri),
+                    uri,
+                    op.version(),
+                    gap[0],
+                    gap[1],
+                    4 << 20,
+                    stores.retryPolicy(),
+                    (off, bytes) -> e.write(off, ByteBuffer.wrap(bytes)));
         }
     }
 

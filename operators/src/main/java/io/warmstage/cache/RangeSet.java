@@ -32,11 +32,6 @@ final class RangeSet {
         ranges.put(s, e);
     }
 
-    /** True if nothing was added. */
-    synchronized boolean isEmpty() {
-        return ranges.isEmpty();
-    }
-
     /**
      * The first byte range of {@code [0, size)} not yet written, as {@code "[a, b)"}, or null when
      * every byte is covered.

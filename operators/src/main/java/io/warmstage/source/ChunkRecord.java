@@ -62,6 +62,27 @@ public class ChunkRecord {
 
     public ChunkRecord() {}
 
+    /** A shallow copy: the same fields, the same {@link #data} array (never copied). */
+    public ChunkRecord copy() {
+        ChunkRecord c = new ChunkRecord();
+        c.target = target;
+        c.model = model;
+        c.modelFiles = modelFiles;
+        c.modelBytes = modelBytes;
+        c.file = file;
+        c.fileSize = fileSize;
+        c.etag = etag;
+        c.headerEnd = headerEnd;
+        c.offset = offset;
+        c.data = data;
+        c.cacheHit = cacheHit;
+        c.cacheOwner = cacheOwner;
+        c.skipTensors = skipTensors;
+        c.release = release;
+        c.error = error;
+        return c;
+    }
+
     /** Number of data bytes, 0 for a failure record. */
     public int length() {
         return data == null ? 0 : data.length;

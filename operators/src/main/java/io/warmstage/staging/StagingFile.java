@@ -26,7 +26,6 @@ final class StagingFile {
     final URI uriObject;
     final ObjectVersion version;
     final String model;
-    final int modelFiles;
     final long fileSize;
     final long headerEnd;
     final boolean cacheOwner;
@@ -49,7 +48,6 @@ final class StagingFile {
         this.uriObject = URI.create(first.file);
         this.version = new ObjectVersion(first.fileSize, first.etag);
         this.model = first.model;
-        this.modelFiles = first.modelFiles;
         this.fileSize = first.fileSize;
         this.headerEnd = first.headerEnd;
         this.cacheOwner = first.cacheOwner;

@@ -10,10 +10,8 @@ import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.source.fleet.HostIdentity;
 import io.warmstage.storage.ObjectStores;
-import io.warmstage.storage.ObjectVersion;
 import io.warmstage.storage.RangeReads;
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -177,9 +175,6 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             p.uri = f.uri;
             p.fileSize = f.fileSize;
             p.etag = f.version.etag();
-            p.headerEnd = f.headerEnd;
-            p.modelFiles = f.modelFiles;
-            p.cacheOwner = f.cacheOwner;
             p.ranges = f.ranges();
             p.reported = f.reportedSet().toLongArray();
             p.skip = f.skipped().toArray(new String[0]);
@@ -231,40 +226,36 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
      * Reads the byte ranges a checkpoint says were staged before a restore, and stages them again
      * into {@code f}'s new device memory (and the cache, when this slot writes it).
      */
-    private void refill(StagingFile f, StagingProgress p, Context ctx, Collector<StagingEvent> out)
+    private void refill(
+            StagingFile f,
+            StagingProgress p,
+            ChunkRecord next,
+            Context ctx,
+            Collector<StagingEvent> out)
             throws Exception {
         f.restoreReported(java.util.BitSet.valueOf(p.reported == null ? new long[0] : p.reported));
         if (stores == null) {
             stores = ObjectStores.create(config);
         }
         URI uri = URI.create(p.uri);
-        ObjectVersion version = new ObjectVersion(p.fileSize, p.etag);
-        int piece = 4 << 20;
         for (int i = 0; i + 1 < p.ranges.length; i += 2) {
-            for (long off = p.ranges[i]; off < p.ranges[i + 1]; off += piece) {
-                int len = (int) Math.min(piece, p.ranges[i + 1] - off);
-                byte[] buf = new byte[len];
-                RangeReads.readFully(
-                        stores.forUri(uri),
-                        uri,
-                        version,
-                        off,
-                        len,
-                        ByteBuffer.wrap(buf),
-                        stores.retryPolicy());
-                ChunkRecord r = new ChunkRecord();
-                r.model = p.model;
-                r.modelFiles = p.modelFiles;
-                r.file = p.uri;
-                r.fileSize = p.fileSize;
-                r.etag = p.etag;
-                r.headerEnd = p.headerEnd;
-                r.offset = off;
-                r.data = buf;
-                r.cacheOwner = p.cacheOwner;
-                r.skipTensors = p.skip != null && off == 0 && p.skip.length > 0 ? p.skip : null;
-                stage(f, r, ctx, out);
-            }
+            RangeReads.readPieces(
+                    stores.forUri(uri),
+                    uri,
+                    f.version,
+                    p.ranges[i],
+                    p.ranges[i + 1],
+                    4 << 20,
+                    stores.retryPolicy(),
+                    (off, bytes) -> {
+                        ChunkRecord r = next.copy(); // the same file, version and destination
+                        r.offset = off;
+                        r.data = bytes;
+                        r.cacheHit = false;
+                        r.skipTensors =
+                                off == 0 && p.skip != null && p.skip.length > 0 ? p.skip : null;
+                        stage(f, r, ctx, out);
+                    });
         }
     }
 
@@ -297,7 +288,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                 open.put(key, f);
                 StagingProgress before = restoredPartial.remove(key);
                 if (before != null) {
-                    refill(f, before, ctx, out);
+                    refill(f, before, r, ctx, out);
                     if (f.complete()) {
                         return; // the refill brought the last bytes
                     }

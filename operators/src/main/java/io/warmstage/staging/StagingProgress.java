@@ -4,8 +4,9 @@ package io.warmstage.staging;
  * What one staging slot checkpoints about one file or one model (a Flink POJO: no Kryo).
  *
  * <p>Device memory is not checkpointed: after a restore, a file that was partly staged is read
- * again for the byte ranges the checkpoint says were staged (then the rest arrives from the
- * restored source), and tensors reported before the checkpoint are not reported again.
+ * again for the byte ranges the checkpoint says were staged when its next chunk arrives from the
+ * restored source (that chunk gives the file's other fields), and tensors reported before the
+ * checkpoint are not reported again.
  */
 public class StagingProgress {
     /** A file staged completely on the slot. */
@@ -34,13 +35,8 @@ public class StagingProgress {
     /** Pinned version token of the file, or null. */
     public String etag;
 
-    /** 8 + N, in bytes. */
-    public long headerEnd;
-
     /** Files the model has. */
     public int modelFiles;
-
-    public boolean cacheOwner;
 
     /** Partial file: staged byte ranges as {@code start, end} pairs (absolute offsets). */
     public long[] ranges;

@@ -17,6 +17,40 @@ public final class RangeReads {
 
     private RangeReads() {}
 
+    /** Takes one piece of {@link #readPieces}. */
+    @FunctionalInterface
+    public interface PieceSink<E extends Exception> {
+        /**
+         * @param offset absolute offset of the piece's first byte
+         * @param bytes the piece, a new array owned by the sink
+         */
+        void accept(long offset, byte[] bytes) throws E;
+    }
+
+    /**
+     * Reads bytes {@code [from, to)} of {@code uri} at {@code pinned} in pieces of at most {@code
+     * piece} bytes, each with {@link #readFully} (so with its retries), and hands each to {@code
+     * sink} in order.
+     *
+     * @throws IOException as {@link #readFully}
+     */
+    public static <E extends Exception> void readPieces(
+            ObjectStore store,
+            URI uri,
+            ObjectVersion pinned,
+            long from,
+            long to,
+            int piece,
+            RetryPolicy policy,
+            PieceSink<E> sink)
+            throws IOException, E {
+        for (long off = from; off < to; off += piece) {
+            byte[] bytes = new byte[(int) Math.min(piece, to - off)];
+            readFully(store, uri, pinned, off, bytes.length, ByteBuffer.wrap(bytes), policy);
+            sink.accept(off, bytes);
+        }
+    }
+
     /**
      * {@link #readFully(ObjectStore, URI, ObjectVersion, long, long, ByteBuffer, RetryPolicy,
      * Sleeper)} on the real clock.

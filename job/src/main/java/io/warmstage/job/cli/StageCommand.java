@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.util.TimeUtils;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -108,19 +107,6 @@ public final class StageCommand implements Callable<Integer> {
             description = "A Warmstage or Flink option, e.g. -Dwarmstage.source.split-size=8mb.")
     Map<String, String> options = new LinkedHashMap<>();
 
-    private static Duration refreshInterval(String s) {
-        Duration d;
-        try {
-            d = TimeUtils.parseDuration(s);
-        } catch (IllegalArgumentException | NullPointerException e) {
-            throw new IllegalArgumentException("'" + s + "' is not a duration (e.g. 30s, 10m, 1h)");
-        }
-        if (d.compareTo(Duration.ofSeconds(1)) < 0) {
-            throw new IllegalArgumentException("must be at least 1 s, got " + s);
-        }
-        return d;
-    }
-
     @Override
     public Integer call() throws Exception {
         Manifest m;
@@ -197,7 +183,7 @@ public final class StageCommand implements Callable<Integer> {
         try {
             every =
                     refresh != null
-                            ? refreshInterval(refresh)
+                            ? Manifest.parseRefresh(refresh)
                             : m != null ? m.refreshInterval() : null;
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--refresh: " + e.getMessage());

@@ -13,7 +13,6 @@ import java.util.Map;
  * hits and misses, failures.
  */
 public final class Summary {
-    private final Map<String, StagingEvent> models = new LinkedHashMap<>();
     private final List<StagingEvent> failedFiles = new ArrayList<>();
     private final List<StagingEvent> failedCache = new ArrayList<>();
     private final java.util.Set<Integer> slots = new java.util.TreeSet<>();
@@ -24,7 +23,10 @@ public final class Summary {
     private int hits;
     private int misses;
     private double seconds;
-    private final Map<String, StagingEvent> latest = new java.util.HashMap<>();
+
+    /** Each (model, slot)'s latest model event. */
+    private final Map<String, StagingEvent> latest = new LinkedHashMap<>();
+
     private double wallSeconds;
 
     /** Counts one event. */
@@ -39,13 +41,6 @@ public final class Summary {
                 slots.add(e.slot);
                 // A refreshing job may stage a model again: each slot's latest event counts.
                 latest.put(e.model + "\n" + e.slot, e);
-                models.put(
-                        e.model,
-                        latest.values().stream()
-                                .filter(x -> x.model.equals(e.model))
-                                .filter(x -> "failed".equals(x.status))
-                                .findFirst()
-                                .orElse(e));
             }
             case StagingEvent.CACHE -> {
                 if ("failed".equals(e.status)) {
@@ -116,10 +111,14 @@ public final class Summary {
 
     /** Prints the summary table and one line per failure. */
     public void print(PrintStream out) {
-        long modelsFailed = models.values().stream().filter(m -> "failed".equals(m.status)).count();
+        // A model failed if its latest event on any slot says so.
+        Map<String, Boolean> failed = new LinkedHashMap<>();
+        latest.values()
+                .forEach(m -> failed.merge(m.model, "failed".equals(m.status), Boolean::logicalOr));
+        long modelsFailed = failed.values().stream().filter(f -> f).count();
         out.println();
         out.println("Summary");
-        row(out, "models", (models.size() - modelsFailed) + " staged, " + modelsFailed + " failed");
+        row(out, "models", (failed.size() - modelsFailed) + " staged, " + modelsFailed + " failed");
         if (slots.size() > 1) {
             row(out, "slots", slots.size() + " (files, tensors and bytes count every slot's copy)");
         }

@@ -34,21 +34,10 @@ public final class ChunkRecordEmitter
     }
 
     private static ChunkRecord forDestination(ChunkRecord r, ChunkSplit split, int i) {
-        ChunkRecord c = new ChunkRecord();
+        ChunkRecord c = r.copy();
         c.target = split.destinationTarget(i);
-        c.model = r.model;
-        c.modelFiles = r.modelFiles;
-        c.modelBytes = r.modelBytes;
-        c.file = r.file;
-        c.fileSize = r.fileSize;
-        c.etag = r.etag;
-        c.headerEnd = r.headerEnd;
-        c.offset = r.offset;
-        c.data = r.data;
         c.cacheHit = r.cacheHit && split.destinationLocal(i);
         c.cacheOwner = split.destinationOwner(i);
-        c.skipTensors = r.skipTensors;
-        c.error = r.error;
         return c;
     }
 }
