@@ -34,6 +34,20 @@ public record Tensor(
         return out.flip();
     }
 
+    /**
+     * The tensor's bytes where the device is host memory, without a copy: for the {@code cpu}
+     * device, a read-only little-endian mapping of the file's staging file (shared memory), valid
+     * until the mapping is collected even after {@link Warmstage#release}. Empty for other devices,
+     * and for a tensor over 2 GiB - 1 (read it with {@link #toHost} in pieces).
+     */
+    public java.util.Optional<ByteBuffer> hostView() throws DeviceException {
+        if (buffer instanceof io.warmstage.device.HostBuffer host
+                && byteSize <= Integer.MAX_VALUE) {
+            return java.util.Optional.of(host.map(offset, byteSize).order(ByteOrder.LITTLE_ENDIAN));
+        }
+        return java.util.Optional.empty();
+    }
+
     /** CRC-32C of the tensor's bytes as they sit in device memory. */
     public int crc32c() throws DeviceException {
         return buffer.crc32c(offset, byteSize);

@@ -1,13 +1,17 @@
 package io.warmstage.cache;
 
+import io.warmstage.memory.ChunkBuffer;
+import io.warmstage.source.ChunkRecord;
 import io.warmstage.storage.ObjectVersion;
 import java.net.URI;
+import java.nio.ByteBuffer;
 
 /**
- * One instruction to {@link CacheWriter}, a Flink POJO (public no-arg constructor, public fields;
+ * One instruction to {@link CacheWriter}, with a serializer of its own ({@link CacheOpSerializer};
  * no Kryo): write a chunk of a file at an offset, commit the file, or abort it. The ops of one file
  * reach one writer; its writes may come in any order, then one commit or abort.
  */
+@org.apache.flink.api.common.typeinfo.TypeInfo(CacheOpSerializer.Factory.class)
 public class CacheOp {
     /** What the op asks for. */
     public enum Kind {
@@ -37,8 +41,17 @@ public class CacheOp {
     /** WRITE: file offset of {@link #data} in bytes. */
     public long offset;
 
-    /** WRITE: the chunk's bytes. */
+    /** WRITE: the chunk's bytes as a heap array, when they are not in {@link #buffer}. */
     public byte[] data;
+
+    /**
+     * WRITE: the chunk's bytes, shared with the staging operator (a serialized op carries them in
+     * {@link #data} instead).
+     */
+    public transient ByteBuffer buffer;
+
+    /** WRITE: the reference to {@link #buffer}'s pooled memory this op holds, or null. */
+    public transient ChunkBuffer lease;
 
     /** COMMIT: the file's expected CRC-32C when known (e.g. from the device), else null. */
     public Integer crc32c;
@@ -46,7 +59,7 @@ public class CacheOp {
     /** ABORT: why. */
     public String reason;
 
-    /** For Flink's PojoSerializer. */
+    /** An empty op, for the serializer. */
     public CacheOp() {}
 
     /** A WRITE of {@code data} at byte {@code offset} of {@code uri} at {@code version}. */
@@ -56,6 +69,36 @@ public class CacheOp {
         op.offset = offset;
         op.data = data;
         return op;
+    }
+
+    /**
+     * A WRITE of {@code record}'s bytes at byte {@code offset}, sharing them (no copy): takes a
+     * reference to the record's pooled buffer, which the writer gives back once written.
+     */
+    public static CacheOp write(
+            int target, URI uri, ObjectVersion version, long offset, ChunkRecord record) {
+        CacheOp op = of(Kind.WRITE, target, uri, version);
+        op.offset = offset;
+        op.buffer = record.bytes();
+        op.lease = record.buffer == null ? null : record.buffer.retain();
+        return op;
+    }
+
+    /** The bytes of a WRITE: a view of {@link #buffer}, else of {@link #data}, else empty. */
+    public ByteBuffer bytes() {
+        if (buffer != null) {
+            return buffer.duplicate();
+        }
+        return ByteBuffer.wrap(data == null ? new byte[0] : data);
+    }
+
+    /** Gives back this op's reference to pooled memory, if it holds one. Idempotent. */
+    public void releaseBuffer() {
+        ChunkBuffer l = lease;
+        lease = null;
+        if (l != null) {
+            l.release();
+        }
     }
 
     /** A COMMIT of {@code uri} at {@code version}; {@code crc32c} may be null. */

@@ -147,9 +147,13 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
 
     private void write(CacheOp op, ResultFuture<CacheResult> result) {
         FileWrite f = files.computeIfAbsent(op.uri, u -> begin(op));
-        byte[] data = op.data == null ? new byte[0] : op.data;
-        f.write(e -> e.write(op.offset, ByteBuffer.wrap(data)), pool)
-                .whenComplete((v, t) -> result.complete(List.of()));
+        ByteBuffer bytes = op.bytes();
+        f.write(e -> e.write(op.offset, bytes), pool)
+                .whenComplete(
+                        (v, t) -> {
+                            op.releaseBuffer();
+                            result.complete(List.of());
+                        });
     }
 
     /** Removes the file's state, waits for its writes, then runs {@code last} on the pool. */

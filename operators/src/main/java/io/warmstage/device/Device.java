@@ -18,6 +18,21 @@ public interface Device extends AutoCloseable {
      */
     DeviceBuffer allocate(long bytes) throws DeviceException;
 
+    /**
+     * Allocates room for one whole safetensors file: {@code headerBytes} (8 + N) of header and
+     * {@code dataBytes} of data section. The buffer's offsets address the data section; {@link
+     * DeviceBuffer#publish} hands over the header once every byte is staged. Devices that keep only
+     * the data section (a GPU) allocate {@code dataBytes}.
+     *
+     * @param name a plain file name (no separators) naming the staged file, where the device names
+     *     its buffers (the cpu device's staging files)
+     * @throws DeviceException as {@link #allocate}
+     */
+    default DeviceBuffer allocateFile(String name, long headerBytes, long dataBytes)
+            throws DeviceException {
+        return allocate(dataBytes);
+    }
+
     /** Releases everything this device handle holds. Buffers still open are freed. */
     @Override
     void close();

@@ -36,6 +36,15 @@ public interface DeviceBuffer extends AutoCloseable {
      */
     int crc32c(long offset, long length) throws DeviceException;
 
+    /**
+     * Marks the buffer complete once every byte is staged, handing over the file's header bytes
+     * (for a buffer from {@link Device#allocateFile}; the cpu device writes them and gives the
+     * staging file its final name). Devices without files ignore it.
+     *
+     * @throws DeviceException if the buffer cannot be published
+     */
+    default void publish(ByteBuffer header) throws DeviceException {}
+
     /** Frees the memory. Idempotent. */
     @Override
     void close();

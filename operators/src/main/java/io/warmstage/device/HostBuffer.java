@@ -1,30 +1,67 @@
 package io.warmstage.device;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
 /**
- * A {@link DeviceBuffer} in off-heap host memory: a list of direct segments of {@code segmentBytes}
- * each (taken from the device's {@link SegmentPool}), or one exact segment for a buffer under half
- * a segment. Contents are undefined until written. Ranges may cross segments; nothing is copied
- * through the heap. Not thread-safe.
+ * A {@link DeviceBuffer} in a shared-memory staging file: offsets address the data section, which
+ * starts {@code headerBytes} into the file. Writes are positional writes from the caller's buffer
+ * (pooled direct buffers: the kernel copies them into the file's pages, no JVM memory is used).
+ * Until {@link #publish} the file has a temp name; {@link #close()} deletes it. Not thread-safe
+ * except for positional writes of disjoint ranges.
  */
 public final class HostBuffer implements DeviceBuffer {
-    private final long size;
-    private final int segmentBytes;
-    private final Consumer<HostBuffer> onClose;
-    private final SegmentPool pool;
-    private List<ByteBuffer> segments;
+    private static final ThreadLocal<ByteBuffer> SCRATCH =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
 
-    HostBuffer(long size, SegmentPool pool, Consumer<HostBuffer> onClose) throws DeviceException {
+    private final Path finalPath;
+    private final long headerBytes;
+    private final long size;
+    private final Consumer<HostBuffer> onClose;
+    private Path path;
+    private volatile FileChannel channel;
+
+    private HostBuffer(
+            Path finalPath,
+            Path path,
+            FileChannel channel,
+            long headerBytes,
+            long size,
+            Consumer<HostBuffer> onClose) {
+        this.finalPath = finalPath;
+        this.path = path;
+        this.channel = channel;
+        this.headerBytes = headerBytes;
         this.size = size;
-        this.pool = pool;
-        this.segmentBytes = pool.segmentBytes();
         this.onClose = onClose;
-        this.segments = allocateSegments(size, pool);
+    }
+
+    static HostBuffer create(
+            Path finalPath,
+            Path tempPath,
+            long headerBytes,
+            long dataBytes,
+            Consumer<HostBuffer> onClose)
+            throws DeviceException {
+        try {
+            FileChannel ch =
+                    FileChannel.open(
+                            tempPath,
+                            StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.READ,
+                            StandardOpenOption.WRITE);
+            return new HostBuffer(finalPath, tempPath, ch, headerBytes, dataBytes, onClose);
+        } catch (IOException e) {
+            throw new DeviceException("cpu: cannot create staging file " + tempPath + ": " + e, e);
+        }
     }
 
     @Override
@@ -32,94 +69,166 @@ public final class HostBuffer implements DeviceBuffer {
         return size;
     }
 
-    /** Copies synchronously; see {@link DeviceBuffer#copyFromHost}. */
-    @Override
-    public void copyFromHost(long offset, ByteBuffer src) {
-        forEachPiece(
-                offset,
-                src.remaining(),
-                piece -> {
-                    int n = piece.remaining();
-                    piece.put(src.slice(src.position(), n));
-                    src.position(src.position() + n);
-                });
+    /** Where the file is now: its temp name, or its final name once published. */
+    public Path path() {
+        return path;
     }
 
-    /** Nothing to wait for: host copies are synchronous. */
+    /** Whether {@link #publish} has given the file its final name. */
+    public boolean published() {
+        return path.equals(finalPath);
+    }
+
+    /**
+     * Writes synchronously with positional writes; see {@link DeviceBuffer#copyFromHost}.
+     *
+     * @throws DeviceException when the write fails (a full tmpfs: the message names the file)
+     */
+    @Override
+    public void copyFromHost(long offset, ByteBuffer src) throws DeviceException {
+        FileChannel ch = checkOpen();
+        Ranges.check(offset, src.remaining(), size);
+        long pos = headerBytes + offset;
+        try {
+            while (src.hasRemaining()) {
+                pos += ch.write(src, pos);
+            }
+        } catch (IOException e) {
+            throw new DeviceException(
+                    "cpu: cannot write " + src.remaining() + " bytes to " + path + ": " + e, e);
+        }
+    }
+
+    /** Nothing to wait for: writes are synchronous. */
     @Override
     public void synchronize() {
         checkOpen();
     }
 
     @Override
-    public void copyToHost(long offset, ByteBuffer dst) {
-        forEachPiece(offset, dst.remaining(), dst::put);
+    public void copyToHost(long offset, ByteBuffer dst) throws DeviceException {
+        FileChannel ch = checkOpen();
+        Ranges.check(offset, dst.remaining(), size);
+        readAt(ch, headerBytes + offset, dst);
     }
 
+    /** CRC-32C read back from the file through a small reused buffer (no mapping). */
     @Override
-    public int crc32c(long offset, long length) {
+    public int crc32c(long offset, long length) throws DeviceException {
+        FileChannel ch = checkOpen();
+        long end = Ranges.check(offset, length, size);
         CRC32C crc = new CRC32C();
-        forEachPiece(offset, length, crc::update);
+        ByteBuffer scratch = SCRATCH.get();
+        for (long pos = offset; pos < end; ) {
+            scratch.clear().limit((int) Math.min(scratch.capacity(), end - pos));
+            readAt(ch, headerBytes + pos, scratch);
+            crc.update(scratch.flip());
+            pos += scratch.limit();
+        }
         return (int) crc.getValue();
     }
 
-    /** Frees the segments now. Idempotent. */
+    /**
+     * Writes the file's header bytes ({@code header.remaining()} must be the header size this
+     * buffer was allocated with) and renames the file to its final name, replacing an earlier file
+     * of that name. The rename is atomic: a reader sees the old file or the complete new one.
+     *
+     * @throws DeviceException if the write or the rename fails
+     */
     @Override
-    public void close() {
-        List<ByteBuffer> toFree = segments;
-        if (toFree == null) {
-            return;
+    public void publish(ByteBuffer header) throws DeviceException {
+        FileChannel ch = checkOpen();
+        if (header.remaining() != headerBytes) {
+            throw new IllegalArgumentException(
+                    "header of " + header.remaining() + " bytes, allocated " + headerBytes);
         }
-        segments = null;
-        pool.giveBack(toFree);
-        onClose.accept(this);
+        try {
+            for (long pos = 0; header.hasRemaining(); ) {
+                pos += ch.write(header, pos);
+            }
+            if (ch.size() != headerBytes + size) {
+                throw new DeviceException(
+                        "cpu: staging file "
+                                + path
+                                + " holds "
+                                + ch.size()
+                                + " bytes, expected "
+                                + (headerBytes + size)
+                                + ": not published");
+            }
+            Files.move(
+                    path,
+                    finalPath,
+                    StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
+            path = finalPath;
+        } catch (IOException e) {
+            throw new DeviceException(
+                    "cpu: cannot publish staging file " + finalPath + ": " + e, e);
+        }
     }
 
     /**
-     * Calls {@code action} with a view of each segment piece of {@code [offset, offset + length)},
-     * in order.
+     * A read-only mapping of {@code [offset, offset + length)} of the data section: bytes shared
+     * with the page cache, nothing copied. Stays valid after {@link #close()} until unmapped by the
+     * garbage collector.
+     *
+     * @throws IllegalStateException if {@code length} exceeds 2 GiB - 1
      */
-    private void forEachPiece(long offset, long length, Consumer<ByteBuffer> action) {
-        checkOpen();
-        long end = Ranges.check(offset, length, size);
-        long pos = offset;
-        while (pos < end) {
-            ByteBuffer segment = segments.get(Math.toIntExact(pos / segmentBytes)).duplicate();
-            int start = (int) (pos % segmentBytes);
-            int n = (int) Math.min(segment.capacity() - start, end - pos);
-            segment.limit(start + n).position(start);
-            action.accept(segment);
-            pos += n;
+    public MappedByteBuffer map(long offset, long length) throws DeviceException {
+        FileChannel ch = checkOpen();
+        Ranges.check(offset, length, size);
+        if (length > Integer.MAX_VALUE) {
+            throw new IllegalStateException(length + " bytes cannot be mapped as one buffer");
+        }
+        try {
+            return ch.map(FileChannel.MapMode.READ_ONLY, headerBytes + offset, length);
+        } catch (IOException e) {
+            throw new DeviceException("cpu: cannot map " + path + ": " + e, e);
         }
     }
 
-    private void checkOpen() {
-        if (segments == null) {
+    /** Closes the file and deletes it. Idempotent. */
+    @Override
+    public void close() {
+        FileChannel ch = channel;
+        if (ch == null) {
+            return;
+        }
+        channel = null;
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // deleting below is what frees the memory
+        }
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            // already gone, or the directory was removed
+        }
+        onClose.accept(this);
+    }
+
+    private FileChannel checkOpen() {
+        FileChannel ch = channel;
+        if (ch == null) {
             throw new IllegalStateException("cpu buffer of " + size + " bytes is closed");
         }
+        return ch;
     }
 
-    private static List<ByteBuffer> allocateSegments(long size, SegmentPool pool)
-            throws DeviceException {
-        List<ByteBuffer> segments = new ArrayList<>();
-        int segmentBytes = pool.segmentBytes();
+    private void readAt(FileChannel ch, long pos, ByteBuffer dst) throws DeviceException {
         try {
-            if (size > 0 && size < segmentBytes / 2) {
-                segments.add(ByteBuffer.allocateDirect((int) size)); // small: exact, not pooled
-                return segments;
+            while (dst.hasRemaining()) {
+                int n = ch.read(dst, pos);
+                if (n < 0) {
+                    dst.put(new byte[dst.remaining()]); // never written: a sparse hole
+                    return;
+                }
+                pos += n;
             }
-            for (long left = size; left > 0; left -= segmentBytes) {
-                segments.add(pool.take());
-            }
-            return segments;
-        } catch (OutOfMemoryError e) {
-            pool.giveBack(segments);
-            throw new DeviceException(
-                    "cpu: cannot allocate "
-                            + Sizes.describe(size)
-                            + " of off-heap memory (raise -XX:MaxDirectMemorySize): "
-                            + e.getMessage(),
-                    e);
+        } catch (IOException e) {
+            throw new DeviceException("cpu: cannot read " + path + ": " + e, e);
         }
     }
 }

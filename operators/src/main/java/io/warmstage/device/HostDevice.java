@@ -1,42 +1,64 @@
 package io.warmstage.device;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 
 /**
- * The {@code cpu} device: off-heap host memory in direct {@link java.nio.ByteBuffer} segments of at
- * most {@link #DEFAULT_SEGMENT_BYTES} bytes each, so one buffer may exceed 2 GiB.
+ * The {@code cpu} device: host memory as shared-memory staging files. Every buffer is a file in
+ * this device's staging directory (by default under {@code /dev/shm}, a tmpfs), written with
+ * positional writes, so no JVM memory holds staged bytes: the JVM's resident set stays flat in
+ * model size, and a file staged with {@link #allocateFile} is a complete safetensors file that
+ * other processes of the host can map once it is published.
  *
- * <p>Thread-safe for allocation and close; each buffer belongs to one owner. Direct memory is
- * bounded by the JVM's {@code -XX:MaxDirectMemorySize}.
+ * <p>A buffer's file has a temp name ({@code .<name>.tmp-<n>}) until it is published; closing a
+ * buffer deletes its file, published or not. Closing the device deletes every file it made and, for
+ * a device that made its own directory, the directory. Thread-safe for allocation and close; each
+ * buffer belongs to one owner.
  */
 public final class HostDevice implements Device {
-    /** Default segment size: 64 MiB. */
-    public static final int DEFAULT_SEGMENT_BYTES = 64 << 20;
+    /** Where staging directories go by default: {@code /dev/shm/warmstage}, else the temp dir. */
+    public static final Path DEFAULT_ROOT = defaultRoot();
 
-    private final SegmentPool pool;
+    private static final AtomicLong NAMES = new AtomicLong();
+
+    private final Path dir;
+    private final boolean ownsDir;
     private final Set<HostBuffer> open = ConcurrentHashMap.newKeySet();
     private final AtomicLong allocatedBytes = new AtomicLong();
     private volatile boolean closed;
 
-    /** A cpu device with 64 MiB segments. */
+    /** A cpu device with a private staging directory under {@link #DEFAULT_ROOT}. */
     public HostDevice() {
-        this(DEFAULT_SEGMENT_BYTES);
+        this(privateDir(DEFAULT_ROOT), true);
     }
 
     /**
-     * A cpu device with the given segment size (tests use small ones to cross segments).
+     * A cpu device staging into {@code dir} (created if missing). Temp files that a dead process
+     * left there are deleted; published files are left for their owner to replace or release.
      *
-     * @param segmentBytes bytes per direct buffer segment, 1 or more
+     * @throws UncheckedIOException if the directory cannot be created
      */
-    public HostDevice(int segmentBytes) {
-        if (segmentBytes <= 0) {
-            throw new IllegalArgumentException("segment size must be positive: " + segmentBytes);
+    public HostDevice(Path dir) {
+        this(dir, false);
+    }
+
+    private HostDevice(Path dir, boolean ownsDir) {
+        this.dir = dir;
+        this.ownsDir = ownsDir;
+        try {
+            Files.createDirectories(dir);
+            deleteTempFiles(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cpu: cannot create staging directory " + dir, e);
         }
-        this.pool = new SegmentPool(segmentBytes);
     }
 
     @Override
@@ -44,28 +66,59 @@ public final class HostDevice implements Device {
         return "cpu";
     }
 
+    /** The directory this device stages into. */
+    public Path directory() {
+        return dir;
+    }
+
     /**
-     * Allocates {@code bytes} of off-heap memory, contents undefined until written; 0 is valid.
-     * Freed segments are reused by later allocations (see {@link SegmentPool}).
+     * Allocates {@code bytes} in a new anonymous staging file; contents undefined until written; 0
+     * is valid.
      *
-     * @throws DeviceException when direct memory is exhausted (message gives the size asked for)
+     * @throws DeviceException when the staging directory's file system has less free space than
+     *     asked for (the message gives both sizes) or the file cannot be created
      * @throws IllegalStateException after {@link #close()}
      */
     @Override
     public HostBuffer allocate(long bytes) throws DeviceException {
-        if (bytes < 0) {
-            throw new IllegalArgumentException("negative allocation size " + bytes);
+        return allocateFile("buffer-" + NAMES.incrementAndGet(), 0, bytes);
+    }
+
+    /**
+     * Allocates a staging file that will hold a whole safetensors file: {@code headerBytes} (8 + N)
+     * followed by {@code dataBytes} of data section. Offsets of the returned buffer address the
+     * data section; {@link HostBuffer#publish} writes the header and gives the file its name.
+     *
+     * @param name the file's name once published (a plain file name, no separators)
+     * @throws DeviceException as {@link #allocate}
+     */
+    @Override
+    public HostBuffer allocateFile(String name, long headerBytes, long dataBytes)
+            throws DeviceException {
+        if (dataBytes < 0 || headerBytes < 0) {
+            throw new IllegalArgumentException(
+                    "negative allocation size " + headerBytes + " + " + dataBytes);
+        }
+        if (name.isEmpty() || name.contains("/") || name.startsWith(".")) {
+            throw new IllegalArgumentException("not a plain file name: " + name);
         }
         if (closed) {
             throw new IllegalStateException("cpu device is closed");
         }
-        HostBuffer buffer = new HostBuffer(bytes, pool, this::released);
+        checkSpace(Math.addExact(headerBytes, dataBytes));
+        HostBuffer buffer =
+                HostBuffer.create(
+                        dir.resolve(name),
+                        dir.resolve("." + name + ".tmp-" + NAMES.incrementAndGet()),
+                        headerBytes,
+                        dataBytes,
+                        this::released);
         open.add(buffer);
-        allocatedBytes.addAndGet(bytes);
+        allocatedBytes.addAndGet(dataBytes);
         return buffer;
     }
 
-    /** Bytes held by buffers allocated on this device and not yet closed (for metrics). */
+    /** Data bytes held by buffers of this device not yet closed (for metrics). */
     public long allocatedBytes() {
         return allocatedBytes.get();
     }
@@ -75,23 +128,71 @@ public final class HostDevice implements Device {
         return open.size();
     }
 
-    /** Frees every buffer still open. Idempotent. */
+    /** Closes every buffer still open, deleting its file. Idempotent. */
     @Override
     public void close() {
         closed = true;
         List<HostBuffer> buffers = new ArrayList<>(open);
         buffers.forEach(HostBuffer::close);
-        pool.clear();
-    }
-
-    /** Segments kept for reuse (for tests and metrics). */
-    public int pooledSegments() {
-        return pool.pooled();
+        if (ownsDir) {
+            try {
+                Files.deleteIfExists(dir);
+            } catch (IOException e) {
+                // not empty: files of buffers handed to others stay with them
+            }
+        }
     }
 
     private void released(HostBuffer buffer) {
         if (open.remove(buffer)) {
             allocatedBytes.addAndGet(-buffer.size());
         }
+    }
+
+    private void checkSpace(long bytes) throws DeviceException {
+        long free;
+        try {
+            free = Files.getFileStore(dir).getUsableSpace();
+        } catch (IOException e) {
+            throw new DeviceException("cpu: cannot read free space of " + dir + ": " + e, e);
+        }
+        if (bytes > free) {
+            throw new DeviceException(
+                    "cpu: cannot allocate "
+                            + Sizes.describe(bytes)
+                            + " in staging directory "
+                            + dir
+                            + ": "
+                            + Sizes.describe(free)
+                            + " free (set warmstage.staging.dir to a larger tmpfs)");
+        }
+    }
+
+    private static void deleteTempFiles(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(".") && n.contains(".tmp-")) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    private static Path privateDir(Path root) {
+        try {
+            Files.createDirectories(root);
+            return Files.createTempDirectory(root, "device-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cpu: cannot create a staging directory in " + root, e);
+        }
+    }
+
+    private static Path defaultRoot() {
+        Path shm = Path.of("/dev/shm");
+        if (Files.isDirectory(shm) && Files.isWritable(shm)) {
+            return shm.resolve("warmstage");
+        }
+        return Path.of(System.getProperty("java.io.tmpdir"), "warmstage-staging");
     }
 }

@@ -1,13 +1,23 @@
 package io.warmstage.source;
 
+import io.warmstage.memory.ChunkBuffer;
+import java.nio.ByteBuffer;
+import org.apache.flink.api.common.typeinfo.TypeInfo;
+
 /**
  * One record of the weight stream: at most {@link WeightSourceOptions#RECORD_SIZE} bytes of one
  * file at one byte offset, addressed to one target (a staging slot), or a failure of that file.
  *
- * <p>A Flink POJO (public fields, no-arg constructor) so no Kryo is involved. Records are never
- * mutated once emitted: object reuse is on in the job, and the cache side output shares {@link
- * #data} with the staging operator.
+ * <p>Public fields and a serializer of its own ({@link ChunkRecordSerializer}), so no Kryo is
+ * involved. Records are never mutated once emitted: object reuse is on in the job, and the cache
+ * side output shares {@link #data} with the staging operator.
+ *
+ * <p>The bytes usually sit in a pooled direct buffer ({@link #buffer}): the reader that filled it
+ * holds one reference and releases it once the record is emitted; a consumer that keeps the bytes
+ * after its {@code processElement} returns (the asynchronous cache writer) takes a reference of its
+ * own first.
  */
+@TypeInfo(ChunkRecordSerializer.TypeInfoFactory.class)
 public class ChunkRecord {
     /** The staging target (key): a value that Flink's key-group math maps to one slot. */
     public int target;
@@ -36,8 +46,18 @@ public class ChunkRecord {
     /** Absolute offset of {@link #data}'s first byte in the file. */
     public long offset;
 
-    /** The bytes; null for a failure record. */
-    public byte[] data;
+    /**
+     * The bytes, from position 0 to the limit; null for a failure record. Read it through {@link
+     * #bytes()} (a view) so that the position of this buffer never moves.
+     */
+    public ByteBuffer data;
+
+    /**
+     * The pooled buffer behind {@link #data}, or null when the bytes are not pooled (a heap array).
+     * Never serialized: a record that crosses a network exchange gets a buffer of the receiving
+     * JVM.
+     */
+    public transient ChunkBuffer buffer;
 
     /** True when the bytes were read from this host's verified local cache. */
     public boolean cacheHit;
@@ -62,7 +82,10 @@ public class ChunkRecord {
 
     public ChunkRecord() {}
 
-    /** A shallow copy: the same fields, the same {@link #data} array (never copied). */
+    /**
+     * A shallow copy: the same fields, the same {@link #data} bytes (never copied) and the same
+     * {@link #buffer} (no reference taken).
+     */
     public ChunkRecord copy() {
         ChunkRecord c = new ChunkRecord();
         c.target = target;
@@ -75,6 +98,7 @@ public class ChunkRecord {
         c.headerEnd = headerEnd;
         c.offset = offset;
         c.data = data;
+        c.buffer = buffer;
         c.cacheHit = cacheHit;
         c.cacheOwner = cacheOwner;
         c.skipTensors = skipTensors;
@@ -85,7 +109,26 @@ public class ChunkRecord {
 
     /** Number of data bytes, 0 for a failure record. */
     public int length() {
-        return data == null ? 0 : data.length;
+        return data == null ? 0 : data.limit();
+    }
+
+    /** A read view of the bytes (position 0, limit {@link #length()}); null for a failure. */
+    public ByteBuffer bytes() {
+        return data == null ? null : data.duplicate().position(0);
+    }
+
+    /** Wraps heap bytes as the record's data (not pooled). */
+    public ChunkRecord withBytes(byte[] bytes) {
+        this.data = ByteBuffer.wrap(bytes);
+        this.buffer = null;
+        return this;
+    }
+
+    /** Gives back this record's reference to its pooled buffer, if any. */
+    public void releaseBuffer() {
+        if (buffer != null) {
+            buffer.release();
+        }
     }
 
     /** True if this record reports a failure of its file rather than carrying bytes. */

@@ -17,6 +17,9 @@ public final class WeightSourceOptions {
                             "Largest byte range one split covers (one ranged read). The header"
                                     + " is always a split of its own.");
 
+    /** The default {@link #RECORD_SIZE} in bytes: 4 MiB. */
+    public static final int DEFAULT_RECORD_BYTES = 4 << 20;
+
     /** Largest record; records above 4 MiB spill on the receiving side of an exchange. */
     public static final ConfigOption<MemorySize> RECORD_SIZE =
             ConfigOptions.key("warmstage.source.record-size")

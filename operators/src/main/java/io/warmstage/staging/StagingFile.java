@@ -6,6 +6,7 @@ import io.warmstage.format.HeaderParser;
 import io.warmstage.format.SafetensorsException;
 import io.warmstage.format.SafetensorsHeader;
 import io.warmstage.format.TensorInfo;
+import io.warmstage.memory.Crc32c;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.storage.ObjectVersion;
 import java.net.URI;
@@ -15,13 +16,24 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.zip.CRC32C;
 
 /**
  * One file being reassembled on one slot: the header bytes on the heap, the data section in device
  * memory, and which bytes have arrived. Chunks may come in any order; a tensor is reported once all
  * of its bytes are on the device.
+ *
+ * <p>Each tensor's CRC-32C is computed from the chunk bytes as they are copied to the device (the
+ * pass that touches them anyway): every chunk is cut at tensor boundaries, each piece checksummed,
+ * and a complete tensor's value combined from its pieces in order ({@link Crc32c#combine}). Bytes
+ * that arrived before the header (when tensor boundaries were not known yet) are read back from the
+ * device once, for those ranges only.
  */
 final class StagingFile {
+    /** A tensor whose bytes are all on the device, with their CRC-32C. */
+    record Done(TensorInfo tensor, int crc32c) {}
+
     final String uri;
     final URI uriObject;
     final ObjectVersion version;
@@ -35,6 +47,10 @@ final class StagingFile {
     private SafetensorsHeader header;
     private boolean[] reported;
     private final Set<String> skip = new HashSet<>();
+
+    /** Checksummed pieces of the data section: data-relative begin -> {end, CRC-32C}. */
+    private final TreeMap<Long, long[]> pieces = new TreeMap<>();
+
     private boolean allFromCache = true;
     private boolean cacheWritten;
 
@@ -57,11 +73,11 @@ final class StagingFile {
 
     /**
      * Copies the record's bytes to their place (header bytes to the heap, data bytes to the device)
-     * and returns the tensors it completed, in offset order.
+     * and returns the tensors it completed, in offset order, with their CRC-32C.
      *
      * @throws SafetensorsException if the header, once complete, is invalid
      */
-    List<TensorInfo> accept(ChunkRecord r) throws DeviceException, SafetensorsException {
+    List<Done> accept(ChunkRecord r) throws DeviceException, SafetensorsException {
         long end = Math.addExact(r.offset, r.length());
         if (r.offset < 0 || end > fileSize) {
             throw new IllegalArgumentException(
@@ -87,6 +103,13 @@ final class StagingFile {
         return header != null && coverage.covers(0, fileSize);
     }
 
+    /**
+     * Hands the header to the device buffer once the file is complete (see DeviceBuffer#publish).
+     */
+    void publish() throws DeviceException {
+        data.publish(ByteBuffer.wrap(headerBytes));
+    }
+
     SafetensorsHeader header() {
         return header;
     }
@@ -110,15 +133,66 @@ final class StagingFile {
     }
 
     private void copy(ChunkRecord r, long end) throws DeviceException {
+        ByteBuffer bytes = r.bytes();
         int inHeader = (int) Math.max(0, Math.min(end, headerEnd) - r.offset);
         if (inHeader > 0) {
-            System.arraycopy(r.data, 0, headerBytes, (int) r.offset, inHeader);
+            bytes.get(0, headerBytes, (int) r.offset, inHeader);
         }
         if (end > headerEnd) {
             int skip = (int) Math.max(0, headerEnd - r.offset);
             long at = Math.max(r.offset, headerEnd) - headerEnd;
-            data.copyFromHost(at, ByteBuffer.wrap(r.data, skip, r.length() - skip));
+            ByteBuffer section = bytes.position(skip).slice();
+            if (header != null) {
+                checksumPieces(at, section);
+            }
+            data.copyFromHost(at, section);
         }
+    }
+
+    /** Checksums {@code bytes} (data-relative at {@code at}) in pieces cut at tensor boundaries. */
+    private void checksumPieces(long at, ByteBuffer bytes) {
+        List<TensorInfo> tensors = header.tensors();
+        long end = at + bytes.remaining();
+        CRC32C crc = new CRC32C();
+        for (int i = firstEndingAfter(tensors, at + 1); i < tensors.size(); i++) {
+            TensorInfo t = tensors.get(i);
+            long from = Math.max(at, t.begin());
+            long to = Math.min(end, t.end());
+            if (from >= end) {
+                break;
+            }
+            if (from < to) {
+                crc.reset();
+                crc.update(bytes.duplicate().position((int) (from - at)).limit((int) (to - at)));
+                pieces.put(from, new long[] {to, (int) crc.getValue()});
+            }
+        }
+    }
+
+    /**
+     * The CRC-32C of a tensor whose bytes are all on the device: its pieces combined in order, any
+     * range without a piece read back from the device. Forgets the tensor's pieces.
+     */
+    private int tensorCrc(TensorInfo t) throws DeviceException {
+        int crc = 0;
+        long pos = t.begin();
+        while (pos < t.end()) {
+            long[] piece = pieces.remove(pos);
+            long next;
+            int pieceCrc;
+            if (piece != null && piece[0] <= t.end()) {
+                next = piece[0];
+                pieceCrc = (int) piece[1];
+            } else {
+                Long after = pieces.higherKey(pos);
+                next = after == null ? t.end() : Math.min(after, t.end());
+                pieceCrc = data.crc32c(pos, next - pos);
+            }
+            crc = Crc32c.combine(crc, pieceCrc, next - pos);
+            pos = next;
+        }
+        pieces.subMap(t.begin(), t.end()).clear();
+        return crc;
     }
 
     private void parseHeader() throws SafetensorsException {
@@ -175,9 +249,9 @@ final class StagingFile {
     }
 
     /** Tensors not yet reported that overlap {@code [from, to)} and are fully covered now. */
-    private List<TensorInfo> completed(long from, long to) {
+    private List<Done> completed(long from, long to) throws DeviceException {
         List<TensorInfo> tensors = header.tensors();
-        List<TensorInfo> out = new ArrayList<>();
+        List<Done> out = new ArrayList<>();
         for (int i = firstEndingAfter(tensors, from - headerEnd); i < tensors.size(); i++) {
             TensorInfo t = tensors.get(i);
             if (t.begin() + headerEnd > to) {
@@ -185,8 +259,9 @@ final class StagingFile {
             }
             if (!reported[i] && coverage.covers(headerEnd + t.begin(), headerEnd + t.end())) {
                 reported[i] = true;
+                int crc = tensorCrc(t);
                 if (!skip.contains(t.name())) {
-                    out.add(t);
+                    out.add(new Done(t, crc));
                 }
             }
         }

@@ -2,8 +2,10 @@ package io.warmstage.staging;
 
 import io.warmstage.cache.CacheOp;
 import io.warmstage.device.Device;
+import io.warmstage.device.DeviceBuffer;
 import io.warmstage.device.DeviceException;
 import io.warmstage.device.Devices;
+import io.warmstage.device.HostDevice;
 import io.warmstage.device.SlotGpu;
 import io.warmstage.format.TensorInfo;
 import io.warmstage.source.ChunkRecord;
@@ -83,6 +85,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient List<StagingProgress> restored;
     private transient Map<String, StagingProgress> restoredPartial;
     private transient ObjectStores stores;
+    private transient List<DeviceBuffer> staged;
 
     /**
      * @param config {@link StagingOptions}
@@ -109,10 +112,15 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         ? null
                         : new io.warmstage.cache.LocalCache(java.nio.file.Path.of(cacheDir));
         var gpus = getRuntimeContext().getExternalResourceInfos("gpu");
+        String spec = config.get(StagingOptions.DEVICE).trim();
+        boolean cpu =
+                spec.equals("cpu")
+                        || (spec.equals("auto") && !Devices.cudaAvailability().available());
         device =
-                Devices.openForSlot(
-                        config.get(StagingOptions.DEVICE),
-                        () -> SlotGpu.forSlot(gpus, slot, config));
+                cpu
+                        ? new HostDevice(stagingDir(hostId))
+                        : Devices.openForSlot(spec, () -> SlotGpu.forSlot(gpus, slot, config));
+        staged = new ArrayList<>();
         verify = config.get(StagingOptions.VERIFY);
         keepResident = config.get(StagingOptions.KEEP_RESIDENT);
         open = new HashMap<>();
@@ -218,6 +226,41 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         }
     }
 
+    /**
+     * This slot's staging directory for the cpu device: {@code <staging dir>[/<simulated
+     * host>]/job-<job id>/slot-<n>}, so that jobs and slots never touch each other's files.
+     */
+    private java.nio.file.Path stagingDir(HostIdentity hostId) {
+        java.nio.file.Path root =
+                config.getOptional(StagingOptions.STAGING_DIR)
+                        .map(java.nio.file.Path::of)
+                        .orElse(HostDevice.DEFAULT_ROOT);
+        String job = getRuntimeContext().getJobInfo().getJobId().toString();
+        return hostId.cacheDir(root).resolve("job-" + job).resolve("slot-" + slot);
+    }
+
+    private static void deleteIfEmpty(java.nio.file.Path dir) {
+        try {
+            java.nio.file.Files.deleteIfExists(dir);
+        } catch (java.io.IOException e) {
+            // not empty: another slot's files, or files kept resident
+        }
+    }
+
+    /** A staged file's name: a hash of its URI and pinned version, never the raw URI. */
+    static String stagingName(String uri, long size, String etag) {
+        try {
+            byte[] h =
+                    java.security.MessageDigest.getInstance("SHA-256")
+                            .digest(
+                                    (uri + "\n" + size + "\n" + etag)
+                                            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(h, 0, 16) + ".safetensors";
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static String key(String model, String uri, long size, String etag) {
         return model + "\n" + uri + "\n" + size + "\n" + etag;
     }
@@ -250,7 +293,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                     (off, bytes) -> {
                         ChunkRecord r = next.copy(); // the same file, version and destination
                         r.offset = off;
-                        r.data = bytes;
+                        r.withBytes(bytes);
                         r.cacheHit = false;
                         r.skipTensors =
                                 off == 0 && p.skip != null && p.skip.length > 0 ? p.skip : null;
@@ -284,7 +327,13 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         try {
             StagingFile f = open.get(key);
             if (f == null) {
-                f = new StagingFile(r, device.allocate(r.fileSize - r.headerEnd));
+                f =
+                        new StagingFile(
+                                r,
+                                device.allocateFile(
+                                        stagingName(r.file, r.fileSize, r.etag),
+                                        r.headerEnd,
+                                        r.fileSize - r.headerEnd));
                 open.put(key, f);
                 StagingProgress before = restoredPartial.remove(key);
                 if (before != null) {
@@ -331,26 +380,34 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             open.values().forEach(f -> f.data.close());
             open.clear();
         }
+        if (staged != null) {
+            staged.forEach(DeviceBuffer::close);
+            staged.clear();
+        }
         if (device != null) {
             if (keepResident) {
                 Devices.releaseClaim(device); // memory stays; the GPU may be claimed again
             } else {
                 device.close();
+                if (device instanceof HostDevice host) {
+                    deleteIfEmpty(host.directory());
+                    deleteIfEmpty(host.directory().getParent()); // the job's directory
+                }
             }
         }
     }
 
     private void stage(StagingFile f, ChunkRecord r, Context ctx, Collector<StagingEvent> out)
             throws Exception {
-        List<TensorInfo> done = f.accept(r);
+        List<StagingFile.Done> done = f.accept(r);
         bytes.inc(r.length());
         modelMetrics(r.model, r.modelBytes).staged += r.length();
         chunks.inc();
         if (cacheOn && f.cacheOwner && !hostHas(f) && claims(f)) {
-            ctx.output(CACHE_OPS, CacheOp.write(slot, f.uriObject, f.version, r.offset, r.data));
+            ctx.output(CACHE_OPS, CacheOp.write(slot, f.uriObject, f.version, r.offset, r));
             f.markCacheWritten();
         }
-        for (TensorInfo t : done) {
+        for (StagingFile.Done t : done) {
             out.collect(tensorEvent(f, t));
             tensors.inc();
         }
@@ -362,6 +419,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private void finish(StagingFile f, ChunkRecord r, Context ctx, Collector<StagingEvent> out)
             throws DeviceException {
         f.data.synchronize();
+        f.publish();
         String key = key(f.model, f.uri, f.fileSize, f.version.etag());
         open.remove(key);
         finished.add(key);
@@ -382,7 +440,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         if (keepResident) {
             ResidentSet.put(new ResidentSet.Entry(slot, f.model, f.uri, f.header(), f.data));
         } else {
-            f.data.close();
+            staged.add(f.data); // the staged set stays until the job ends
         }
         modelDone(f.model, f.fileSize, false, null, out);
     }
@@ -445,14 +503,33 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         out.collect(e);
     }
 
-    private StagingEvent tensorEvent(StagingFile f, TensorInfo t) throws DeviceException {
+    /**
+     * A tensor event with the CRC-32C of the tensor's bytes as they were copied to the device. With
+     * {@link StagingOptions#VERIFY} on a device other than cpu (whose staging files are written by
+     * the kernel from the same bytes), the tensor is also read back from the device and must match.
+     */
+    private StagingEvent tensorEvent(StagingFile f, StagingFile.Done d) throws DeviceException {
+        TensorInfo t = d.tensor();
         StagingEvent e = event(StagingEvent.TENSOR, f.model, f.uri);
         e.tensor = t.name();
         e.dtype = t.dtype().name();
         e.shape = t.shape();
         e.bytes = t.byteSize();
-        if (verify) {
-            e.crc32c = StagingEvent.hex(f.data.crc32c(t.begin(), t.byteSize()));
+        e.crc32c = StagingEvent.hex(d.crc32c());
+        if (verify && !(device instanceof HostDevice)) {
+            int onDevice = f.data.crc32c(t.begin(), t.byteSize());
+            if (onDevice != d.crc32c()) {
+                throw new DeviceException(
+                        f.uri
+                                + ": tensor "
+                                + t.name()
+                                + " reads back from "
+                                + device.name()
+                                + " with CRC-32C "
+                                + StagingEvent.hex(onDevice)
+                                + ", copied with "
+                                + e.crc32c);
+            }
         }
         return e;
     }

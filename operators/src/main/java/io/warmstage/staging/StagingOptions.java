@@ -13,7 +13,7 @@ public final class StagingOptions {
                     .stringType()
                     .defaultValue("cpu")
                     .withDescription(
-                            "Device of each staging slot: cpu (off-heap host memory), cuda (the"
+                            "Device of each staging slot: cpu (shared-memory staging files), cuda (the"
                                     + " slot's GPU), cuda:N, or auto (cuda when present, else"
                                     + " cpu).");
 
@@ -33,4 +33,16 @@ public final class StagingOptions {
                     .withDescription(
                             "Keep staged files in device memory after the job ends (in the"
                                     + " TaskManager's JVM) instead of freeing them.");
+
+    /** Where the cpu device keeps its staging files. */
+    public static final ConfigOption<String> STAGING_DIR =
+            ConfigOptions.key("warmstage.staging.dir")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Directory of the cpu device's staging files (one complete"
+                                    + " safetensors file per staged file, in shared memory)."
+                                    + " Default: /dev/shm/warmstage where /dev/shm exists, else"
+                                    + " the temp directory. Each job and slot stages into"
+                                    + " job-<id>/slot-<n> below it.");
 }

@@ -60,6 +60,10 @@ class WarmstageLoadFileTest {
                     assertThat(got)
                             .as("%s %s", p.getFileName(), t.name())
                             .isEqualTo(expected.get(t.name()));
+                    ByteBuffer mapped = t.hostView().orElseThrow();
+                    byte[] viewed = new byte[mapped.remaining()];
+                    mapped.get(viewed);
+                    assertThat(viewed).as("mapping of %s", t.name()).isEqualTo(got);
                 }
                 Warmstage.release(tensors);
             }

@@ -121,13 +121,27 @@ class CacheWriterTest {
     }
 
     @Test
-    void opsAndResultsAreFlinkPojos() throws Exception {
+    void opsRoundTripThroughTheirSerializerAndResultsAreFlinkPojos() throws Exception {
         CacheOp op = CacheOp.write(3, uri, version, 17, new byte[] {1, 2, 3});
-        CacheOp back = roundTrip(CacheOp.class, op);
+        CacheOp back = roundTrip(CacheOp.class, op, CacheOpSerializer.Info.class);
         assertThat(back).usingRecursiveComparison().isEqualTo(op);
 
+        io.warmstage.source.ChunkRecord record = new io.warmstage.source.ChunkRecord();
+        io.warmstage.memory.ChunkBuffers pool = new io.warmstage.memory.ChunkBuffers(16, 64);
+        record.buffer = pool.take();
+        record.data = record.buffer.memory().put(new byte[] {4, 5, 6, 7}).flip().slice();
+        CacheOp shared = CacheOp.write(1, uri, version, 40, record);
+        assertThat(record.buffer.references()).isEqualTo(2);
+        CacheOp restored = roundTrip(CacheOp.class, shared, CacheOpSerializer.Info.class);
+        assertThat(restored.data).containsExactly(4, 5, 6, 7);
+        assertThat(restored.offset).isEqualTo(40);
+        assertThat(restored.lease).isNull();
+        shared.releaseBuffer();
+        shared.releaseBuffer(); // idempotent
+        assertThat(record.buffer.references()).isEqualTo(1);
+
         CacheResult r = CacheResult.failed("s3://b/k", "disk full");
-        assertThat(roundTrip(CacheResult.class, r)).isEqualTo(r);
+        assertThat(roundTrip(CacheResult.class, r, PojoTypeInfo.class)).isEqualTo(r);
     }
 
     private List<CompletingResultFuture<CacheResult>> writeAll(int maxChunk) throws Exception {
@@ -156,9 +170,11 @@ class CacheWriterTest {
         assertThat(list(dir.resolve(".tmp"))).isEmpty();
     }
 
-    private static <T> T roundTrip(Class<T> type, T value) throws Exception {
+    @SuppressWarnings("rawtypes")
+    private static <T> T roundTrip(Class<T> type, T value, Class<? extends TypeInformation> kind)
+            throws Exception {
         TypeInformation<T> info = TypeInformation.of(type);
-        assertThat(info).isInstanceOf(PojoTypeInfo.class);
+        assertThat(info).isInstanceOf(kind);
         TypeSerializer<T> serializer = info.createSerializer(new SerializerConfigImpl());
         DataOutputSerializer out = new DataOutputSerializer(64);
         serializer.serialize(value, out);

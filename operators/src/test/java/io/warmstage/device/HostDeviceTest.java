@@ -6,18 +6,30 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class HostDeviceTest {
-    private static final int SEGMENT = 64;
+    @org.junit.jupiter.api.io.TempDir Path dir;
 
-    private final HostDevice device = new HostDevice(SEGMENT);
+    private HostDevice device;
+
+    @org.junit.jupiter.api.BeforeEach
+    void openDevice() {
+        device = new HostDevice(dir.resolve("device"));
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void closeDevice() {
+        device.close();
+    }
 
     @Test
     void rangesCrossingSegmentsRoundTrip() throws Exception {
-        byte[] expected = new byte[1000]; // 15 full segments + 40 bytes
+        byte[] expected = new byte[1000];
         try (HostBuffer buffer = device.allocate(expected.length)) {
             Random rnd = new Random(1);
             for (int i = 0; i < 300; i++) {
@@ -122,12 +134,13 @@ class HostDeviceTest {
 
     @Test
     void allocationBeyondDirectMemoryIsADeviceException() {
-        // Surefire caps direct memory at 2 GiB; 64 GiB cannot fit in it.
-        long tooMuch = 64L << 30;
+        // More than the staging directory's file system holds.
+        long tooMuch = 1L << 50;
         try (HostDevice big = new HostDevice()) {
             assertThatThrownBy(() -> big.allocate(tooMuch))
                     .isInstanceOf(DeviceException.class)
-                    .hasMessageContaining("68719476736 bytes (64.00 GiB)");
+                    .hasMessageContaining("1125899906842624 bytes")
+                    .hasMessageContaining("free");
             assertThat(big.allocatedBytes()).isZero();
         }
     }
@@ -142,29 +155,78 @@ class HostDeviceTest {
         return out;
     }
 
-    @org.junit.jupiter.api.Test
-    void freedSegmentsAreReusedByTheNextBufferWithTheRightBytes() throws Exception {
-        try (HostDevice device = new HostDevice(1024)) {
-            HostBuffer first = device.allocate(3000);
-            first.copyFromHost(0, java.nio.ByteBuffer.wrap(new byte[3000]));
-            first.close();
-            org.assertj.core.api.Assertions.assertThat(device.pooledSegments()).isEqualTo(3);
+    @Test
+    void aStagingFileIsACompleteSafetensorsFileOnlyOncePublished() throws Exception {
+        byte[] header = random(24, 5);
+        byte[] data = random(3000, 6);
+        try (HostDevice device = new HostDevice(dir)) {
+            HostBuffer buffer = device.allocateFile("abc.safetensors", header.length, data.length);
+            buffer.copyFromHost(1000, ByteBuffer.wrap(data, 1000, 2000));
+            buffer.copyFromHost(0, direct(Arrays.copyOf(data, 1000)));
+            assertThat(buffer.path().getFileName().toString()).startsWith(".abc.safetensors.tmp-");
+            assertThat(dir.resolve("abc.safetensors")).doesNotExist();
 
-            byte[] data = new byte[2500];
-            new java.util.Random(9).nextBytes(data);
-            HostBuffer second = device.allocate(2500);
-            org.assertj.core.api.Assertions.assertThat(device.pooledSegments()).isZero();
-            second.copyFromHost(0, java.nio.ByteBuffer.wrap(data));
-            java.nio.ByteBuffer back = java.nio.ByteBuffer.allocate(2500);
-            second.copyToHost(0, back);
-            org.assertj.core.api.Assertions.assertThat(back.array()).isEqualTo(data);
-            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            crc.update(data);
-            org.assertj.core.api.Assertions.assertThat(second.crc32c(0, 2500))
-                    .isEqualTo((int) crc.getValue());
-            HostBuffer small = device.allocate(100); // under half a segment: exact, not pooled
-            small.close();
-            org.assertj.core.api.Assertions.assertThat(device.pooledSegments()).isZero();
+            buffer.publish(ByteBuffer.wrap(header));
+            Path published = dir.resolve("abc.safetensors");
+            byte[] whole = new byte[header.length + data.length];
+            System.arraycopy(header, 0, whole, 0, header.length);
+            System.arraycopy(data, 0, whole, header.length, data.length);
+            assertThat(Files.readAllBytes(published)).isEqualTo(whole);
+            assertThat(buffer.crc32c(0, data.length)).isEqualTo(crc32c(data));
+            assertThat(bytes(buffer.map(10, 20))).isEqualTo(Arrays.copyOfRange(data, 10, 30));
+
+            buffer.close();
+            assertThat(published).doesNotExist();
+        }
+    }
+
+    @Test
+    void anIncompleteFileIsNeverPublished() throws Exception {
+        try (HostDevice device = new HostDevice(dir)) {
+            HostBuffer buffer = device.allocateFile("x.safetensors", 8, 100);
+            buffer.copyFromHost(0, ByteBuffer.wrap(new byte[50]));
+            assertThatThrownBy(() -> buffer.publish(ByteBuffer.wrap(new byte[8])))
+                    .isInstanceOf(DeviceException.class)
+                    .hasMessageContaining("holds 58 bytes, expected 108");
+            assertThat(dir.resolve("x.safetensors")).doesNotExist();
+            buffer.close();
+            try (var files = Files.list(dir)) {
+                assertThat(files.filter(p -> !p.getFileName().toString().equals("device")))
+                        .isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void tempFilesOfADeadWriterAreRemovedWhenTheDirectoryIsOpenedAgain() throws Exception {
+        Files.write(dir.resolve(".old.safetensors.tmp-7"), new byte[10]);
+        Files.write(dir.resolve("kept.safetensors"), new byte[10]);
+        try (HostDevice device = new HostDevice(dir)) {
+            assertThat(dir.resolve(".old.safetensors.tmp-7")).doesNotExist();
+            assertThat(dir.resolve("kept.safetensors")).exists();
+        }
+    }
+
+    @Test
+    void namesWithSeparatorsAreRefused() {
+        try (HostDevice device = new HostDevice(dir)) {
+            assertThatThrownBy(() -> device.allocateFile("../x", 0, 1))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> device.allocateFile(".hidden", 0, 1))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void noJvmMemoryHoldsTheStagedBytes() throws Exception {
+        try (HostDevice device = new HostDevice(dir)) {
+            HostBuffer buffer = device.allocate(8L << 20);
+            ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 20);
+            for (int i = 0; i < 8; i++) {
+                buffer.copyFromHost((long) i << 20, chunk.clear());
+            }
+            assertThat(Files.size(buffer.path())).isEqualTo(8L << 20);
+            assertThat(buffer.path().getParent()).isEqualTo(dir);
         }
     }
 }

@@ -68,7 +68,7 @@ class StagingFunctionTest {
             r.etag = "v1";
             r.headerEnd = headerEnd;
             r.offset = off;
-            r.data = Arrays.copyOfRange(bytes, off, Math.min(bytes.length, off + size));
+            r.withBytes(Arrays.copyOfRange(bytes, off, Math.min(bytes.length, off + size)));
             r.cacheOwner = owner;
             out.add(r);
         }
@@ -119,6 +119,11 @@ class StagingFunctionTest {
         // the bytes in device memory are the origin's data section
         ResidentSet.Entry entry = ResidentSet.get(0, PEFT.toUri().toString());
         byte[] origin = Files.readAllBytes(PEFT);
+        // ... in a published staging file that is the whole safetensors file
+        assertThat(entry.data()).isInstanceOf(io.warmstage.device.HostBuffer.class);
+        Path staged = ((io.warmstage.device.HostBuffer) entry.data()).path();
+        assertThat(staged.getFileName().toString()).endsWith(".safetensors").doesNotStartWith(".");
+        assertThat(Files.readAllBytes(staged)).isEqualTo(origin);
         java.nio.ByteBuffer dev = java.nio.ByteBuffer.allocate((int) entry.data().size());
         entry.data().copyToHost(0, dev);
         assertThat(dev.array())
@@ -139,8 +144,12 @@ class StagingFunctionTest {
             ops.add(r.getValue());
         }
         assertThat(ops).hasSize(records.size() + 1);
-        assertThat(ops.subList(0, records.size())).allMatch(o -> o.data != null);
-        long written = ops.stream().filter(o -> o.data != null).mapToLong(o -> o.data.length).sum();
+        assertThat(ops.subList(0, records.size())).allMatch(o -> o.kind == CacheOp.Kind.WRITE);
+        long written =
+                ops.stream()
+                        .filter(o -> o.kind == CacheOp.Kind.WRITE)
+                        .mapToLong(o -> o.bytes().remaining())
+                        .sum();
         assertThat(written).isEqualTo(Files.size(PEFT));
         assertThat(ops.get(ops.size() - 1).kind).isEqualTo(CacheOp.Kind.COMMIT);
         assertThat(harness.extractOutputValues().stream().filter(e -> e.event.equals("file")))
@@ -180,11 +189,11 @@ class StagingFunctionTest {
         open(false, false);
         List<ChunkRecord> records = chunks(PEFT, "peft", 300_000, false);
         ChunkRecord header = records.get(0);
-        byte[] bad = header.data.clone();
+        byte[] bad = header.data.array().clone();
         String json = new String(bad, 8, 100, java.nio.charset.StandardCharsets.UTF_8);
         int i = json.indexOf("F32");
         bad[8 + i] = 'X'; // "X32" is not a dtype
-        header.data = bad;
+        header.withBytes(bad);
         for (ChunkRecord r : records) {
             harness.processElement(r, 0);
         }

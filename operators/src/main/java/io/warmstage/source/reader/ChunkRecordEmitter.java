@@ -12,6 +12,10 @@ import org.apache.flink.connector.base.source.reader.RecordEmitter;
  * the same bytes (one array, never copied here) go to every destination, each with its own target,
  * cache-owner flag and cache-hit flag (a copy read from this host's cache is no hit for a
  * destination on another host).
+ *
+ * <p>Once every destination has it, the emitter gives back the reader's reference to the record's
+ * pooled buffer: a chained consumer has staged the bytes by then (or taken a reference of its own
+ * to keep them), and a network exchange has serialized them.
  */
 public final class ChunkRecordEmitter
         implements RecordEmitter<ChunkRecord, ChunkRecord, ChunkSplitState> {
@@ -24,8 +28,14 @@ public final class ChunkRecordEmitter
             out.collect(forDestination(record, split, i));
         }
         // The fetched record itself goes last: with object reuse a chained consumer may keep it.
-        out.collect(
-                n == 1 && split.destinationLocal(0) ? record : forDestination(record, split, 0));
+        try {
+            out.collect(
+                    n == 1 && split.destinationLocal(0)
+                            ? record
+                            : forDestination(record, split, 0));
+        } finally {
+            record.releaseBuffer();
+        }
         if (record.isFailure()) {
             state.advanceTo(state.split().end());
         } else {

@@ -1,6 +1,8 @@
 package io.warmstage.source.reader;
 
 import io.warmstage.cache.LocalCache;
+import io.warmstage.memory.ChunkBuffer;
+import io.warmstage.memory.ChunkBuffers;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.source.split.ChunkSplit;
@@ -63,6 +65,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private final Map<String, FileRetryBudget> budgets = new ConcurrentHashMap<>();
     private final Duration budgetPerFile;
     private final BufferPool.Lease buffers;
+    private final ChunkBuffers chunkBuffers;
     private int inFlight;
     private volatile ReaderMetrics metrics = ReaderMetrics.unregistered();
     private long lastDryWarning;
@@ -102,6 +105,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         this.cache = cache;
         this.recordSize = recordSize;
         this.maxInFlight = Math.max(1, maxInFlight);
+        this.chunkBuffers = ChunkBuffers.shared(recordSize);
         this.pool = Executors.newFixedThreadPool(this.maxInFlight, ChunkSplitReader::daemon);
     }
 
@@ -204,27 +208,43 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         long started = System.nanoTime();
         Source from = source(split);
         List<ChunkRecord> records = new ArrayList<>();
-        long pos = readOneStream(from, split, records);
+        long pos;
+        try {
+            pos = readOneStream(from, split, records);
+        } catch (IOException | RuntimeException e) {
+            releaseAll(records);
+            throw e;
+        }
         if (pos < split.end()) {
             metrics.resumedReads.inc();
         }
         for (; pos < split.end(); ) {
-            byte[] data = new byte[(int) Math.min(recordSize, split.end() - pos)];
-            RangeReads.readFully(
-                    stores.forUri(from.uri()),
-                    from.uri(),
-                    from.version(),
-                    pos,
-                    data.length,
-                    ByteBuffer.wrap(data),
-                    retry,
-                    budgets.computeIfAbsent(
-                            split.uri(),
-                            f ->
-                                    new FileRetryBudget(
-                                            f, budgetPerFile, metrics.counting(Sleeper.system()))));
-            records.add(record(split, pos, data, from.cacheHit()));
-            pos += data.length;
+            int n = (int) Math.min(recordSize, split.end() - pos);
+            ChunkBuffer buffer = chunkBuffers.take();
+            try {
+                ByteBuffer dst = buffer.memory().limit(n);
+                RangeReads.readFully(
+                        stores.forUri(from.uri()),
+                        from.uri(),
+                        from.version(),
+                        pos,
+                        n,
+                        dst,
+                        retry,
+                        budgets.computeIfAbsent(
+                                split.uri(),
+                                f ->
+                                        new FileRetryBudget(
+                                                f,
+                                                budgetPerFile,
+                                                metrics.counting(Sleeper.system()))));
+            } catch (IOException | RuntimeException e) {
+                buffer.release();
+                releaseAll(records);
+                throw e;
+            }
+            records.add(record(split, pos, buffer, n, from.cacheHit()));
+            pos += n;
         }
         (from.cacheHit() ? metrics.bytesFromCache : metrics.bytesFromOrigin).inc(split.length());
         metrics.splitFetchMillis.update((System.nanoTime() - started) / 1_000_000);
@@ -245,12 +265,21 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                 stores.forUri(from.uri())
                         .openRange(from.uri(), from.version(), pos, split.length())) {
             while (pos < split.end()) {
-                byte[] data = new byte[(int) Math.min(recordSize, split.end() - pos)];
-                if (in.readNBytes(data, 0, data.length) != data.length) {
+                int n = (int) Math.min(recordSize, split.end() - pos);
+                ChunkBuffer buffer = chunkBuffers.take();
+                boolean full;
+                try {
+                    full = fill(in, buffer.memory().limit(n));
+                } catch (IOException | RuntimeException e) {
+                    buffer.release();
+                    throw e;
+                }
+                if (!full) {
+                    buffer.release();
                     return pos;
                 }
-                records.add(record(split, pos, data, from.cacheHit()));
-                pos += data.length;
+                records.add(record(split, pos, buffer, n, from.cacheHit()));
+                pos += n;
             }
         } catch (StorageException e) {
             if (!e.retryable()) {
@@ -292,10 +321,46 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     /** A location and the version every read of it is pinned to. */
     private record Source(URI uri, ObjectVersion version, boolean cacheHit) {}
 
-    private static ChunkRecord record(ChunkSplit s, long pos, byte[] data, boolean hit) {
+    /**
+     * Fills {@code dst} from {@code in}: through the channel where the stream is one (a local file:
+     * no copy on the heap), else through this thread's scratch array.
+     *
+     * @return false if the stream ended first
+     */
+    private static boolean fill(InputStream in, ByteBuffer dst) throws IOException {
+        if (in instanceof java.nio.channels.ReadableByteChannel ch) {
+            while (dst.hasRemaining()) {
+                if (ch.read(dst) < 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        byte[] scratch = SCRATCH.get();
+        while (dst.hasRemaining()) {
+            int n = in.read(scratch, 0, Math.min(scratch.length, dst.remaining()));
+            if (n < 0) {
+                return false;
+            }
+            dst.put(scratch, 0, n);
+        }
+        return true;
+    }
+
+    private static final ThreadLocal<byte[]> SCRATCH =
+            ThreadLocal.withInitial(() -> new byte[256 << 10]);
+
+    private static void releaseAll(List<ChunkRecord> records) {
+        records.forEach(ChunkRecord::releaseBuffer);
+        records.clear();
+    }
+
+    private static ChunkRecord record(
+            ChunkSplit s, long pos, ChunkBuffer buffer, int length, boolean hit) {
         ChunkRecord r = base(s);
         r.offset = pos;
-        r.data = data;
+        r.data = buffer.memory().limit(length).slice();
+        r.buffer = buffer;
         r.cacheHit = hit;
         return r;
     }

@@ -75,7 +75,9 @@ class BufferPoolTest {
             assertThat(two).hasSize(4);
             byte[] origin = Files.readAllBytes(CNN);
             int at = (int) second.offset();
-            assertThat(two.get(0).data).isEqualTo(Arrays.copyOfRange(origin, at, at + (16 << 10)));
+            byte[] got = new byte[two.get(0).length()];
+            two.get(0).bytes().get(got);
+            assertThat(got).isEqualTo(Arrays.copyOfRange(origin, at, at + (16 << 10)));
         } finally {
             reader.close();
         }

@@ -1,0 +1,224 @@
+package io.warmstage.cache;
+
+import java.io.IOException;
+import java.lang.reflect.Type;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import org.apache.flink.api.common.serialization.SerializerConfig;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+
+/**
+ * Serializes {@link CacheOp}s: in a checkpoint of the cache writer's in-flight operations, and on
+ * any copy. A WRITE's bytes are written from its shared buffer and read back into a heap array (a
+ * restored or copied op holds no pooled memory).
+ *
+ * <p>Format (version 1): kind ordinal, target, URI, size, ETag, offset, bytes (-1 for none),
+ * CRC-32C (flag + int), reason. Strings are nullable ({@code writeBoolean} then {@code writeUTF}).
+ */
+public final class CacheOpSerializer extends TypeSerializerSingleton<CacheOp> {
+    private static final long serialVersionUID = 1L;
+
+    /** The one instance. */
+    public static final CacheOpSerializer INSTANCE = new CacheOpSerializer();
+
+    private static final ThreadLocal<byte[]> SCRATCH =
+            ThreadLocal.withInitial(() -> new byte[64 << 10]);
+
+    @Override
+    public boolean isImmutableType() {
+        return false;
+    }
+
+    @Override
+    public CacheOp createInstance() {
+        return new CacheOp();
+    }
+
+    /** A deep copy: the bytes are copied to a heap array, no pooled memory is shared. */
+    @Override
+    public CacheOp copy(CacheOp from) {
+        CacheOp c = new CacheOp();
+        c.kind = from.kind;
+        c.target = from.target;
+        c.uri = from.uri;
+        c.size = from.size;
+        c.etag = from.etag;
+        c.offset = from.offset;
+        if (from.buffer != null || from.data != null) {
+            ByteBuffer b = from.bytes();
+            c.data = new byte[b.remaining()];
+            b.get(c.data);
+        }
+        c.crc32c = from.crc32c;
+        c.reason = from.reason;
+        return c;
+    }
+
+    @Override
+    public CacheOp copy(CacheOp from, CacheOp reuse) {
+        return copy(from);
+    }
+
+    @Override
+    public int getLength() {
+        return -1;
+    }
+
+    @Override
+    public void serialize(CacheOp op, DataOutputView out) throws IOException {
+        out.writeInt(op.kind == null ? -1 : op.kind.ordinal());
+        out.writeInt(op.target);
+        writeString(op.uri, out);
+        out.writeLong(op.size);
+        writeString(op.etag, out);
+        out.writeLong(op.offset);
+        if (op.buffer == null && op.data == null) {
+            out.writeInt(-1);
+        } else {
+            ByteBuffer b = op.bytes();
+            out.writeInt(b.remaining());
+            byte[] scratch = SCRATCH.get();
+            while (b.hasRemaining()) {
+                int n = Math.min(scratch.length, b.remaining());
+                b.get(scratch, 0, n);
+                out.write(scratch, 0, n);
+            }
+        }
+        out.writeBoolean(op.crc32c != null);
+        if (op.crc32c != null) {
+            out.writeInt(op.crc32c);
+        }
+        writeString(op.reason, out);
+    }
+
+    @Override
+    public CacheOp deserialize(DataInputView in) throws IOException {
+        CacheOp op = new CacheOp();
+        int kind = in.readInt();
+        op.kind = kind < 0 ? null : CacheOp.Kind.values()[kind];
+        op.target = in.readInt();
+        op.uri = readString(in);
+        op.size = in.readLong();
+        op.etag = readString(in);
+        op.offset = in.readLong();
+        int n = in.readInt();
+        if (n >= 0) {
+            op.data = new byte[n];
+            in.readFully(op.data);
+        }
+        if (in.readBoolean()) {
+            op.crc32c = in.readInt();
+        }
+        op.reason = readString(in);
+        return op;
+    }
+
+    @Override
+    public CacheOp deserialize(CacheOp reuse, DataInputView in) throws IOException {
+        return deserialize(in);
+    }
+
+    @Override
+    public void copy(DataInputView in, DataOutputView out) throws IOException {
+        serialize(deserialize(in), out);
+    }
+
+    @Override
+    public TypeSerializerSnapshot<CacheOp> snapshotConfiguration() {
+        return new Snapshot();
+    }
+
+    private static void writeString(String s, DataOutputView out) throws IOException {
+        out.writeBoolean(s != null);
+        if (s != null) {
+            out.writeUTF(s);
+        }
+    }
+
+    private static String readString(DataInputView in) throws IOException {
+        return in.readBoolean() ? in.readUTF() : null;
+    }
+
+    /** Restores the serializer from a snapshot (the format has one version so far). */
+    public static final class Snapshot extends SimpleTypeSerializerSnapshot<CacheOp> {
+        public Snapshot() {
+            super(() -> INSTANCE);
+        }
+    }
+
+    /** Makes Flink use this serializer for {@link CacheOp} (see its {@code @TypeInfo}). */
+    public static final class Factory
+            extends org.apache.flink.api.common.typeinfo.TypeInfoFactory<CacheOp> {
+        @Override
+        public TypeInformation<CacheOp> createTypeInfo(
+                Type t, Map<String, TypeInformation<?>> genericParameters) {
+            return new Info();
+        }
+    }
+
+    /** Type information of {@link CacheOp}. */
+    public static final class Info extends TypeInformation<CacheOp> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public boolean isBasicType() {
+            return false;
+        }
+
+        @Override
+        public boolean isTupleType() {
+            return false;
+        }
+
+        @Override
+        public int getArity() {
+            return 1;
+        }
+
+        @Override
+        public int getTotalFields() {
+            return 1;
+        }
+
+        @Override
+        public Class<CacheOp> getTypeClass() {
+            return CacheOp.class;
+        }
+
+        @Override
+        public boolean isKeyType() {
+            return false;
+        }
+
+        @Override
+        public TypeSerializer<CacheOp> createSerializer(SerializerConfig config) {
+            return INSTANCE;
+        }
+
+        @Override
+        public String toString() {
+            return "CacheOp";
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Info;
+        }
+
+        @Override
+        public int hashCode() {
+            return Info.class.hashCode();
+        }
+
+        @Override
+        public boolean canEqual(Object o) {
+            return o instanceof Info;
+        }
+    }
+}
