@@ -81,8 +81,20 @@ final class WatchCommand implements Callable<Integer> {
         return "FINISHED".equals(state) && totals.getOrDefault("filesFailed", 0L) == 0 ? 0 : 1;
     }
 
-    /** The running job, else the one that started last. */
+    /** The running job, else the one that started last; waits up to 60 s for one to appear. */
     private JobID pick(URI base) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        JobID id;
+        while ((id = latest(base)) == null && System.nanoTime() < deadline) {
+            Thread.sleep(500); // polling interval of a wait for a submission
+        }
+        if (id == null) {
+            throw new CliFailure("no job on the cluster at " + base + " within 60 s");
+        }
+        return id;
+    }
+
+    private JobID latest(URI base) throws Exception {
         JsonNode best = null;
         for (JsonNode j : get(base, "jobs/overview").path("jobs")) {
             boolean running = !TERMINAL.contains(j.path("state").asText());
@@ -94,10 +106,7 @@ final class WatchCommand implements Callable<Integer> {
                 best = j;
             }
         }
-        if (best == null) {
-            throw new CliFailure("no job on the cluster at " + base);
-        }
-        return JobID.fromHexString(best.path("jid").asText());
+        return best == null ? null : JobID.fromHexString(best.path("jid").asText());
     }
 
     private String name(URI base, JobID id) throws Exception {
