@@ -37,10 +37,10 @@ final class CacheClaims {
     private static final Map<String, Claim> CLAIMS = new ConcurrentHashMap<>();
 
     /**
-     * A slot's answer for one file: {@code lock} (with its channel) when the slot writes it, null
-     * when another process of the host holds it.
+     * A slot's answer for one file: whether it writes it, and the lock (with its channel) it holds
+     * for that; no lock when the claim needs none (no cache directory) or was refused.
      */
-    private record Claim(Object owner, FileChannel channel, FileLock lock) {}
+    private record Claim(Object owner, FileChannel channel, FileLock lock, boolean writes) {}
 
     private CacheClaims() {}
 
@@ -55,7 +55,7 @@ final class CacheClaims {
     static boolean claim(String cacheDir, String file, Object owner) {
         String key = cacheDir + "\n" + file;
         Claim held = CLAIMS.computeIfAbsent(key, k -> lock(cacheDir, file, owner));
-        return held.owner == owner && held.lock != null;
+        return held.owner == owner && held.writes;
     }
 
     /** Drops every claim of {@code owner} (the slot closes, normally or after a failure). */
@@ -72,6 +72,9 @@ final class CacheClaims {
     }
 
     private static Claim lock(String cacheDir, String file, Object owner) {
+        if (cacheDir.isEmpty()) {
+            return new Claim(owner, null, null, true); // no cache directory: this JVM's claims only
+        }
         Path path = Path.of(cacheDir, CLAIMS_DIR, sha256(file) + ".lock");
         FileChannel ch = null;
         try {
@@ -80,9 +83,10 @@ final class CacheClaims {
             FileLock lock = ch.tryLock();
             if (lock == null) {
                 ch.close();
-                return new Claim(owner, null, null); // another process of this host writes it
+                return new Claim(
+                        owner, null, null, false); // another process of this host writes it
             }
-            return new Claim(owner, ch, lock);
+            return new Claim(owner, ch, lock, true);
         } catch (IOException | OverlappingFileLockException e) {
             LOG.warn(
                     "Cache claim lock {} for {} cannot be taken ({}): this slot does not write"
@@ -91,7 +95,7 @@ final class CacheClaims {
                     file.replace('\n', ' '),
                     e.toString());
             closeQuietly(ch);
-            return new Claim(owner, null, null);
+            return new Claim(owner, null, null, false);
         }
     }
 
