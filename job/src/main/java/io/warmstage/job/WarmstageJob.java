@@ -1,6 +1,8 @@
 package io.warmstage.job;
 
+import io.warmstage.job.report.ReportOptions;
 import io.warmstage.job.report.ReportWriter;
+import io.warmstage.job.report.SummaryOperator;
 import io.warmstage.source.ModelSpec;
 import io.warmstage.source.WeightSourceOptions;
 import io.warmstage.source.fleet.FetchMode;
@@ -13,17 +15,25 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.api.common.serialization.SimpleStringEncoder;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.ConfigConstants;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.GlobalConfiguration;
+import org.apache.flink.connector.file.sink.FileSink;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
+import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
  * The job's entry point on a Flink cluster ({@code flink run warmstage-job.jar ...}). Events are
- * printed as JSON lines to the TaskManagers' stdout (visible in the Web UI).
+ * written as JSON lines with Flink's {@link FileSink} under {@code --report} (or {@code
+ * warmstage.report.path}), else printed to the TaskManagers' stdout (visible in the Web UI). A
+ * summary operator logs the run's totals when the input ends and publishes them as accumulators.
  */
 @Command(name = "warmstage-job", mixinStandardHelpOptions = true)
 public final class WarmstageJob implements Callable<Integer> {
@@ -38,6 +48,12 @@ public final class WarmstageJob implements Callable<Integer> {
 
     @Option(names = "--cache-dir", paramLabel = "DIR")
     String cacheDir;
+
+    @Option(names = "--fetch-mode", paramLabel = "per-target|per-host|fan-out")
+    String fetchMode;
+
+    @Option(names = "--report", paramLabel = "URI")
+    String report;
 
     @Option(names = "--parallelism", paramLabel = "N")
     Integer parallelism;
@@ -68,8 +84,9 @@ public final class WarmstageJob implements Callable<Integer> {
                     .filter(e -> e.getKey().startsWith("warmstage."))
                     .forEach(e -> conf.setString(e.getKey(), e.getValue()));
         }
-        if (m != null && m.fetchMode != null) {
-            conf.set(FleetOptions.FETCH_MODE, FetchMode.parse(m.fetchMode).label());
+        String mode = fetchMode != null ? fetchMode : m != null ? m.fetchMode : null;
+        if (mode != null) {
+            conf.set(FleetOptions.FETCH_MODE, FetchMode.parse(mode).label());
         }
         String dev = device != null ? device : m != null && m.device != null ? m.device : "cpu";
         conf.set(StagingOptions.DEVICE, dev);
@@ -78,16 +95,35 @@ public final class WarmstageJob implements Callable<Integer> {
             conf.set(WeightSourceOptions.CACHE_DIR, cache);
         }
         Duration refresh = m == null ? null : m.refreshInterval();
-        StagingPipeline.build(
+        DataStream<StagingEvent> events =
+                StagingPipeline.build(
                         env,
                         specs,
                         conf,
                         slots,
                         refresh == null ? null : new ManifestCatalog(manifest),
-                        refresh)
-                .map(WarmstageJob::json)
-                .name("report")
-                .print("warmstage");
+                        refresh);
+        String reportPath = report != null ? report : conf.get(ReportOptions.PATH);
+        DataStream<String> lines = events.map(WarmstageJob::json).name("report");
+        if (reportPath == null) {
+            lines.print("warmstage");
+        } else {
+            lines.sinkTo(
+                            FileSink.forRowFormat(
+                                            new org.apache.flink.core.fs.Path(reportPath),
+                                            new SimpleStringEncoder<String>())
+                                    .withBucketAssigner(new BasePathBucketAssigner<>())
+                                    .withOutputFileConfig(
+                                            OutputFileConfig.builder()
+                                                    .withPartPrefix("events")
+                                                    .withPartSuffix(".jsonl")
+                                                    .build())
+                                    .build())
+                    .name("report file");
+        }
+        events.transform("summary", Types.VOID, new SummaryOperator())
+                .setParallelism(1)
+                .setMaxParallelism(1);
         if (!env.getCheckpointConfig().isCheckpointingEnabled()) {
             env.enableCheckpointing(Duration.ofMinutes(1).toMillis()); // on by default
         }
@@ -99,6 +135,7 @@ public final class WarmstageJob implements Callable<Integer> {
         return 0;
     }
 
+    /** JSON line of one event. */
     private static String json(StagingEvent e) {
         return ReportWriter.toJson(e).toString();
     }

@@ -20,6 +20,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.apache.flink.api.common.JobID;
 
 /**
@@ -30,7 +31,8 @@ import org.apache.flink.api.common.JobID;
 final class MetricsProgress implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final EmbeddedRunner runner;
+    private final Supplier<URI> webUi;
+    private final Supplier<JobID> job;
     private final PrintStream out;
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -46,7 +48,16 @@ final class MetricsProgress implements AutoCloseable {
     private long lastNanos = start;
 
     MetricsProgress(EmbeddedRunner runner, PrintStream out, Duration every) {
-        this.runner = runner;
+        this(runner::webUi, runner::currentJob, out, every);
+    }
+
+    /**
+     * Prints the progress of the job {@code job} names (null: none yet) on the cluster whose REST
+     * API is at {@code webUi}, every {@code every}.
+     */
+    MetricsProgress(Supplier<URI> webUi, Supplier<JobID> job, PrintStream out, Duration every) {
+        this.webUi = webUi;
+        this.job = job;
         this.out = out;
         timer.scheduleWithFixedDelay(
                 this::printQuietly, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
@@ -59,9 +70,9 @@ final class MetricsProgress implements AutoCloseable {
 
     private void printQuietly() {
         try {
-            JobID job = runner.currentJob();
-            if (job != null) {
-                Snapshot s = read(runner.webUi(), job);
+            JobID id = job.get();
+            if (id != null) {
+                Snapshot s = read(webUi.get(), id);
                 if (s != null) {
                     print(s);
                 }

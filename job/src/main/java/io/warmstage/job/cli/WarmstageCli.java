@@ -3,7 +3,10 @@ package io.warmstage.job.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code warmstage} command line: {@code demo}, {@code stage}, {@code inspect}. */
+/**
+ * The {@code warmstage} command line: {@code demo}, {@code stage}, {@code inspect}, {@code
+ * generate}, {@code watch}.
+ */
 @Command(
         name = "warmstage",
         description = "Pre-stage safetensors model weights into device memory with Apache Flink.",
@@ -13,7 +16,8 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             StageCommand.class,
             InspectCommand.class,
-            GenerateCommand.class
+            GenerateCommand.class,
+            WatchCommand.class
         })
 public final class WarmstageCli implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -51,6 +51,12 @@ public final class Summary {
         }
     }
 
+    /** Counts {@code count} tensors of {@code bytes} bytes in all, without their events. */
+    public void addTensors(long count, long bytes) {
+        tensors = Math.addExact(tensors, count);
+        tensorBytes = Math.addExact(tensorBytes, bytes);
+    }
+
     /**
      * Sets the times, in seconds.
      *
