@@ -3,6 +3,7 @@ package io.warmstage.staging;
 import io.warmstage.cache.CacheOp;
 import io.warmstage.device.Device;
 import io.warmstage.device.DeviceException;
+import io.warmstage.device.DeviceLostException;
 import io.warmstage.device.Devices;
 import io.warmstage.device.SlotGpu;
 import io.warmstage.format.TensorInfo;
@@ -110,7 +111,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         : new io.warmstage.cache.LocalCache(java.nio.file.Path.of(cacheDir));
         var gpus = getRuntimeContext().getExternalResourceInfos("gpu");
         device =
-                Devices.openForSlot(
+                openDevice(
                         config.get(StagingOptions.DEVICE),
                         () -> SlotGpu.forSlot(gpus, slot, config));
         verify = config.get(StagingOptions.VERIFY);
@@ -295,9 +296,21 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                 }
             }
             stage(f, r, ctx, out);
+        } catch (DeviceLostException e) {
+            throw e; // the device's context is unusable: fail the task, restart on a fresh one
         } catch (Exception e) {
             fail(key, r.file, r.model, ModelPlanner.describe(e), ctx, out);
         }
+    }
+
+    /**
+     * Opens this slot's device ({@link Devices#openForSlot}); tests substitute a device here.
+     *
+     * @param spec the {@link StagingOptions#DEVICE} setting
+     * @param slotGpu the slot's GPU choice, built only when a GPU is opened
+     */
+    protected Device openDevice(String spec, Devices.SlotGpuSource slotGpu) throws DeviceException {
+        return Devices.openForSlot(spec, slotGpu);
     }
 
     /**
@@ -349,6 +362,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         if (cacheOn && f.cacheOwner && !hostHas(f) && claims(f)) {
             ctx.output(CACHE_OPS, CacheOp.write(slot, f.uriObject, f.version, r.offset, r.data));
             f.markCacheWritten();
+        }
+        if (!verify && !done.isEmpty()) {
+            f.data.synchronize(); // a tensor is reported once its bytes have landed, not queued
         }
         for (TensorInfo t : done) {
             out.collect(tensorEvent(f, t));
