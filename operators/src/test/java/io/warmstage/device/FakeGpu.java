@@ -33,6 +33,13 @@ public final class FakeGpu {
         return b.pointer() == null ? new byte[0] : b.pointer().clone();
     }
 
+    /** Every allocation made so far, in order, freed or not: what device memory holds now. */
+    public List<byte[]> allocations() {
+        synchronized (memory) {
+            return List.copyOf(memory.all);
+        }
+    }
+
     /** Stream operations queued and not yet run. */
     public int queued() {
         return engine.queued();
@@ -51,6 +58,7 @@ public final class FakeGpu {
     /** Device memory as {@code byte[]} arrays; checks that nothing is freed mid-copy. */
     final class Memory implements RingDevice.Memory<byte[]> {
         final List<byte[]> live = new ArrayList<>();
+        final List<byte[]> all = new ArrayList<>();
         final AtomicInteger freedDuringCopy = new AtomicInteger();
         volatile boolean closed;
 
@@ -58,6 +66,7 @@ public final class FakeGpu {
         public synchronized byte[] allocate(long bytes) {
             byte[] b = new byte[Math.toIntExact(bytes)];
             live.add(b);
+            all.add(b);
             return b;
         }
 
