@@ -169,6 +169,7 @@ public final class Devices {
 
     private static CudaAvailability probe() {
         try {
+            JCudaNatives.ensureDriverLibrary(); // a truncated copy left by a killed run is replaced
             return CudaProbe.probe();
         } catch (LinkageError e) {
             return CudaAvailability.unavailable(
