@@ -124,10 +124,14 @@ class FileLoaderStopTest {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             Thread me = Thread.currentThread();
             while (System.nanoTime() < end) {
-                for (Thread t : Thread.getAllStackTraces().keySet()) {
-                    if (t != me
-                            && t.getName().startsWith("pool-")
-                            && t.getState() == Thread.State.BLOCKED) {
+                for (var e : Thread.getAllStackTraces().entrySet()) {
+                    if (e.getKey() != me
+                            && e.getKey().getState() == Thread.State.BLOCKED
+                            && java.util.Arrays.stream(e.getValue())
+                                    .anyMatch(
+                                            f ->
+                                                    f.getClassName()
+                                                            .equals(FileLoader.class.getName()))) {
                         return;
                     }
                 }
