@@ -47,6 +47,12 @@ SLF4J_VERSION="$(ls "$OUT/lib" | sed -n 's/^slf4j-api-\([0-9.]*\)\.jar$/\1/p')"
 # jar of that one library: 1 MiB instead of 9 (the 23 MiB PTX compiler library goes).
 "${MVN[@]}" dependency:copy -Dartifact="org.jcuda:jcuda-natives:$JCUDA_VERSION:jar:linux-x86_64" \
   -DoutputDirectory="$WORK"
+# The dry run below never loads the natives: check their shared-library dependencies here, so a
+# missing one fails the build instead of the first run on the GPU host.
+echo "== shared-library dependencies of the JCuda natives" >&2
+"$ROOT/scripts/check-natives.sh" "$WORK/jcuda-natives-$JCUDA_VERSION-linux-x86_64.jar" \
+  libJCudaDriver libJCudaRuntime >&2 ||
+  { echo "build-gpu-bundle: the JCuda natives need libraries a GPU host may lack (above)" >&2; exit 1; }
 mkdir -p "$WORK/natives"
 (cd "$WORK/natives" && "$JAVA_HOME/bin/jar" xf "$WORK/jcuda-natives-$JCUDA_VERSION-linux-x86_64.jar" \
   "lib/libJCudaDriver-$JCUDA_VERSION-linux-x86_64.so")

@@ -15,19 +15,14 @@ import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.storage.RangeReads;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.apache.flink.configuration.Configuration;
 
 /**
@@ -78,20 +73,24 @@ final class FileLoader implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads and copies every range on the pool and waits for all of them. When one range fails, the
+     * others are stopped (not started, or interrupted) and waited for before this returns, so the
+     * caller may free the device buffer: no loader thread copies into it any more.
+     */
     private void copyAll(
             URI from, ObjectVersion v, SafetensorsHeader h, DeviceBuffer data, PendingEntry entry)
             throws IOException, DeviceException {
         ObjectStore store = stores.forUri(from);
-        List<Future<?>> reads = new ArrayList<>();
         long start = entry == null ? h.dataStart() : 0;
+        int count = Math.toIntExact((v.size() - start + rangeSize - 1) / rangeSize);
+        RangeTasks tasks = new RangeTasks(Math.max(0, count));
         for (long off = start; off < v.size(); off += rangeSize) {
             long at = off;
             int len = (int) Math.min(rangeSize, v.size() - off);
-            reads.add(pool.submit(() -> copyRange(store, from, v, at, len, h, data, entry)));
+            pool.execute(tasks.task(() -> copyRange(store, from, v, at, len, h, data, entry)));
         }
-        for (Future<?> f : reads) {
-            await(f);
-        }
+        tasks.awaitAll();
         data.synchronize();
     }
 
@@ -130,24 +129,6 @@ final class FileLoader implements AutoCloseable {
                     new Tensor(t.name(), t.dtype(), t.shape(), data, t.begin(), t.byteSize()));
         }
         return out;
-    }
-
-    private static void await(Future<?> f) throws IOException, DeviceException {
-        try {
-            f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while loading");
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof IOException io) {
-                throw io;
-            }
-            if (c instanceof DeviceException d) {
-                throw d;
-            }
-            throw new IOException(c.getMessage(), c);
-        }
     }
 
     @Override

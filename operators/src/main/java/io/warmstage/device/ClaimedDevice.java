@@ -23,9 +23,18 @@ final class ClaimedDevice implements Device {
         return device.allocate(bytes);
     }
 
-    /** Releases the claim but keeps the device and its buffers open (keep-resident staging). */
+    /**
+     * Releases the claim but keeps the device and its buffers open (keep-resident staging); a
+     * device that can close itself once its last buffer is freed is told to.
+     */
     void releaseClaim() {
-        claim.close();
+        try {
+            if (device instanceof Releasable r) {
+                r.closeWhenReleased();
+            }
+        } finally {
+            claim.close();
+        }
     }
 
     /** Closes the device, then releases the claim. */

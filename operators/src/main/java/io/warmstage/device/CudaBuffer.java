@@ -1,32 +1,31 @@
 package io.warmstage.device;
 
 import java.nio.ByteBuffer;
-import java.util.function.Consumer;
-import jcuda.driver.CUdeviceptr;
 
 /**
- * A {@code cuMemAlloc} allocation on one GPU. Copies go through the device's {@link PinnedRing}:
- * {@link #copyFromHost} returns once the H2D copy is enqueued. Not thread-safe.
+ * One device allocation of a {@link RingDevice} (a {@code cuMemAlloc} allocation on a GPU). Copies
+ * go through the device's {@link PinnedRing}: {@link #copyFromHost} returns once the H2D copy is
+ * enqueued.
+ *
+ * <p>Thread-safe: every call holds this buffer's lock, so {@link #close} waits for a copy another
+ * thread is issuing into this buffer, and no copy starts after it; the ring's own lock orders
+ * copies into the device's other buffers. A {@link DeviceLostException} marks the whole device
+ * lost: later calls on any of its buffers fail with it at once.
+ *
+ * @param <P> the device's allocation handle ({@code CUdeviceptr} for CUDA)
  */
-public final class CudaBuffer implements DeviceBuffer {
-    private final String device;
-    private final CUdeviceptr pointer;
+public final class CudaBuffer<P> implements DeviceBuffer {
+    private final RingDevice<P> device;
+    private final P pointer;
     private final long size;
-    private final PinnedRing<CUdeviceptr> ring;
-    private final Consumer<CudaBuffer> onClose;
-    private boolean closed;
+    private final PinnedRing<P> ring;
+    private volatile boolean closed;
 
-    CudaBuffer(
-            String device,
-            CUdeviceptr pointer,
-            long size,
-            PinnedRing<CUdeviceptr> ring,
-            Consumer<CudaBuffer> onClose) {
+    CudaBuffer(RingDevice<P> device, P pointer, long size, PinnedRing<P> ring) {
         this.device = device;
         this.pointer = pointer;
         this.size = size;
         this.ring = ring;
-        this.onClose = onClose;
     }
 
     @Override
@@ -35,52 +34,80 @@ public final class CudaBuffer implements DeviceBuffer {
     }
 
     @Override
-    public void copyFromHost(long offset, ByteBuffer src) throws DeviceException {
+    public synchronized void copyFromHost(long offset, ByteBuffer src) throws DeviceException {
         check(offset, src.remaining());
-        ring.copyFromHost(pointer, offset, src);
-    }
-
-    @Override
-    public void synchronize() throws DeviceException {
-        check(0, 0);
-        ring.synchronize();
-    }
-
-    @Override
-    public void copyToHost(long offset, ByteBuffer dst) throws DeviceException {
-        check(offset, dst.remaining());
-        ring.copyToHost(pointer, offset, dst);
-    }
-
-    @Override
-    public int crc32c(long offset, long length) throws DeviceException {
-        check(offset, length);
-        return ring.crc32c(pointer, offset, length);
-    }
-
-    /** Frees the device memory (after copies in flight). Idempotent. */
-    @Override
-    public void close() {
-        if (closed) {
-            return;
+        try {
+            ring.copyFromHost(pointer, offset, src);
+        } catch (DeviceLostException e) {
+            throw device.lost(e);
         }
-        closed = true;
+    }
+
+    @Override
+    public synchronized void synchronize() throws DeviceException {
+        check(0, 0);
         try {
             ring.synchronize();
-        } catch (DeviceException | RuntimeException e) {
-            // Freeing anyway.
+        } catch (DeviceLostException e) {
+            throw device.lost(e);
         }
-        onClose.accept(this);
     }
 
-    CUdeviceptr pointer() {
+    @Override
+    public synchronized void copyToHost(long offset, ByteBuffer dst) throws DeviceException {
+        check(offset, dst.remaining());
+        try {
+            ring.copyToHost(pointer, offset, dst);
+        } catch (DeviceLostException e) {
+            throw device.lost(e);
+        }
+    }
+
+    @Override
+    public synchronized int crc32c(long offset, long length) throws DeviceException {
+        check(offset, length);
+        try {
+            return ring.crc32c(pointer, offset, length);
+        } catch (DeviceLostException e) {
+            throw device.lost(e);
+        }
+    }
+
+    /**
+     * Waits for the copies in flight, then frees the device memory. Under this buffer's lock, so a
+     * copy another thread is issuing into it finishes first and no copy starts after. Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                ring.synchronize();
+            } catch (DeviceException | RuntimeException e) {
+                // Freeing anyway: a failed stream has nothing in flight that could still run.
+            }
+        }
+        device.free(this);
+    }
+
+    /** Whether {@link #close} ran. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    P pointer() {
         return pointer;
     }
 
-    private void check(long offset, long length) {
+    private void check(long offset, long length) throws DeviceLostException {
         if (closed) {
-            throw new IllegalStateException(device + " buffer of " + size + " bytes is closed");
+            throw new IllegalStateException(
+                    device.name() + " buffer of " + size + " bytes is closed");
         }
+        device.checkNotLost();
         Ranges.check(offset, length, size);
     }
 }

@@ -120,7 +120,7 @@ final class CudaCopyEngine implements CopyEngine<CUdeviceptr> {
             cuCtxSetCurrent(context);
             call.run();
         } catch (CudaException e) {
-            throw new DeviceException(device + ": " + what + " failed: " + e.getMessage(), e);
+            throw CudaErrors.of(device + ": " + what, e.getMessage(), e);
         }
     }
 

@@ -10,10 +10,6 @@ import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import jcuda.CudaException;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
@@ -23,10 +19,11 @@ import jcuda.driver.JCudaDriver;
 /**
  * One GPU ({@code cuda:N}) through the CUDA Driver API (JCuda 12.0.0): the device's primary
  * context, {@code cuMemAlloc} buffers, and one {@link PinnedRing} of pinned host slots shared by
- * this device's buffers for H2D copies on one stream. One owner (a staging subtask); open it with
- * {@link Devices#open}, which checks that CUDA is available first.
+ * this device's buffers for H2D copies on one stream (see {@link RingDevice} for the life cycle,
+ * thread safety and sticky errors). One owner (a staging subtask); open it with {@link
+ * Devices#open}, which checks that CUDA is available first.
  */
-public final class CudaDevice implements Device {
+public final class CudaDevice implements Device, Releasable {
     /** Default ring: 4 pinned slots. */
     public static final int DEFAULT_SLOTS = 4;
 
@@ -36,9 +33,7 @@ public final class CudaDevice implements Device {
     private final String name;
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
-    private final PinnedRing<CUdeviceptr> ring;
-    private final Set<CudaBuffer> open = ConcurrentHashMap.newKeySet();
-    private boolean closed;
+    private final RingDevice<CUdeviceptr> core;
 
     /**
      * Retains GPU {@code ordinal}'s primary context and allocates the pinned ring.
@@ -55,14 +50,17 @@ public final class CudaDevice implements Device {
             cuDeviceGet(device, ordinal);
             cuDevicePrimaryCtxRetain(context, device);
         } catch (CudaException e) {
-            throw new DeviceException(name + ": cannot open: " + e.getMessage(), e);
+            throw CudaErrors.of(
+                    name + ": cannot open: cuDevicePrimaryCtxRetain", e.getMessage(), e);
         }
+        PinnedRing<CUdeviceptr> ring;
         try {
             ring = new PinnedRing<>(new CudaCopyEngine(name, context, slots), slots, slotBytes);
         } catch (DeviceException | RuntimeException e) {
             releaseContext();
             throw e;
         }
+        core = new RingDevice<>(name, new CudaMemory(), ring);
     }
 
     @Override
@@ -75,31 +73,27 @@ public final class CudaDevice implements Device {
      * allocates nothing.
      *
      * @throws DeviceException if the GPU has less free memory than {@code bytes} (both sizes in
-     *     bytes and GiB) or {@code cuMemAlloc} fails
+     *     bytes and GiB) or {@code cuMemAlloc} fails; a {@link DeviceLostException} after a sticky
+     *     error
      */
     @Override
-    public CudaBuffer allocate(long bytes) throws DeviceException {
-        if (bytes < 0) {
-            throw new IllegalArgumentException("negative allocation size " + bytes);
-        }
-        checkOpen();
-        CUdeviceptr ptr = bytes == 0 ? null : allocateDeviceMemory(bytes);
-        CudaBuffer buffer = new CudaBuffer(name, ptr, bytes, ring, this::free);
-        open.add(buffer);
-        return buffer;
+    public CudaBuffer<CUdeviceptr> allocate(long bytes) throws DeviceException {
+        return core.allocate(bytes);
     }
 
     /** Frees open buffers, the ring (events, stream, pinned memory), then the context. */
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        List<CudaBuffer> buffers = new ArrayList<>(open);
-        buffers.forEach(CudaBuffer::close);
-        ring.close();
-        releaseContext();
+    public void close() {
+        core.close();
+    }
+
+    /**
+     * Closes the device (ring, stream, events, context) once its last buffer is freed; now if none
+     * is open. For a slot that keeps its tensors resident after its job.
+     */
+    @Override
+    public void closeWhenReleased() {
+        core.closeWhenReleased();
     }
 
     /**
@@ -113,7 +107,7 @@ public final class CudaDevice implements Device {
         try {
             cuDeviceGetName(buf, buf.length, device);
         } catch (CudaException e) {
-            throw new DeviceException(name + ": cuDeviceGetName failed: " + e.getMessage(), e);
+            throw CudaErrors.of(name + ": cuDeviceGetName", e.getMessage(), e);
         }
         int n = 0;
         while (n < buf.length && buf[n] != 0) {
@@ -136,55 +130,13 @@ public final class CudaDevice implements Device {
             cuMemGetInfo(free, total);
             return new Memory(free[0], total[0]);
         } catch (CudaException e) {
-            throw new DeviceException(name + ": cuMemGetInfo failed: " + e.getMessage(), e);
+            throw CudaErrors.of(name + ": cuMemGetInfo", e.getMessage(), e);
         }
     }
-
-    /**
-     * Device memory as {@code cuMemGetInfo} reports it.
-     *
-     * @param freeBytes bytes free now
-     * @param totalBytes bytes on the GPU
-     */
-    public record Memory(long freeBytes, long totalBytes) {}
 
     /** The primary context, for {@link PlainPinnedCopy}. */
     CUcontext context() {
         return context;
-    }
-
-    private CUdeviceptr allocateDeviceMemory(long bytes) throws DeviceException {
-        Memory m = memory();
-        if (m.freeBytes() < bytes) {
-            throw new DeviceException(
-                    name
-                            + ": cannot allocate "
-                            + Sizes.describe(bytes)
-                            + ": only "
-                            + Sizes.describe(m.freeBytes())
-                            + " free of "
-                            + Sizes.describe(m.totalBytes()));
-        }
-        try {
-            cuCtxSetCurrent(context);
-            CUdeviceptr ptr = new CUdeviceptr();
-            cuMemAlloc(ptr, bytes);
-            return ptr;
-        } catch (CudaException e) {
-            throw new DeviceException(
-                    name + ": cuMemAlloc of " + Sizes.describe(bytes) + " failed: " + e, e);
-        }
-    }
-
-    private void free(CudaBuffer buffer) {
-        if (open.remove(buffer) && buffer.pointer() != null) {
-            try {
-                cuCtxSetCurrent(context);
-                cuMemFree(buffer.pointer());
-            } catch (CudaException e) {
-                // Teardown: the context release below reclaims it.
-            }
-        }
     }
 
     private void releaseContext() {
@@ -196,8 +148,58 @@ public final class CudaDevice implements Device {
     }
 
     private void checkOpen() {
-        if (closed) {
+        if (core != null && core.isClosed()) {
             throw new IllegalStateException(name + " is closed");
+        }
+    }
+
+    /**
+     * Device memory as {@code cuMemGetInfo} reports it.
+     *
+     * @param freeBytes bytes free now
+     * @param totalBytes bytes on the GPU
+     */
+    public record Memory(long freeBytes, long totalBytes) {}
+
+    /** Device memory through {@code cuMemAlloc}/{@code cuMemFree} in the primary context. */
+    private final class CudaMemory implements RingDevice.Memory<CUdeviceptr> {
+        @Override
+        public CUdeviceptr allocate(long bytes) throws DeviceException {
+            Memory m = memory();
+            if (m.freeBytes() < bytes) {
+                throw new DeviceException(
+                        name
+                                + ": cannot allocate "
+                                + Sizes.describe(bytes)
+                                + ": only "
+                                + Sizes.describe(m.freeBytes())
+                                + " free of "
+                                + Sizes.describe(m.totalBytes()));
+            }
+            try {
+                cuCtxSetCurrent(context);
+                CUdeviceptr ptr = new CUdeviceptr();
+                cuMemAlloc(ptr, bytes);
+                return ptr;
+            } catch (CudaException e) {
+                throw CudaErrors.of(
+                        name + ": cuMemAlloc of " + Sizes.describe(bytes), e.getMessage(), e);
+            }
+        }
+
+        @Override
+        public void free(CUdeviceptr pointer) {
+            try {
+                cuCtxSetCurrent(context);
+                cuMemFree(pointer);
+            } catch (CudaException e) {
+                // Teardown: the context release reclaims it.
+            }
+        }
+
+        @Override
+        public void close() {
+            releaseContext();
         }
     }
 }

@@ -130,11 +130,15 @@ public final class Devices {
 
     /**
      * Releases the GPU claim of a device from {@link #openForSlot} without closing it, for a slot
-     * that keeps its tensors resident after the job; no-op for other devices.
+     * that keeps its tensors resident after the job; no-op for other devices. A GPU device closes
+     * itself (pinned ring, stream, events, context) once its last resident buffer is freed, or now
+     * if none is open, so that no run or failover leaves a device behind.
      */
     public static void releaseClaim(Device device) {
         if (device instanceof ClaimedDevice c) {
             c.releaseClaim();
+        } else if (device instanceof Releasable r) {
+            r.closeWhenReleased();
         }
     }
 
@@ -165,6 +169,7 @@ public final class Devices {
 
     private static CudaAvailability probe() {
         try {
+            JCudaNatives.ensureDriverLibrary(); // a truncated copy left by a killed run is replaced
             return CudaProbe.probe();
         } catch (LinkageError e) {
             return CudaAvailability.unavailable(

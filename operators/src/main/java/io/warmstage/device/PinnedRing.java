@@ -8,7 +8,11 @@ import java.util.zip.CRC32C;
  * A ring of pinned host slots for staging H2D copies: each copy fills the next slot, enqueues an
  * async copy and records the slot's event; a slot is refilled only after its event completed.
  * Copies larger than a slot are split across consecutive slots. Reads back to the host go through
- * slot 0 after synchronizing. Not thread-safe: one owner.
+ * slot 0 after synchronizing.
+ *
+ * <p>Thread-safe: one ring serves every buffer of its device, so each call holds the ring's lock
+ * for its whole length. Two threads copying into two buffers therefore take turns slot by slot and
+ * never refill a slot whose copy is still in flight; a {@link #close} waits for a copy in progress.
  *
  * @param <P> the engine's device allocation handle
  */
@@ -17,7 +21,7 @@ public final class PinnedRing<P> implements AutoCloseable {
     private final ByteBuffer[] slots;
     private final boolean[] inFlight;
     private int next;
-    private boolean closed;
+    private volatile boolean closed;
 
     /**
      * Allocates {@code slotCount} pinned slots of {@code slotBytes} bytes each, once.
@@ -61,7 +65,8 @@ public final class PinnedRing<P> implements AutoCloseable {
      *     then waits for what it had enqueued (best effort) so that no pinned slot is refilled
      *     while a copy may still read it, and {@code src}'s position is left where it stopped
      */
-    public void copyFromHost(P target, long deviceOffset, ByteBuffer src) throws DeviceException {
+    public synchronized void copyFromHost(P target, long deviceOffset, ByteBuffer src)
+            throws DeviceException {
         checkOpen();
         long offset = deviceOffset;
         try {
@@ -83,7 +88,7 @@ public final class PinnedRing<P> implements AutoCloseable {
     }
 
     /** Waits for every enqueued copy; afterwards all slots are free. */
-    public void synchronize() throws DeviceException {
+    public synchronized void synchronize() throws DeviceException {
         checkOpen();
         engine.synchronize();
         Arrays.fill(inFlight, false);
@@ -93,7 +98,8 @@ public final class PinnedRing<P> implements AutoCloseable {
      * Copies {@code source[deviceOffset, ...)} into {@code dst.remaining()} bytes of {@code dst},
      * after every enqueued copy, in slot-sized pieces. Advances {@code dst} to its limit.
      */
-    public void copyToHost(P source, long deviceOffset, ByteBuffer dst) throws DeviceException {
+    public synchronized void copyToHost(P source, long deviceOffset, ByteBuffer dst)
+            throws DeviceException {
         synchronize();
         long offset = deviceOffset;
         while (dst.hasRemaining()) {
@@ -107,7 +113,8 @@ public final class PinnedRing<P> implements AutoCloseable {
      * CRC-32C of {@code source[deviceOffset, deviceOffset + length)} after every enqueued copy,
      * read back in slot-sized pieces.
      */
-    public int crc32c(P source, long deviceOffset, long length) throws DeviceException {
+    public synchronized int crc32c(P source, long deviceOffset, long length)
+            throws DeviceException {
         synchronize();
         CRC32C crc = new CRC32C();
         long end = Math.addExact(deviceOffset, length);
@@ -121,7 +128,7 @@ public final class PinnedRing<P> implements AutoCloseable {
 
     /** Waits for in-flight copies (best effort) and releases the engine. Idempotent. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }

@@ -14,16 +14,17 @@ import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 
 /**
- * The GPU check's baseline: one pinned host buffer and one device buffer of the same size, and a
- * single synchronous {@code cuMemcpyHtoD} between them, timed. What the staging ring's H2D copies
- * are measured against. Not thread-safe; close it to free both buffers.
+ * The GPU check's baseline: pinned host memory and one device buffer of the same size, and
+ * synchronous {@code cuMemcpyHtoD} copies between them, timed. What the staging ring's H2D copies
+ * are measured against. The host side is {@link PinnedBlocks} of at most 1 GiB each (a pinned block
+ * over 2 GiB cannot be viewed as one {@code ByteBuffer}), so the copy is one {@code cuMemcpyHtoD}
+ * per GiB. Not thread-safe; close it to free both.
  */
 public final class PlainPinnedCopy implements AutoCloseable {
     private final CudaDevice device;
     private final long bytes;
-    private final Pointer host = new Pointer();
     private final CUdeviceptr target = new CUdeviceptr();
-    private boolean hostAllocated;
+    private PinnedBlocks<Pointer> host;
     private boolean targetAllocated;
     private boolean closed;
 
@@ -42,12 +43,14 @@ public final class PlainPinnedCopy implements AutoCloseable {
         this.bytes = bytes;
         try {
             cuCtxSetCurrent(device.context());
-            cuMemHostAlloc(host, bytes, 0);
-            hostAllocated = true;
+            host = new PinnedBlocks<>(new CudaPinned(device), bytes, PinnedBlocks.MAX_PIECE);
             cuMemAlloc(target, bytes);
             targetAllocated = true;
-        } catch (CudaException e) {
+        } catch (DeviceException | RuntimeException e) {
             close();
+            if (e instanceof DeviceException d) {
+                throw d;
+            }
             throw new DeviceException(
                     device.name() + ": baseline allocation of " + Sizes.describe(bytes) + ": " + e,
                     e);
@@ -67,13 +70,12 @@ public final class PlainPinnedCopy implements AutoCloseable {
      */
     public void fill(long offset, ByteBuffer src) {
         checkOpen();
-        Ranges.check(offset, src.remaining(), bytes);
-        host.getByteBuffer(offset, src.remaining()).put(src);
+        host.fill(offset, src);
     }
 
     /**
-     * Copies the whole pinned buffer to the device with one {@code cuMemcpyHtoD} (synchronous for
-     * pinned memory) followed by {@code cuCtxSynchronize}.
+     * Copies the whole pinned memory to the device with one {@code cuMemcpyHtoD} per pinned piece
+     * (synchronous for pinned memory) followed by {@code cuCtxSynchronize}.
      *
      * @return wall time of the copy in nanoseconds
      * @throws DeviceException if the driver reports an error
@@ -83,7 +85,12 @@ public final class PlainPinnedCopy implements AutoCloseable {
         try {
             cuCtxSetCurrent(device.context());
             long start = System.nanoTime();
-            cuMemcpyHtoD(target, host, bytes);
+            for (int i = 0; i < host.pieceCount(); i++) {
+                cuMemcpyHtoD(
+                        target.withByteOffset(host.pieceOffset(i)),
+                        host.piece(i),
+                        host.pieceSize(i));
+            }
             cuCtxSynchronize();
             return System.nanoTime() - start;
         } catch (CudaException e) {
@@ -106,12 +113,40 @@ public final class PlainPinnedCopy implements AutoCloseable {
         } catch (CudaException e) {
             // Teardown: the context release reclaims it.
         }
-        try {
-            if (hostAllocated) {
-                cuMemFreeHost(host);
+        if (host != null) {
+            host.close();
+        }
+    }
+
+    /** Pinned pieces from {@code cuMemHostAlloc} in the device's context. */
+    private record CudaPinned(CudaDevice device) implements PinnedBlocks.Allocator<Pointer> {
+        @Override
+        public Pointer allocate(int bytes) throws DeviceException {
+            Pointer p = new Pointer();
+            try {
+                cuCtxSetCurrent(device.context());
+                cuMemHostAlloc(p, bytes, 0);
+                return p;
+            } catch (CudaException e) {
+                throw CudaErrors.of(
+                        device.name() + ": cuMemHostAlloc of " + Sizes.describe(bytes),
+                        e.getMessage(),
+                        e);
             }
-        } catch (CudaException e) {
-            // Teardown.
+        }
+
+        @Override
+        public ByteBuffer view(Pointer piece, int offset, int length) {
+            return piece.getByteBuffer(offset, length);
+        }
+
+        @Override
+        public void free(Pointer piece) {
+            try {
+                cuMemFreeHost(piece);
+            } catch (CudaException e) {
+                // Teardown.
+            }
         }
     }
 

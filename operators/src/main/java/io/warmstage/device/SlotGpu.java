@@ -13,16 +13,16 @@ import org.apache.flink.configuration.Configuration;
  * <ol>
  *   <li><b>External resources</b> (a real cluster with Flink's GPU plugin): the TaskManager's GPUs
  *       from {@code getExternalResourceInfos("gpu")}, each with an {@code index} property, sorted
- *       by index. The slot prefers the one at {@code subtask % n} and falls back to the next one
- *       (wrapping) that no other slot of this JVM holds, because subtask indexes are global while
- *       the GPU list is per TaskManager.
- *   <li><b>Configuration</b> ({@link GpuOptions#GPU_ORDINALS}, e.g. {@code 0,1,2,3}): subtask i
- *       uses {@code ordinals[i % n]}, nothing else.
- *   <li><b>Default</b>: GPU {@code subtask % deviceCount}, nothing else.
+ *       by index. The slot prefers the one at {@code subtask % n}.
+ *   <li><b>Configuration</b> ({@link GpuOptions#GPU_ORDINALS}, e.g. {@code 0,1,2,3}): the slot
+ *       prefers {@code ordinals[subtask % n]}.
+ *   <li><b>Default</b>: the slot prefers GPU {@code subtask % deviceCount}.
  * </ol>
  *
- * <p>Two slots of one TaskManager never share a GPU unless {@link GpuOptions#GPU_SHARED} is true:
- * {@link GpuClaims} fails the second one.
+ * <p>Subtask indexes are global while GPUs are per host, so two slots of one host can prefer the
+ * same GPU: each falls back to the next one of its list (wrapping; for the default, every GPU of
+ * the host) that nobody holds. {@code cuda:N} means GPU N and nothing else. {@link GpuClaims} holds
+ * the claims; two slots share a GPU only when {@link GpuOptions#GPU_SHARED} is true.
  */
 public final class SlotGpu {
     /** The property Flink's GPU plugin gives each GPU: its index as {@code nvidia-smi} shows it. */
@@ -32,12 +32,14 @@ public final class SlotGpu {
     private final List<Integer> resourceOrdinals;
     private final List<Integer> configuredOrdinals;
     private final boolean shared;
+    private final boolean explicit;
 
     private SlotGpu(
             int subtask,
             List<Integer> resourceOrdinals,
             List<Integer> configuredOrdinals,
-            boolean shared) {
+            boolean shared,
+            boolean explicit) {
         if (subtask < 0) {
             throw new IllegalArgumentException("negative subtask index " + subtask);
         }
@@ -45,6 +47,7 @@ public final class SlotGpu {
         this.resourceOrdinals = resourceOrdinals.stream().sorted().distinct().toList();
         this.configuredOrdinals = List.copyOf(configuredOrdinals);
         this.shared = shared;
+        this.explicit = explicit;
     }
 
     /**
@@ -65,7 +68,8 @@ public final class SlotGpu {
         }
         List<Integer> configured =
                 parseOrdinals(config.getOptional(GpuOptions.GPU_ORDINALS).orElse(""));
-        return new SlotGpu(subtask, fromResources, configured, config.get(GpuOptions.GPU_SHARED));
+        return new SlotGpu(
+                subtask, fromResources, configured, config.get(GpuOptions.GPU_SHARED), false);
     }
 
     /** As {@link #forSlot}, with the inputs already parsed (tests, the GPU check). */
@@ -74,7 +78,12 @@ public final class SlotGpu {
             List<Integer> resourceOrdinals,
             List<Integer> configuredOrdinals,
             boolean shared) {
-        return new SlotGpu(subtask, resourceOrdinals, configuredOrdinals, shared);
+        return new SlotGpu(subtask, resourceOrdinals, configuredOrdinals, shared, false);
+    }
+
+    /** An explicit {@code cuda:N}: GPU {@code ordinal} and no other. */
+    static SlotGpu explicit(int subtask, int ordinal, boolean shared) {
+        return new SlotGpu(subtask, List.of(), List.of(ordinal), shared, true);
     }
 
     /** The subtask index. */
@@ -88,27 +97,46 @@ public final class SlotGpu {
     }
 
     /**
-     * The GPUs this slot may use, best first: several only for external resources.
+     * The GPUs this slot may use, best first: the preferred one, then the rest of its list from
+     * there, wrapping (for the default, every GPU of the host); for {@code cuda:N} only N.
      *
      * @param deviceCount GPUs the CUDA driver reports, 1 or more
      */
     public List<Integer> candidates(int deviceCount) {
+        if (explicit) {
+            return List.of(configuredOrdinals.get(0));
+        }
         if (!resourceOrdinals.isEmpty()) {
-            int n = resourceOrdinals.size();
-            List<Integer> out = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                out.add(resourceOrdinals.get((subtask + i) % n));
-            }
-            return out;
+            return rotated(resourceOrdinals);
         }
         if (!configuredOrdinals.isEmpty()) {
-            return List.of(configuredOrdinals.get(subtask % configuredOrdinals.size()));
+            return rotated(configuredOrdinals);
         }
-        return List.of(subtask % deviceCount);
+        List<Integer> all = new ArrayList<>(deviceCount);
+        for (int i = 0; i < deviceCount; i++) {
+            all.add(i);
+        }
+        return rotated(all);
+    }
+
+    /** {@code list} from position {@code subtask % size}, wrapping, each ordinal once. */
+    private List<Integer> rotated(List<Integer> list) {
+        int n = list.size();
+        List<Integer> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Integer ordinal = list.get((subtask + i) % n);
+            if (!out.contains(ordinal)) {
+                out.add(ordinal);
+            }
+        }
+        return out;
     }
 
     /** Where the candidates come from, for error messages. */
     public String source() {
+        if (explicit) {
+            return "cuda:" + configuredOrdinals.get(0);
+        }
         if (!resourceOrdinals.isEmpty()) {
             return "the TaskManager's 'gpu' external resources " + resourceOrdinals;
         }

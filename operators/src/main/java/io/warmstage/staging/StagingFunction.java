@@ -4,6 +4,7 @@ import io.warmstage.cache.CacheOp;
 import io.warmstage.device.Device;
 import io.warmstage.device.DeviceBuffer;
 import io.warmstage.device.DeviceException;
+import io.warmstage.device.DeviceLostException;
 import io.warmstage.device.Devices;
 import io.warmstage.device.HostDevice;
 import io.warmstage.device.SlotGpu;
@@ -119,7 +120,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         device =
                 cpu
                         ? new HostDevice(stagingDir(hostId))
-                        : Devices.openForSlot(spec, () -> SlotGpu.forSlot(gpus, slot, config));
+                        : openDevice(spec, () -> SlotGpu.forSlot(gpus, slot, config));
         staged = new ArrayList<>();
         verify = config.get(StagingOptions.VERIFY);
         keepResident = config.get(StagingOptions.KEEP_RESIDENT);
@@ -344,9 +345,21 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                 }
             }
             stage(f, r, ctx, out);
+        } catch (DeviceLostException e) {
+            throw e; // the device's context is unusable: fail the task, restart on a fresh one
         } catch (Exception e) {
             fail(key, r.file, r.model, ModelPlanner.describe(e), ctx, out);
         }
+    }
+
+    /**
+     * Opens this slot's device ({@link Devices#openForSlot}); tests substitute a device here.
+     *
+     * @param spec the {@link StagingOptions#DEVICE} setting
+     * @param slotGpu the slot's GPU choice, built only when a GPU is opened
+     */
+    protected Device openDevice(String spec, Devices.SlotGpuSource slotGpu) throws DeviceException {
+        return Devices.openForSlot(spec, slotGpu);
     }
 
     /**
@@ -406,6 +419,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         if (cacheOn && f.cacheOwner && !hostHas(f) && claims(f)) {
             ctx.output(CACHE_OPS, CacheOp.write(slot, f.uriObject, f.version, r.offset, r));
             f.markCacheWritten();
+        }
+        if (!verify && !done.isEmpty()) {
+            f.data.synchronize(); // a tensor is reported once its bytes have landed, not queued
         }
         for (StagingFile.Done t : done) {
             out.collect(tensorEvent(f, t));

@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An in-memory {@link CopyEngine} over {@code byte[]} "device memory": async copies and events
@@ -12,6 +13,11 @@ import java.util.List;
  * ({@link #waitFor} runs the stream up to the slot's event, as a GPU would). Copies read their
  * pinned slot when they run, not when they are issued, like DMA; a slot reused too early therefore
  * lands wrong bytes, and issuing into a slot with a queued copy throws.
+ *
+ * <p>A stream has one driver: the engine counts calls that overlap in time ({@link #overlaps}),
+ * since a ring that lets two threads in at once can refill a slot whose copy is in flight. {@link
+ * #duringCopy}, when set, runs once inside the next {@link #copyAsync}, before the copy is queued,
+ * so a test can hold one thread there while another tries to get in.
  */
 final class FakeCopyEngine implements CopyEngine<byte[]> {
     /** Everything the ring asked for and everything the stream ran, in order. */
@@ -26,6 +32,16 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
 
     int failRecordAfter = -1;
 
+    /** Engine calls that began while another was still running (must stay 0). */
+    final AtomicInteger overlaps = new AtomicInteger();
+
+    /** Runs once inside the next {@link #copyAsync}; null for none. */
+    volatile Runnable duringCopy;
+
+    /** A failure for the next {@link #copyAsync} to throw instead of copying; null for none. */
+    volatile DeviceException nextCopyFailure;
+
+    private final AtomicInteger inside = new AtomicInteger();
     private int copies;
     private int records;
 
@@ -35,7 +51,7 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
     private final List<Integer> queuedCopies = new ArrayList<>();
 
     @Override
-    public ByteBuffer allocatePinned(int slot, int bytes) throws DeviceException {
+    public synchronized ByteBuffer allocatePinned(int slot, int bytes) throws DeviceException {
         if (slot == failAllocationAtSlot) {
             throw new DeviceException("fake: out of pinned memory");
         }
@@ -47,6 +63,26 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
     @Override
     public void copyAsync(int slot, byte[] target, long deviceOffset, int bytes)
             throws DeviceException {
+        enter();
+        try {
+            Runnable hook = duringCopy;
+            duringCopy = null;
+            if (hook != null) {
+                hook.run();
+            }
+            queueCopy(slot, target, deviceOffset, bytes);
+        } finally {
+            inside.decrementAndGet();
+        }
+    }
+
+    private synchronized void queueCopy(int slot, byte[] target, long deviceOffset, int bytes)
+            throws DeviceException {
+        DeviceException failure = nextCopyFailure;
+        if (failure != null) {
+            nextCopyFailure = null;
+            throw failure;
+        }
         if (copies++ == failCopyAfter) {
             throw new DeviceException("fake: copy failed");
         }
@@ -64,7 +100,16 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
     }
 
     @Override
-    public void record(int slot) throws DeviceException {
+    public synchronized void record(int slot) throws DeviceException {
+        enter();
+        try {
+            recordBody(slot);
+        } finally {
+            inside.decrementAndGet();
+        }
+    }
+
+    private void recordBody(int slot) throws DeviceException {
         if (records++ == failRecordAfter) {
             throw new DeviceException("fake: record failed");
         }
@@ -73,7 +118,16 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
     }
 
     @Override
-    public void waitFor(int slot) {
+    public synchronized void waitFor(int slot) {
+        enter();
+        try {
+            waitForBody(slot);
+        } finally {
+            inside.decrementAndGet();
+        }
+    }
+
+    private void waitForBody(int slot) {
         log.add("wait " + slot);
         // cuEventSynchronize waits for the slot's latest recorded event: run up to it.
         while (streamNames.contains("ran event " + slot)) {
@@ -82,13 +136,31 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
     }
 
     @Override
-    public void synchronize() {
+    public synchronized void synchronize() {
+        enter();
+        try {
+            synchronizeBody();
+        } finally {
+            inside.decrementAndGet();
+        }
+    }
+
+    private void synchronizeBody() {
         log.add("sync");
         complete(stream.size());
     }
 
     @Override
-    public void copyToHost(int slot, byte[] source, long deviceOffset, int bytes) {
+    public synchronized void copyToHost(int slot, byte[] source, long deviceOffset, int bytes) {
+        enter();
+        try {
+            copyToHostBody(slot, source, deviceOffset, bytes);
+        } finally {
+            inside.decrementAndGet();
+        }
+    }
+
+    private void copyToHostBody(int slot, byte[] source, long deviceOffset, int bytes) {
         if (!stream.isEmpty()) {
             throw new IllegalStateException("d2h read while copies are still queued");
         }
@@ -97,22 +169,33 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         closed = true;
         log.add("close");
     }
 
     /** Runs the next {@code n} queued stream operations, as the GPU would. */
-    void complete(int n) {
+    synchronized void complete(int n) {
         for (int i = 0; i < n && !stream.isEmpty(); i++) {
             log.add(streamNames.removeFirst());
             stream.removeFirst().run();
         }
     }
 
+    /** Engine calls running now, on any thread. */
+    int inside() {
+        return inside.get();
+    }
+
     /** Stream operations queued and not yet run. */
-    int queued() {
+    synchronized int queued() {
         return stream.size();
+    }
+
+    private void enter() {
+        if (inside.incrementAndGet() > 1) {
+            overlaps.incrementAndGet();
+        }
     }
 
     private void enqueue(String name, Runnable op) {

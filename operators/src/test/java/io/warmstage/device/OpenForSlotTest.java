@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
  */
 class OpenForSlotTest {
     private static final CudaAvailability TWO_GPUS = CudaAvailability.of(2);
-    private final GpuClaims claims = new GpuClaims();
+    private final GpuClaims claims = GpuClaimsTest.claims();
     private final List<Integer> opened = new ArrayList<>();
 
     @Test
@@ -36,7 +36,7 @@ class OpenForSlotTest {
 
         assertThatThrownBy(() -> open("cuda:0", SlotGpu.of(1, List.of(), List.of(), false)))
                 .isInstanceOf(DeviceException.class)
-                .hasMessageContaining("subtask 1 cannot use cuda:0")
+                .hasMessageContaining("subtask 1 found no free GPU among cuda:[0]")
                 .hasMessageContaining("warmstage.staging.gpu-shared: true");
         Device shared = open("cuda:0", SlotGpu.of(1, List.of(), List.of(), true));
         assertThat(claims.holders(0)).containsExactly(0, 1);

@@ -19,7 +19,8 @@ class SlotGpuTest {
         Configuration none = new Configuration();
         for (int subtask = 0; subtask < 9; subtask++) {
             SlotGpu s = SlotGpu.forSlot(List.of(), subtask, none);
-            assertThat(s.candidates(4)).containsExactly(subtask % 4);
+            assertThat(s.candidates(4).get(0)).isEqualTo(subtask % 4);
+            assertThat(s.candidates(4)).containsExactlyInAnyOrder(0, 1, 2, 3);
             assertThat(s.shared()).isFalse();
         }
         assertThat(SlotGpu.forSlot(List.of(), 5, none).source())
@@ -31,10 +32,10 @@ class SlotGpuTest {
         Configuration c = new Configuration();
         c.set(GpuOptions.GPU_ORDINALS, "3,1, 2");
 
-        assertThat(SlotGpu.forSlot(List.of(), 0, c).candidates(8)).containsExactly(3);
-        assertThat(SlotGpu.forSlot(List.of(), 1, c).candidates(8)).containsExactly(1);
-        assertThat(SlotGpu.forSlot(List.of(), 2, c).candidates(8)).containsExactly(2);
-        assertThat(SlotGpu.forSlot(List.of(), 4, c).candidates(8)).containsExactly(1);
+        assertThat(SlotGpu.forSlot(List.of(), 0, c).candidates(8)).containsExactly(3, 1, 2);
+        assertThat(SlotGpu.forSlot(List.of(), 1, c).candidates(8)).containsExactly(1, 2, 3);
+        assertThat(SlotGpu.forSlot(List.of(), 2, c).candidates(8)).containsExactly(2, 3, 1);
+        assertThat(SlotGpu.forSlot(List.of(), 4, c).candidates(8)).containsExactly(1, 2, 3);
         assertThat(SlotGpu.forSlot(List.of(), 0, c).source())
                 .isEqualTo("warmstage.staging.gpu-ordinals [3, 1, 2]");
     }

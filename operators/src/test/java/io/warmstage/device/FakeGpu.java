@@ -1,0 +1,86 @@
+package io.warmstage.device;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A GPU-like {@link Device} without a GPU: the real {@link RingDevice}, {@link CudaBuffer} and
+ * {@link PinnedRing} over {@link FakeCopyEngine} (copies land only when the stream runs) and {@code
+ * byte[]} device memory. For tests in other packages, too.
+ */
+public final class FakeGpu {
+    final FakeCopyEngine engine = new FakeCopyEngine();
+    final Memory memory = new Memory();
+    final RingDevice<byte[]> device;
+
+    /** A device named {@code cuda:0} with a ring of {@code slots} slots of {@code slotBytes}. */
+    public FakeGpu(int slots, int slotBytes) throws DeviceException {
+        device = new RingDevice<>("cuda:0", memory, new PinnedRing<>(engine, slots, slotBytes));
+    }
+
+    /** The device. */
+    public Device device() {
+        return device;
+    }
+
+    /**
+     * The bytes of {@code buffer} as they sit in device memory now (copies queued not included).
+     */
+    public byte[] bytes(DeviceBuffer buffer) {
+        @SuppressWarnings("unchecked")
+        CudaBuffer<byte[]> b = (CudaBuffer<byte[]>) buffer;
+        return b.pointer() == null ? new byte[0] : b.pointer().clone();
+    }
+
+    /** Every allocation made so far, in order, freed or not: what device memory holds now. */
+    public List<byte[]> allocations() {
+        synchronized (memory) {
+            return List.copyOf(memory.all);
+        }
+    }
+
+    /** Stream operations queued and not yet run. */
+    public int queued() {
+        return engine.queued();
+    }
+
+    /** Makes the next H2D copy fail with {@code e}. */
+    public void failNextCopy(DeviceException e) {
+        engine.nextCopyFailure = e;
+    }
+
+    /** Whether the device closed: ring (engine) and context (memory) released. */
+    public boolean closed() {
+        return device.isClosed() && engine.closed && memory.closed;
+    }
+
+    /** Device memory as {@code byte[]} arrays; checks that nothing is freed mid-copy. */
+    final class Memory implements RingDevice.Memory<byte[]> {
+        final List<byte[]> live = new ArrayList<>();
+        final List<byte[]> all = new ArrayList<>();
+        final AtomicInteger freedDuringCopy = new AtomicInteger();
+        volatile boolean closed;
+
+        @Override
+        public synchronized byte[] allocate(long bytes) {
+            byte[] b = new byte[Math.toIntExact(bytes)];
+            live.add(b);
+            all.add(b);
+            return b;
+        }
+
+        @Override
+        public synchronized void free(byte[] pointer) {
+            if (engine.inside() > 0) {
+                freedDuringCopy.incrementAndGet();
+            }
+            live.remove(pointer);
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+}
