@@ -62,6 +62,7 @@ class StagingOnGpuTest {
         gpu = new FakeGpu(4, 1 << 20);
         Configuration conf = new Configuration();
         conf.set(StagingOptions.VERIFY, verify);
+        conf.set(StagingOptions.DEVICE, "cuda"); // the fake GPU (openDevice below)
         harness =
                 new KeyedOneInputStreamOperatorTestHarness<>(
                         new KeyedProcessOperator<>(new OnFakeGpu(conf)), r -> r.target, Types.INT);
@@ -87,7 +88,10 @@ class StagingOnGpuTest {
                 assertThat(Arrays.copyOfRange(device, (int) t.begin(), (int) t.end()))
                         .as("bytes of %s when its event was emitted", e.tensor)
                         .isEqualTo(Arrays.copyOfRange(origin, at, at + (int) t.byteSize()));
-                assertThat(e.crc32c).isNull();
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(origin, at, (int) t.byteSize());
+                assertThat(e.crc32c) // from the bytes as they were copied, not read back
+                        .isEqualTo(StagingEvent.hex((int) crc.getValue()));
             }
             reported = tensors.size();
         }
