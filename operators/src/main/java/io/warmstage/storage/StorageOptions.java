@@ -33,6 +33,17 @@ public final class StorageOptions {
                             "A response body that delivers no byte for this long is closed and"
                                     + " the read retried from the missing byte.");
 
+    /** Pooled HTTP(S) connections of one store. */
+    public static final ConfigOption<Integer> HTTP_MAX_CONNECTIONS =
+            ConfigOptions.key("warmstage.storage.http.max-connections")
+                    .intType()
+                    .defaultValue(HttpObjectStore.DEFAULT_MAX_CONNECTIONS)
+                    .withDescription(
+                            "Keep-alive HTTP(S) connections one store keeps, per host and in"
+                                    + " total; opened on demand. Keep it at or above"
+                                    + " warmstage.source.reads-in-flight plus one for header"
+                                    + " reads: a read waits for a free connection.");
+
     /** Flink masks values of keys containing "token" in logs and the Web UI. */
     public static final ConfigOption<String> HTTP_BEARER_TOKEN =
             ConfigOptions.key("warmstage.storage.http.bearer-token")
