@@ -21,8 +21,10 @@ public final class StorageOptions {
                     .durationType()
                     .defaultValue(Duration.ofSeconds(60))
                     .withDescription(
-                            "Limit from sending an HTTP(S) request until its response headers"
-                                    + " arrive. The body is bounded by the per-range budget.");
+                            "Limit for waiting on a pooled HTTP(S) connection and for each read"
+                                    + " from its socket (the response headers, then each body"
+                                    + " read). A body that trickles is bounded by the stall"
+                                    + " timeout and the per-range budget.");
 
     /** Longest time a response body may deliver no byte. */
     public static final ConfigOption<Duration> HTTP_STALL_TIMEOUT =
