@@ -4,7 +4,8 @@
 # direct buffer), alternating the two arms of each comparison in one run (A B A B ...):
 #   http: java.net.http (the former store's path) vs Apache HttpClient 5 classic (HttpObjectStore),
 #         from a private nginx on 127.0.0.1 (sendfile on);
-#   s3:   the flink-s3-fs-hadoop plugin with Hadoop's S3A defaults vs Warmstage's defaults,
+#   s3:   the flink-s3-fs-hadoop plugin with Hadoop's S3A stream defaults (input policy normal,
+#         read-ahead 64 KiB) vs input policy random with a read-ahead of one split (16 MiB),
 #         from S3Proxy (scripts/s3proxy.sh) over the same file.
 # Each trial is a fresh JVM; CPU is the JVM's user + sys over the read phase (all its threads).
 # Usage: bench/http-clients.sh [--size BYTES] [--runs N] [--only http|s3]
@@ -100,10 +101,11 @@ if [[ "$ONLY" != http ]]; then
       s3.access-key=bench-access s3.secret-key=bench-secret
       warmstage.storage.plugins-dir=$ROOT/operators/target/plugins)
   HADOOP_DEFAULTS=(fs.s3a.experimental.input.fadvise=normal fs.s3a.readahead.range=65536)
+  RANDOM_SPLIT=(fs.s3a.experimental.input.fadvise=random fs.s3a.readahead.range=16777216)
   echo "# s3: $SIZE bytes from S3Proxy, $RUNS runs per arm, alternating"
   for i in $(seq 1 "$RUNS"); do
     trial s3-hadoop-defaults flink s3://models/blob.bin "${S3[@]}" "${HADOOP_DEFAULTS[@]}"
-    trial s3-warmstage-defaults flink s3://models/blob.bin "${S3[@]}"
+    trial s3-random-16m flink s3://models/blob.bin "${S3[@]}" "${RANDOM_SPLIT[@]}"
   done
-  report s3-hadoop-defaults s3-warmstage-defaults
+  report s3-hadoop-defaults s3-random-16m
 fi

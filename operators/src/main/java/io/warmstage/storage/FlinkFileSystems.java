@@ -46,22 +46,6 @@ public final class FlinkFileSystems {
      */
     static final String S3_VERSION_REQUIRED = "s3.change.detection.version.required";
 
-    /**
-     * S3A stream settings added when unset, under any spelling ({@code s3.}, {@code s3a.}, {@code
-     * fs.s3a.}): each split is one stream read from its first byte to its last, then closed.
-     * Hadoop's default input policy asks for the rest of the object on the first read and aborts
-     * the connection at the split's end (one new connection per split); {@code random} with a
-     * read-ahead of a whole split asks for the split alone (one GET), which ends exactly where the
-     * reader stops, and the connection goes back to the pool. Measured in docs/BENCHMARKS.md ("HTTP
-     * client: java.net.http vs Apache HttpClient 5 classic"). A user's setting wins.
-     */
-    static final Map<String, String> S3A_DEFAULTS =
-            Map.of(
-                    "experimental.input.fadvise",
-                    "random",
-                    "readahead.range",
-                    Long.toString(16L << 20));
-
     private static Map<String, String> initializedWith;
 
     private FlinkFileSystems() {}
@@ -127,7 +111,10 @@ public final class FlinkFileSystems {
     }
 
     private static void initialize(Configuration conf, Path dir) throws StorageException {
-        Configuration fsConf = withDefaults(conf);
+        Configuration fsConf = new Configuration(conf);
+        if (!fsConf.containsKey(S3_VERSION_REQUIRED)) {
+            fsConf.setString(S3_VERSION_REQUIRED, "false");
+        }
         try {
             PluginManager plugins =
                     new DefaultPluginManager(
@@ -143,27 +130,6 @@ public final class FlinkFileSystems {
                 "Initialized Flink file systems from plugins in {} (keys: {})",
                 dir,
                 initializedWith.keySet());
-    }
-
-    /**
-     * {@code conf} plus {@link #S3_VERSION_REQUIRED} {@code false} and {@link #S3A_DEFAULTS}, each
-     * only where the user set no value for it (under any of its spellings).
-     */
-    static Configuration withDefaults(Configuration conf) {
-        Configuration fsConf = new Configuration(conf);
-        if (!fsConf.containsKey(S3_VERSION_REQUIRED)) {
-            fsConf.setString(S3_VERSION_REQUIRED, "false");
-        }
-        S3A_DEFAULTS.forEach(
-                (key, value) -> {
-                    boolean set =
-                            Stream.of("s3.", "s3a.", "fs.s3a.")
-                                    .anyMatch(prefix -> fsConf.containsKey(prefix + key));
-                    if (!set) {
-                        fsConf.setString("fs.s3a." + key, value);
-                    }
-                });
-        return fsConf;
     }
 
     private static void warnIfDifferent(Configuration conf) {

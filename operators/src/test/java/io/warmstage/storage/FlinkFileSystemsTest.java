@@ -113,23 +113,4 @@ class FlinkFileSystemsTest {
         assertThat(FlinkFileSystems.pluginsDir(new Configuration(), k -> null))
                 .isEqualTo(Path.of("plugins").toAbsolutePath());
     }
-
-    @Test
-    void s3aStreamDefaultsAreAddedUnlessTheUserSetThemInAnySpelling() {
-        Configuration none = new Configuration();
-        Configuration user = new Configuration();
-        user.setString("s3.readahead.range", "1048576");
-        user.setString("fs.s3a.experimental.input.fadvise", "sequential");
-        user.setString("s3.change.detection.version.required", "true");
-
-        Configuration defaults = FlinkFileSystems.withDefaults(none);
-        Configuration kept = FlinkFileSystems.withDefaults(user);
-
-        assertThat(defaults.toMap())
-                .containsEntry("fs.s3a.experimental.input.fadvise", "random")
-                .containsEntry("fs.s3a.readahead.range", "16777216")
-                .containsEntry("s3.change.detection.version.required", "false");
-        assertThat(kept.toMap()).isEqualTo(user.toMap());
-        assertThat(none.toMap()).isEmpty();
-    }
 }
