@@ -4,22 +4,35 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpHeaders;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.ManagedHttpClientConnectionFactory;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.http.HttpEntity;
+import org.apache.hc.core5.http.MessageHeaders;
+import org.apache.hc.core5.http.config.Http1Config;
+import org.apache.hc.core5.io.CloseMode;
+import org.apache.hc.core5.pool.PoolStats;
+import org.apache.hc.core5.util.TimeValue;
+import org.apache.hc.core5.util.Timeout;
 
 /**
  * {@link ObjectStore} for {@code http://} and {@code https://} URIs (presigned URLs included), on
- * {@link java.net.http.HttpClient}: HTTP/2 where the server offers it, else HTTP/1.1; redirects
- * followed the {@code NORMAL} way (never https to http); TLS certificates verified with the JVM's
- * trust store.
+ * Apache HttpClient 5 classic: blocking HTTP/1.1 over a pool of keep-alive connections, each body
+ * read by the calling thread straight from the socket into the caller's array (no selector thread,
+ * no body queue). Redirects are followed by {@link HttpRedirects} (never https to http); TLS
+ * certificates and host names are verified with the JVM's trust store.
  *
  * <p>Every ranged read follows DESIGN.md storage rules and RFC 9110 range requests: {@code GET}
  * with {@code Range: bytes=a-b} (64-bit numbers), {@code Accept-Encoding: identity} and {@code
@@ -27,32 +40,26 @@ import javax.net.ssl.SSLHandshakeException;
  * answer must be 206 with {@code Content-Range: bytes a-b/size}, no Content-Encoding other than
  * identity and the pinned ETag. Anything else is a {@link StorageException}, never data.
  *
- * <p>Closing a range's stream before its end closes the {@code HttpClient} body stream, which
- * cancels the exchange: HTTP/1.1 closes the connection, HTTP/2 resets the stream. Nothing is
- * drained.
+ * <p>Closing a range's stream after its last byte returns the connection to the pool; closing it
+ * before cancels the exchange (the socket is closed, nothing is drained). Error answers and
+ * redirects are not drained either.
  *
- * <p>The bearer token is sent as {@code Authorization: Bearer …} and appears in no message, log or
- * {@link #toString()}. Note that {@code HttpClient} may send it along a redirect.
+ * <p>The bearer token is sent as {@code Authorization: Bearer …}, only to the origin of the URI
+ * asked for, and appears in no message, log or {@link #toString()}.
  */
 public final class HttpObjectStore implements ObjectStore {
+    /** Connections kept per store when none is configured: per host and in total. */
+    static final int DEFAULT_MAX_CONNECTIONS = 32;
+
     /**
-     * Body buffer size for {@code java.net.http} (its system property {@code
-     * jdk.httpclient.bufsize}; the JDK's default is 16 KiB). Every buffer costs the client an
-     * allocation, a queue hand-off and a thread wake-up; at 256 KiB a multi-GB body takes 16x fewer
-     * of them (2 GB model over nginx, 3 profiled runs each: the HTTP client and reader CPU time
-     * down by about a third). The property is JVM-wide and read once, when the JDK's HTTP client is
-     * first used: it is set here, before this class builds a client, unless already set (an
-     * explicit {@code -Djdk.httpclient.bufsize} wins).
+     * Size of each connection's socket read buffer, in bytes. A read asking for more than is
+     * buffered goes from the socket straight into the caller's array, so this only serves headers
+     * and small reads.
      */
-    static final int BODY_BUFFER_BYTES = 256 << 10;
+    static final int SOCKET_BUFFER_BYTES = 64 << 10;
 
-    static {
-        if (System.getProperty("jdk.httpclient.bufsize") == null) {
-            System.setProperty("jdk.httpclient.bufsize", Integer.toString(BODY_BUFFER_BYTES));
-        }
-    }
-
-    private final HttpClient client;
+    private final CloseableHttpClient client;
+    private final PoolingHttpClientConnectionManager connections;
     private final Duration requestTimeout;
     private final Duration stallTimeout;
     private final Optional<String> bearerToken;
@@ -63,26 +70,52 @@ public final class HttpObjectStore implements ObjectStore {
         this(connectTimeout, requestTimeout, requestTimeout, bearerToken);
     }
 
-    /**
-     * @param connectTimeout limit for opening a connection
-     * @param requestTimeout limit from sending a request until its response headers arrive
-     * @param stallTimeout longest time a body may deliver no byte before it is closed and the read
-     *     fails as retryable ({@link RangeReads} resumes from the missing byte)
-     * @param bearerToken sent as {@code Authorization: Bearer <token>} when present
-     */
+    /** As the full constructor, with {@link #DEFAULT_MAX_CONNECTIONS} connections. */
     public HttpObjectStore(
             Duration connectTimeout,
             Duration requestTimeout,
             Duration stallTimeout,
             Optional<String> bearerToken) {
+        this(connectTimeout, requestTimeout, stallTimeout, bearerToken, DEFAULT_MAX_CONNECTIONS);
+    }
+
+    /**
+     * @param connectTimeout limit for opening a connection (TLS handshake included)
+     * @param requestTimeout limit for leasing a pooled connection and for each wait on the socket
+     *     (response headers, and each body read)
+     * @param stallTimeout longest time a body may deliver no byte before it is closed and the read
+     *     fails as retryable ({@link RangeReads} resumes from the missing byte)
+     * @param bearerToken sent as {@code Authorization: Bearer <token>} when present
+     * @param maxConnections pooled connections, per host and in total; at least the ranged reads in
+     *     flight on this store, else reads wait up to {@code requestTimeout} for one
+     */
+    public HttpObjectStore(
+            Duration connectTimeout,
+            Duration requestTimeout,
+            Duration stallTimeout,
+            Optional<String> bearerToken,
+            int maxConnections) {
+        Objects.requireNonNull(connectTimeout, "connectTimeout");
         this.requestTimeout = Objects.requireNonNull(requestTimeout, "requestTimeout");
         this.stallTimeout = Objects.requireNonNull(stallTimeout, "stallTimeout");
         this.bearerToken = Objects.requireNonNull(bearerToken, "bearerToken");
+        if (maxConnections < 1) {
+            throw new IllegalArgumentException("maxConnections must be at least 1");
+        }
+        this.connections = connectionManager(connectTimeout, requestTimeout, maxConnections);
         this.client =
-                HttpClient.newBuilder()
-                        .version(HttpClient.Version.HTTP_2)
-                        .followRedirects(HttpClient.Redirect.NEVER) // see HttpRedirects
-                        .connectTimeout(connectTimeout)
+                HttpClients.custom()
+                        .setConnectionManager(connections)
+                        .setDefaultRequestConfig(
+                                RequestConfig.custom()
+                                        .setConnectionRequestTimeout(timeout(requestTimeout))
+                                        .setResponseTimeout(timeout(requestTimeout))
+                                        .build())
+                        .disableRedirectHandling() // see HttpRedirects
+                        .disableAutomaticRetries() // RangeReads retries, for the missing bytes
+                        .disableContentCompression() // ranges must be of stored bytes
+                        .disableCookieManagement()
+                        .disableAuthCaching()
                         .build();
     }
 
@@ -96,17 +129,21 @@ public final class HttpObjectStore implements ObjectStore {
      */
     @Override
     public ObjectVersion stat(URI uri) throws IOException {
-        HttpResponse<InputStream> r = send(request(uri).method("HEAD", noBody()).build(), uri);
-        try (InputStream ignored = r.body()) {
-            if (r.statusCode() == 405 || r.statusCode() == 501) {
+        Exchange x = send(request("HEAD", uri), uri);
+        try {
+            int status = x.response.getCode();
+            if (status == 405 || status == 501) {
+                x.abort();
                 return statByRangedGet(uri);
             }
-            if (r.statusCode() != 200) {
-                throw HttpStatusErrors.of("HEAD", uri, r.statusCode(), r.headers());
+            if (status != 200) {
+                throw HttpStatusErrors.of("HEAD", uri, status, x.response);
             }
-            checkIdentityEncoding("HEAD", uri, r.headers());
-            long size = contentLength(r.headers(), "HEAD", uri);
-            return new ObjectVersion(size, HttpVersionTokens.of(r.headers()));
+            checkIdentityEncoding("HEAD", uri, x.response);
+            long size = contentLength(x.response, "HEAD", uri);
+            return new ObjectVersion(size, HttpVersionTokens.of(x.response));
+        } finally {
+            x.release(); // a HEAD has no body: nothing to drain
         }
     }
 
@@ -122,63 +159,70 @@ public final class HttpObjectStore implements ObjectStore {
     public InputStream openRange(URI uri, ObjectVersion pinned, long offset, long length)
             throws IOException {
         String range = ContentRange.rangeHeader(offset, length);
-        HttpResponse<InputStream> r = send(rangeRequest(uri, pinned, range), uri);
+        Exchange x = send(rangeRequest(uri, pinned, range), uri);
+        InputStream body;
         try {
-            checkRangeResponse(uri, pinned, offset, length, range, r);
+            checkRangeResponse(uri, pinned, offset, length, range, x.response);
+            body = x.body(length);
         } catch (IOException | RuntimeException e) {
-            r.body().close(); // aborts; an error body is never drained
+            x.abort(); // an error body is never drained
             throw e;
         }
         return new ExactRangeInputStream(
-                new StallGuardInputStream(r.body(), uri, stallTimeout), uri, offset, length);
+                new StallGuardInputStream(body, uri, stallTimeout), uri, offset, length);
     }
 
-    /** Shuts the client down on JDKs where {@code HttpClient} is closeable (21+). */
+    /** Closes every pooled connection at once; reads still open fail. */
     @Override
-    public void close() throws IOException {
-        if (client instanceof AutoCloseable c) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                throw new IOException("closing the HTTP client failed", e);
-            }
-        }
+    public void close() {
+        client.close(CloseMode.IMMEDIATE);
+    }
+
+    /** Connections leased to open exchanges and kept idle in the pool, for tests. */
+    PoolStats poolStats() {
+        return connections.getTotalStats();
     }
 
     @Override
     public String toString() {
         return "HttpObjectStore[requestTimeout="
                 + requestTimeout
+                + ", maxConnections="
+                + connections.getMaxTotal()
                 + ", bearerToken="
                 + (bearerToken.isPresent() ? "set" : "none")
                 + "]";
     }
 
     private ObjectVersion statByRangedGet(URI uri) throws IOException {
-        HttpRequest get = request(uri).GET().header("Range", "bytes=0-0").build();
-        HttpResponse<InputStream> r = send(get, uri);
-        try (InputStream ignored = r.body()) { // closing early aborts; never drains
+        HttpUriRequestBase get = request("GET", uri);
+        get.setHeader("Range", "bytes=0-0");
+        Exchange x = send(get, uri);
+        try { // a 200 here would be the whole object: aborted, never drained
             String what = "GET bytes=0-0";
-            int status = r.statusCode();
+            int status = x.response.getCode();
             if (status != 206 && status != 200 && status != 416) {
-                throw HttpStatusErrors.of(what, uri, status, r.headers());
+                throw HttpStatusErrors.of(what, uri, status, x.response);
             }
-            checkIdentityEncoding(what, uri, r.headers());
-            long size = status == 200 ? contentLength(r.headers(), what, uri) : total(r, uri);
-            return new ObjectVersion(size, HttpVersionTokens.of(r.headers()));
+            checkIdentityEncoding(what, uri, x.response);
+            long size =
+                    status == 200 ? contentLength(x.response, what, uri) : total(x.response, uri);
+            return new ObjectVersion(size, HttpVersionTokens.of(x.response));
+        } finally {
+            x.abort();
         }
     }
 
-    private long total(HttpResponse<?> r, URI uri) throws StorageException {
-        String header = r.headers().firstValue("Content-Range").orElse(null);
+    private static long total(ClassicHttpResponse r, URI uri) throws StorageException {
+        String header = HttpStatusErrors.first(r, "Content-Range").orElse(null);
         Optional<ContentRange> cr = ContentRange.parse(header);
         boolean ok = cr.isPresent() && cr.get().total() >= 0;
-        if (!ok || (r.statusCode() == 206 && cr.get().first() != 0)) {
+        if (!ok || (r.getCode() == 206 && cr.get().first() != 0)) {
             throw new StorageException(
                     "GET bytes=0-0 "
                             + Redaction.uri(uri)
                             + ": HTTP "
-                            + r.statusCode()
+                            + r.getCode()
                             + " with unusable Content-Range "
                             + header,
                     false);
@@ -186,30 +230,32 @@ public final class HttpObjectStore implements ObjectStore {
         return cr.get().total();
     }
 
-    private HttpRequest rangeRequest(URI uri, ObjectVersion pinned, String range) {
-        HttpRequest.Builder b = request(uri).GET().header("Range", range);
+    private HttpUriRequestBase rangeRequest(URI uri, ObjectVersion pinned, String range) {
+        HttpUriRequestBase b = request("GET", uri);
+        b.setHeader("Range", range);
         String token = pinned.etag();
         if (HttpVersionTokens.isStrongEtag(token)) {
-            b.header("If-Match", token);
+            b.setHeader("If-Match", token);
         }
-        HttpVersionTokens.lastModified(token).ifPresent(lm -> b.header("If-Unmodified-Since", lm));
-        return b.build();
+        HttpVersionTokens.lastModified(token)
+                .ifPresent(lm -> b.setHeader("If-Unmodified-Since", lm));
+        return b;
     }
 
-    private void checkRangeResponse(
+    private static void checkRangeResponse(
             URI uri,
             ObjectVersion pinned,
             long offset,
             long length,
             String range,
-            HttpResponse<?> r)
+            ClassicHttpResponse r)
             throws StorageException {
         String what = "GET " + range;
-        if (r.statusCode() != 206) {
-            throw HttpStatusErrors.of(what, uri, r.statusCode(), r.headers());
+        if (r.getCode() != 206) {
+            throw HttpStatusErrors.of(what, uri, r.getCode(), r);
         }
-        checkIdentityEncoding(what, uri, r.headers());
-        if (HttpVersionTokens.changed(pinned.etag(), r.headers())) {
+        checkIdentityEncoding(what, uri, r);
+        if (HttpVersionTokens.changed(pinned.etag(), r)) {
             throw new StorageException(
                     "object changed: "
                             + what
@@ -218,16 +264,16 @@ public final class HttpObjectStore implements ObjectStore {
                             + " pinned at "
                             + pinned
                             + ", server sent ETag "
-                            + r.headers().firstValue("ETag").orElse("(none)"),
+                            + HttpStatusErrors.first(r, "ETag").orElse("(none)"),
                     false);
         }
-        checkContentRange(what, uri, pinned, offset, length, r.headers());
+        checkContentRange(what, uri, pinned, offset, length, r);
     }
 
     private static void checkContentRange(
-            String what, URI uri, ObjectVersion pinned, long offset, long length, HttpHeaders h)
+            String what, URI uri, ObjectVersion pinned, long offset, long length, MessageHeaders h)
             throws StorageException {
-        String header = h.firstValue("Content-Range").orElse(null);
+        String header = HttpStatusErrors.first(h, "Content-Range").orElse(null);
         Optional<ContentRange> cr = ContentRange.parse(header);
         if (cr.isPresent()
                 && cr.get().first() == offset
@@ -259,7 +305,7 @@ public final class HttpObjectStore implements ObjectStore {
                             + pinned.size(),
                     false);
         }
-        Optional<String> contentLength = h.firstValue("Content-Length");
+        Optional<String> contentLength = HttpStatusErrors.first(h, "Content-Length");
         if (contentLength.isPresent() && !contentLength.get().equals(Long.toString(length))) {
             throw new StorageException(
                     what
@@ -273,10 +319,10 @@ public final class HttpObjectStore implements ObjectStore {
         }
     }
 
-    private static void checkIdentityEncoding(String what, URI uri, HttpHeaders h)
+    private static void checkIdentityEncoding(String what, URI uri, MessageHeaders h)
             throws StorageException {
-        List<String> encodings = h.allValues("Content-Encoding");
-        for (String e : encodings) {
+        for (Header header : h.getHeaders("Content-Encoding")) {
+            String e = Objects.toString(header.getValue(), "");
             if (!e.isBlank() && !"identity".equalsIgnoreCase(e.trim())) {
                 throw new StorageException(
                         what
@@ -290,8 +336,9 @@ public final class HttpObjectStore implements ObjectStore {
         }
     }
 
-    private static long contentLength(HttpHeaders h, String what, URI uri) throws StorageException {
-        Optional<String> v = h.firstValue("Content-Length");
+    private static long contentLength(MessageHeaders h, String what, URI uri)
+            throws StorageException {
+        Optional<String> v = HttpStatusErrors.first(h, "Content-Length");
         try {
             long size = Long.parseLong(v.orElseThrow().trim());
             if (size >= 0) {
@@ -310,27 +357,26 @@ public final class HttpObjectStore implements ObjectStore {
                 false);
     }
 
-    private HttpRequest.Builder request(URI uri) {
-        HttpRequest.Builder b =
-                HttpRequest.newBuilder(uri)
-                        .timeout(requestTimeout)
-                        .header("Accept-Encoding", "identity");
-        bearerToken.ifPresent(t -> b.header("Authorization", "Bearer " + t));
+    private HttpUriRequestBase request(String method, URI uri) {
+        HttpUriRequestBase b = new HttpUriRequestBase(method, uri);
+        b.setHeader("Accept-Encoding", "identity");
+        bearerToken.ifPresent(t -> b.setHeader("Authorization", "Bearer " + t));
         return b;
     }
 
-    private HttpResponse<InputStream> send(HttpRequest request, URI uri) throws IOException {
-        HttpRequest current = request;
+    private Exchange send(HttpUriRequestBase request, URI uri) throws IOException {
+        HttpUriRequestBase current = request;
+        URI at = uri;
         for (int hops = 0; ; hops++) {
-            HttpResponse<InputStream> r = sendOnce(current, uri);
-            Optional<URI> target = HttpRedirects.target(r);
+            Exchange x = sendOnce(current, at, uri);
+            Optional<URI> target = HttpRedirects.target(at, x.response);
             if (target.isEmpty()) {
-                return r;
+                return x;
             }
-            r.body().close();
+            x.abort();
             if (hops == HttpRedirects.MAX_REDIRECTS) {
                 throw new StorageException(
-                        request.method()
+                        request.getMethod()
                                 + " "
                                 + Redaction.uri(uri)
                                 + ": more than "
@@ -338,26 +384,76 @@ public final class HttpObjectStore implements ObjectStore {
                                 + " redirects",
                         false);
             }
-            current = HttpRedirects.follow(current, target.get());
+            current = HttpRedirects.follow(current, at, target.get());
+            at = target.get();
         }
     }
 
-    private HttpResponse<InputStream> sendOnce(HttpRequest request, URI uri) throws IOException {
-        String what = request.method() + " " + Redaction.uri(uri);
+    /** Sends {@code request} (for {@code at}, reached from {@code uri}) once. */
+    private Exchange sendOnce(HttpUriRequestBase request, URI at, URI uri) throws IOException {
+        String what = request.getMethod() + " " + Redaction.uri(uri);
         try {
-            return client.send(request, BodyHandlers.ofInputStream());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException(what + " interrupted");
-        } catch (SSLHandshakeException e) {
+            return new Exchange(request, client.executeOpen(null, request, null));
+        } catch (SSLHandshakeException | SSLPeerUnverifiedException e) {
             throw new StorageException(
                     what + ": TLS handshake failed: " + e.getMessage(), false, e);
         } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                InterruptedIOException i = new InterruptedIOException(what + " interrupted");
+                i.initCause(e);
+                throw i;
+            }
+            // timeouts included: SocketTimeoutException is an InterruptedIOException, and
+            // RangeReads stops at those; here they are transient network faults
             throw new StorageException(what + " failed: " + e, true, e);
         }
     }
 
-    private static HttpRequest.BodyPublisher noBody() {
-        return HttpRequest.BodyPublishers.noBody();
+    private static PoolingHttpClientConnectionManager connectionManager(
+            Duration connectTimeout, Duration requestTimeout, int maxConnections) {
+        return PoolingHttpClientConnectionManagerBuilder.create()
+                .setMaxConnTotal(maxConnections)
+                .setMaxConnPerRoute(maxConnections)
+                .setConnectionFactory(
+                        ManagedHttpClientConnectionFactory.builder()
+                                .http1Config(
+                                        Http1Config.custom()
+                                                .setBufferSize(SOCKET_BUFFER_BYTES)
+                                                .build())
+                                .build())
+                .setDefaultConnectionConfig(
+                        ConnectionConfig.custom()
+                                .setConnectTimeout(timeout(connectTimeout))
+                                .setSocketTimeout(timeout(requestTimeout))
+                                // a pooled connection idle this long is checked before reuse
+                                .setValidateAfterInactivity(TimeValue.ofSeconds(2))
+                                .build())
+                .build();
+    }
+
+    private static Timeout timeout(Duration d) {
+        return Timeout.ofMilliseconds(Math.max(1, d.toMillis()));
+    }
+
+    /** One request and its response, headers read, body not yet. */
+    private record Exchange(HttpUriRequestBase request, ClassicHttpResponse response) {
+        /** The body of {@code length} bytes; its close releases or aborts the connection. */
+        InputStream body(long length) throws IOException {
+            HttpEntity entity = response.getEntity();
+            if (entity == null) {
+                throw new IOException("no response body");
+            }
+            return new HttpBodyInputStream(entity.getContent(), request, response, length);
+        }
+
+        /** Ends an exchange that has no body, returning its connection to the pool. */
+        void release() throws IOException {
+            response.close();
+        }
+
+        /** Ends the exchange without reading what is left of the body. */
+        void abort() {
+            HttpBodyInputStream.abort(request);
+        }
     }
 }

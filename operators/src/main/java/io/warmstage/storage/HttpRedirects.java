@@ -1,16 +1,17 @@
 package io.warmstage.storage;
 
 import java.net.URI;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import org.apache.hc.client5.http.classic.methods.HttpUriRequestBase;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.http.HttpResponse;
 
 /**
- * Redirect following for {@link HttpObjectStore}, with {@code HttpClient.Redirect.NORMAL}'s rule
- * (never https to http) plus two more:
+ * Redirect following for {@link HttpObjectStore}, with the usual browser rule (never https to http,
+ * as {@code java.net.http}'s {@code Redirect.NORMAL}) plus two more:
  *
  * <ul>
  *   <li>a 3xx without a usable Location (S3's 301 for a bucket in another region) is returned to
@@ -20,20 +21,19 @@ import java.util.Set;
  * </ul>
  */
 final class HttpRedirects {
-    /** The most redirects followed for one request, as {@code HttpClient}'s default. */
+    /** The most redirects followed for one request. */
     static final int MAX_REDIRECTS = 5;
 
     private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
 
     private HttpRedirects() {}
 
-    /** Where {@code response} redirects to, if it is a redirect this store follows. */
-    static Optional<URI> target(HttpResponse<?> response) {
-        if (!REDIRECTS.contains(response.statusCode())) {
+    /** Where {@code response} to a request for {@code from} redirects to, if this store follows. */
+    static Optional<URI> target(URI from, HttpResponse response) {
+        if (!REDIRECTS.contains(response.getCode())) {
             return Optional.empty();
         }
-        URI from = response.request().uri();
-        Optional<String> location = response.headers().firstValue("Location");
+        Optional<String> location = HttpStatusErrors.first(response, "Location");
         if (location.isEmpty()) {
             return Optional.empty();
         }
@@ -49,14 +49,20 @@ final class HttpRedirects {
         }
     }
 
-    /** {@code request} sent to {@code target}, without Authorization when the origin changes. */
-    static HttpRequest follow(HttpRequest request, URI target) {
-        boolean sameOrigin = origin(request.uri()).equals(origin(target));
-        return HttpRequest.newBuilder(
-                        request,
-                        (name, value) -> sameOrigin || !"authorization".equalsIgnoreCase(name))
-                .uri(target)
-                .build();
+    /**
+     * {@code request} (for {@code from}) sent to {@code target} with the same method and headers,
+     * without Authorization when the origin changes.
+     */
+    static HttpUriRequestBase follow(HttpUriRequestBase request, URI from, URI target) {
+        boolean sameOrigin = origin(from).equals(origin(target));
+        HttpUriRequestBase next = new HttpUriRequestBase(request.getMethod(), target);
+        for (Header h : request.getHeaders()) {
+            if (sameOrigin || !"authorization".equalsIgnoreCase(h.getName())) {
+                next.addHeader(h);
+            }
+        }
+        next.setConfig(request.getConfig());
+        return next;
     }
 
     private static String origin(URI uri) {

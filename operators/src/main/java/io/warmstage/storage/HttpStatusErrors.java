@@ -1,8 +1,9 @@
 package io.warmstage.storage;
 
 import java.net.URI;
-import java.net.http.HttpHeaders;
 import java.util.Optional;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.http.MessageHeaders;
 
 /**
  * Turns an unexpected HTTP status into a {@link StorageException} that names the method, host, path
@@ -18,7 +19,7 @@ final class HttpStatusErrors {
      * The exception for {@code status} in answer to {@code request} (e.g. {@code "GET bytes=0-99"})
      * on {@code uri}.
      */
-    static StorageException of(String request, URI uri, int status, HttpHeaders headers) {
+    static StorageException of(String request, URI uri, int status, MessageHeaders headers) {
         String where = request + " " + Redaction.uri(uri) + ": HTTP " + status;
         if (status == 429 || status >= 500) {
             return new StorageException(where + " " + reason(status) + " (transient)", true);
@@ -44,11 +45,17 @@ final class HttpStatusErrors {
         return new StorageException(where + " " + reason(status), false);
     }
 
-    private static String redirectHint(HttpHeaders headers) {
+    /** The first value of header {@code name} (case-insensitive), or empty. */
+    static Optional<String> first(MessageHeaders headers, String name) {
+        Header h = headers.getFirstHeader(name);
+        return h == null ? Optional.empty() : Optional.ofNullable(h.getValue());
+    }
+
+    private static String redirectHint(MessageHeaders headers) {
         StringBuilder b = new StringBuilder(" (not followed");
-        Optional<String> region = headers.firstValue("x-amz-bucket-region");
+        Optional<String> region = first(headers, "x-amz-bucket-region");
         region.ifPresent(r -> b.append("; bucket is in region ").append(r));
-        headers.firstValue("Location")
+        first(headers, "Location")
                 .map(HttpStatusErrors::redactLocation)
                 .ifPresent(l -> b.append("; Location: ").append(l));
         return b.append(')').toString();

@@ -1,7 +1,7 @@
 package io.warmstage.storage;
 
-import java.net.http.HttpHeaders;
 import java.util.Optional;
+import org.apache.hc.core5.http.MessageHeaders;
 
 /**
  * Version tokens of HTTP objects, kept in {@link ObjectVersion#etag()}.
@@ -17,12 +17,14 @@ final class HttpVersionTokens {
     private HttpVersionTokens() {}
 
     /** The token for a response's headers, or null when it has neither ETag nor Last-Modified. */
-    static String of(HttpHeaders headers) {
-        Optional<String> etag = headers.firstValue("ETag");
+    static String of(MessageHeaders headers) {
+        Optional<String> etag = HttpStatusErrors.first(headers, "ETag");
         if (etag.isPresent() && !etag.get().isBlank()) {
             return etag.get().trim();
         }
-        return headers.firstValue("Last-Modified").map(v -> LAST_MODIFIED_PREFIX + v).orElse(null);
+        return HttpStatusErrors.first(headers, "Last-Modified")
+                .map(v -> LAST_MODIFIED_PREFIX + v)
+                .orElse(null);
     }
 
     /** True if {@code token} is a strong ETag, usable in {@code If-Match}. */
@@ -43,16 +45,16 @@ final class HttpVersionTokens {
      * (weak comparison) or, for a Last-Modified token, a different Last-Modified. Missing
      * validators show nothing.
      */
-    static boolean changed(String pinned, HttpHeaders response) {
+    static boolean changed(String pinned, MessageHeaders response) {
         if (pinned == null) {
             return false;
         }
         Optional<String> lastModified = lastModified(pinned);
         if (lastModified.isPresent()) {
-            Optional<String> now = response.firstValue("Last-Modified");
+            Optional<String> now = HttpStatusErrors.first(response, "Last-Modified");
             return now.isPresent() && !now.get().equals(lastModified.get());
         }
-        Optional<String> etag = response.firstValue("ETag");
+        Optional<String> etag = HttpStatusErrors.first(response, "ETag");
         return etag.isPresent() && !opaque(etag.get()).equals(opaque(pinned));
     }
 

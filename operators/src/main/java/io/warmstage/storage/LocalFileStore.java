@@ -65,6 +65,42 @@ public final class LocalFileStore implements ObjectStore {
                 new ChannelInputStream(channel, offset), uri, offset, length);
     }
 
+    /**
+     * Reads bytes {@code [offset, offset + dst.remaining())} with positional {@link FileChannel}
+     * reads straight into {@code dst} (no heap copy for a direct buffer), after the same checks as
+     * {@link #openRange}.
+     *
+     * @throws StorageException not retryable for a missing or changed file or a range past the end;
+     *     retryable when the file ends early (then {@code dst}'s position is after the last byte
+     *     read)
+     */
+    @Override
+    public void readRange(URI uri, ObjectVersion pinned, long offset, ByteBuffer dst)
+            throws IOException {
+        Path path = toPath(uri);
+        long length = dst.remaining();
+        checkRange(path, pinned, offset, length);
+        try (FileChannel channel = open(path)) {
+            checkUnchanged(path, pinned, versionOf(attributes(path)));
+            long position = offset;
+            while (dst.hasRemaining()) {
+                int n = channel.read(dst, position);
+                if (n < 0) {
+                    throw new StorageException(
+                            String.format(
+                                    "short read: got %d of %d bytes for range [%d, %d) of %s",
+                                    position - offset,
+                                    length,
+                                    offset,
+                                    Math.addExact(offset, length),
+                                    path),
+                            true);
+                }
+                position += n;
+            }
+        }
+    }
+
     /** Nothing to release. */
     @Override
     public void close() {}

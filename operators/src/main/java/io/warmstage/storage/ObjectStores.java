@@ -141,7 +141,8 @@ public final class ObjectStores implements Closeable {
                         conf.get(StorageOptions.HTTP_CONNECT_TIMEOUT),
                         conf.get(StorageOptions.HTTP_REQUEST_TIMEOUT),
                         conf.get(StorageOptions.HTTP_STALL_TIMEOUT),
-                        bearerToken());
+                        bearerToken(),
+                        conf.get(StorageOptions.HTTP_MAX_CONNECTIONS));
             case "s3":
             case "gs":
                 FlinkFileSystems.ensureScheme(key, conf);

@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
  * Closes a body that delivers no byte for the stall timeout, or less than {@link
  * #MIN_BYTES_PER_WINDOW} in a window of that length (a trickle), so that a stalled connection fails
  * as a retryable {@link StorageException} (and {@link RangeReads} resumes from the missing byte)
- * instead of blocking a reader forever. java.net.http's request timeout only covers the wait for
- * the response headers.
+ * instead of blocking a reader forever. The client's socket timeout only bounds each single read,
+ * so a trickle would never end.
  */
 final class StallGuardInputStream extends FilterInputStream {
     private static final ScheduledExecutorService WATCHDOG =

@@ -21,8 +21,10 @@ public final class StorageOptions {
                     .durationType()
                     .defaultValue(Duration.ofSeconds(60))
                     .withDescription(
-                            "Limit from sending an HTTP(S) request until its response headers"
-                                    + " arrive. The body is bounded by the per-range budget.");
+                            "Limit for waiting on a pooled HTTP(S) connection and for each read"
+                                    + " from its socket (the response headers, then each body"
+                                    + " read). A body that trickles is bounded by the stall"
+                                    + " timeout and the per-range budget.");
 
     /** Longest time a response body may deliver no byte. */
     public static final ConfigOption<Duration> HTTP_STALL_TIMEOUT =
@@ -32,6 +34,17 @@ public final class StorageOptions {
                     .withDescription(
                             "A response body that delivers no byte for this long is closed and"
                                     + " the read retried from the missing byte.");
+
+    /** Pooled HTTP(S) connections of one store. */
+    public static final ConfigOption<Integer> HTTP_MAX_CONNECTIONS =
+            ConfigOptions.key("warmstage.storage.http.max-connections")
+                    .intType()
+                    .defaultValue(HttpObjectStore.DEFAULT_MAX_CONNECTIONS)
+                    .withDescription(
+                            "Keep-alive HTTP(S) connections one store keeps, per host and in"
+                                    + " total; opened on demand. Keep it at or above"
+                                    + " warmstage.source.reads-in-flight plus one for header"
+                                    + " reads: a read waits for a free connection.");
 
     /** Flink masks values of keys containing "token" in logs and the Web UI. */
     public static final ConfigOption<String> HTTP_BEARER_TOKEN =

@@ -52,14 +52,8 @@ class HttpObjectStoreTest {
     }
 
     @Test
-    void raisesTheHttpClientBodyBufferTo256KiB() {
-        // Set when the class initialized (the store is built in start()); nothing set it before.
-        assertThat(System.getProperty("jdk.httpclient.bufsize")).isEqualTo("262144");
-    }
-
-    @Test
-    void readsABodyOfManyClientBuffersExactly() throws Exception {
-        byte[] big = new byte[3 * HttpObjectStore.BODY_BUFFER_BYTES + 12345];
+    void readsABodyOfManySocketBuffersExactly() throws Exception {
+        byte[] big = new byte[3 * HttpObjectStore.SOCKET_BUFFER_BYTES + 12345];
         new Random(7).nextBytes(big);
         String etag = handler.put("/models/big.safetensors", big);
         URI bigUri = server.uri("/models/big.safetensors");
@@ -366,6 +360,83 @@ class HttpObjectStoreTest {
                 "the server's write to fail",
                 Duration.ofSeconds(20),
                 () -> handler.abortedWrites() == 1);
+    }
+
+    @Test
+    void aWholeRangeReturnsItsConnectionToThePoolForTheNextRead() throws Exception {
+        ObjectVersion v = store.stat(uri);
+
+        assertThat(read(v, 0, 1000)).isEqualTo(Arrays.copyOf(data, 1000));
+        assertThat(read(v, 1000, 1000)).isEqualTo(Arrays.copyOfRange(data, 1000, 2000));
+
+        assertThat(store.poolStats().getLeased()).isZero();
+        assertThat(store.poolStats().getAvailable()).as("one kept-alive connection").isEqualTo(1);
+    }
+
+    @Test
+    void rangesClosedEarlyLeakNoConnection() throws Exception {
+        handler.putVirtual("/huge.bin", 64L << 20);
+        URI huge = server.uri("/huge.bin");
+        try (HttpObjectStore two =
+                new HttpObjectStore(
+                        Duration.ofSeconds(5),
+                        Duration.ofSeconds(2),
+                        Duration.ofSeconds(2),
+                        Optional.empty(),
+                        2)) {
+            ObjectVersion v = two.stat(huge);
+            for (int i = 0; i < 5; i++) {
+                try (InputStream in = two.openRange(huge, v, 0, v.size())) {
+                    assertThat(in.readNBytes(10)).hasSize(10);
+                }
+            }
+            byte[] got;
+            try (InputStream in = two.openRange(huge, v, 1L << 20, 100)) {
+                got = in.readAllBytes();
+            }
+
+            for (int i = 0; i < got.length; i++) {
+                assertThat(got[i]).isEqualTo(FaultyRangeHandler.virtualByte((1L << 20) + i));
+            }
+            assertThat(two.poolStats().getLeased()).isZero();
+        }
+    }
+
+    @Test
+    void readRangeFillsDirectAndHeapBuffersWithTheObjectsBytes() throws Exception {
+        ObjectVersion v = store.stat(uri);
+        int from = 12_345;
+        int length = data.length - from - 1;
+        ByteBuffer direct = ByteBuffer.allocateDirect(length);
+        ByteBuffer heap = ByteBuffer.allocate(length + 10).position(10);
+
+        store.readRange(uri, v, from, direct);
+        store.readRange(uri, v, from, heap);
+
+        byte[] expected = Arrays.copyOfRange(data, from, from + length);
+        byte[] got = new byte[length];
+        direct.flip().get(got);
+        assertThat(got).isEqualTo(expected);
+        assertThat(heap.position()).isEqualTo(heap.limit());
+        assertThat(Arrays.copyOfRange(heap.array(), 10, 10 + length)).isEqualTo(expected);
+        assertThat(gets())
+                .extracting(Seen::range)
+                .containsOnly("bytes=" + from + "-" + (from + length - 1));
+    }
+
+    @Test
+    void readRangeOfACutBodyIsARetryableShortReadLeavingTheBytesReceived() throws Exception {
+        ObjectVersion v = store.stat(uri);
+        handler.cutNextBodies(1);
+        ByteBuffer dst = ByteBuffer.allocateDirect(data.length);
+
+        assertThatThrownBy(() -> store.readRange(uri, v, 0, dst))
+                .isInstanceOfSatisfying(
+                        StorageException.class, e -> assertThat(e.retryable()).isTrue())
+                .hasMessageContaining("short read: got " + dst.position() + " of ");
+        byte[] got = new byte[dst.position()];
+        dst.flip().get(got);
+        assertThat(got).isEqualTo(Arrays.copyOf(data, got.length));
     }
 
     private void assertFailsOnce(ObjectVersion v, long offset, long length, String... parts) {

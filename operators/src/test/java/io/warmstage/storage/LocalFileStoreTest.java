@@ -55,6 +55,46 @@ class LocalFileStoreTest {
     }
 
     @Test
+    void readRangeFillsADirectBufferWithTheFilesBytes() throws Exception {
+        for (Path file : SharedData.validFiles()) {
+            byte[] all = Files.readAllBytes(file);
+            ObjectVersion v = store.stat(file.toUri());
+            int from = all.length / 5;
+            ByteBuffer dst = ByteBuffer.allocateDirect(all.length);
+            dst.position(3).limit(3 + all.length - from);
+
+            store.readRange(file.toUri(), v, from, dst);
+
+            assertThat(dst.position()).isEqualTo(dst.limit());
+            byte[] got = new byte[all.length - from];
+            dst.position(3);
+            dst.get(got);
+            assertThat(got)
+                    .as("%s from %d", file.getFileName(), from)
+                    .isEqualTo(Arrays.copyOfRange(all, from, all.length));
+        }
+    }
+
+    @Test
+    void readRangeKeepsTheVersionAndRangeChecks() throws Exception {
+        Path file = copyOfARealFile();
+        ObjectVersion v = store.stat(file.toUri());
+        ByteBuffer past = ByteBuffer.allocateDirect(8);
+
+        assertThatThrownBy(() -> store.readRange(file.toUri(), v, v.size() - 4, past))
+                .isInstanceOfSatisfying(
+                        StorageException.class, e -> assertThat(e.retryable()).isFalse())
+                .hasMessageContaining("outside");
+        Files.setLastModifiedTime(
+                file, FileTime.fromMillis(Files.getLastModifiedTime(file).toMillis() + 5_000));
+        assertThatThrownBy(() -> store.readRange(file.toUri(), v, 0, ByteBuffer.allocate(8)))
+                .isInstanceOfSatisfying(
+                        StorageException.class, e -> assertThat(e.retryable()).isFalse())
+                .hasMessageContaining("object changed")
+                .hasMessageContaining(file.toString());
+    }
+
+    @Test
     void schemeLessAbsolutePathWorksThroughRangeReads() throws Exception {
         Path file = SharedData.validFiles().get(0);
         byte[] all = Files.readAllBytes(file);
