@@ -1,7 +1,6 @@
 package io.warmstage.storage;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -13,7 +12,6 @@ import java.util.concurrent.ThreadLocalRandom;
  * (DESIGN.md storage rules).
  */
 public final class RangeReads {
-    private static final int COPY_CHUNK = 256 * 1024;
 
     private RangeReads() {}
 
@@ -207,47 +205,18 @@ public final class RangeReads {
             }
         }
 
+        /**
+         * One attempt through {@link ObjectStore#readRange}: positional reads straight into {@code
+         * dst} where the store has them (local files), else its stream; {@code dst} advances by
+         * what arrived, also when the attempt fails.
+         */
         private void readOnce(long from, long count) throws IOException {
-            try (InputStream in = store.openRange(uri, pinned, from, count)) {
-                copy(in, count);
+            ByteBuffer view = dst.slice(dst.position(), Math.toIntExact(count));
+            try {
+                store.readRange(uri, pinned, from, view);
+            } finally {
+                dst.position(dst.position() + view.position());
             }
-        }
-
-        private void copy(InputStream in, long count) throws IOException {
-            byte[] chunk = dst.hasArray() ? null : new byte[(int) Math.min(COPY_CHUNK, count)];
-            long left = count;
-            while (left > 0) {
-                int want = (int) Math.min(left, COPY_CHUNK);
-                int n = chunk == null ? readIntoArray(in, want) : readVia(in, chunk, want);
-                if (n < 0) {
-                    throw new StorageException(
-                            "store returned "
-                                    + (count - left)
-                                    + " of "
-                                    + count
-                                    + " bytes of "
-                                    + Redaction.uri(uri)
-                                    + " without an error",
-                            true);
-                }
-                left -= n;
-            }
-        }
-
-        private int readIntoArray(InputStream in, int want) throws IOException {
-            int n = in.read(dst.array(), dst.arrayOffset() + dst.position(), want);
-            if (n > 0) {
-                dst.position(dst.position() + n);
-            }
-            return n;
-        }
-
-        private int readVia(InputStream in, byte[] chunk, int want) throws IOException {
-            int n = in.read(chunk, 0, Math.min(want, chunk.length));
-            if (n > 0) {
-                dst.put(chunk, 0, n);
-            }
-            return n;
         }
 
         private void waitBeforeRetry(IOException cause) throws IOException {

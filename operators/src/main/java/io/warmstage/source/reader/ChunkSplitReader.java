@@ -210,12 +210,14 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         List<ChunkRecord> records = new ArrayList<>();
         long pos;
         try {
-            pos = readOneStream(from, split, records);
+            // A local file (file:// or a cache hit) is read a record at a time with positional
+            // reads into the pooled buffers; a remote object through one stream per split.
+            pos = isLocal(from.uri()) ? split.offset() : readOneStream(from, split, records);
         } catch (IOException | RuntimeException e) {
             releaseAll(records);
             throw e;
         }
-        if (pos < split.end()) {
+        if (pos < split.end() && !isLocal(from.uri())) {
             metrics.resumedReads.inc();
         }
         for (; pos < split.end(); ) {
@@ -316,6 +318,10 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             sources.put(key, known);
         }
         return known;
+    }
+
+    private static boolean isLocal(URI uri) {
+        return uri.getScheme() == null || "file".equals(uri.getScheme());
     }
 
     /** A location and the version every read of it is pinned to. */
