@@ -2,6 +2,7 @@ package io.warmstage.cache;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.Redaction;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -126,10 +127,12 @@ public final class LocalCache {
     /**
      * The entry key of {@code uri} at {@code version}: SHA-256, lower-case hex (64 chars), of a
      * length-prefixed canonical string of the normalized URI, the size and the ETag (or its
-     * absence). Raw names never appear in cache paths.
+     * absence). Raw names never appear in cache paths. A URI with credentials (user info, a
+     * presigned URL's signature) is keyed without them, so that a re-signed URL finds its entry.
      */
     public static String key(URI uri, ObjectVersion version) {
-        String u = uri.normalize().toString();
+        URI n = uri.normalize();
+        String u = Redaction.hasCredentials(n) ? Redaction.uri(n) : n.toString();
         String etag = version.etag();
         String canonical =
                 "warmstage-cache-v1\n"

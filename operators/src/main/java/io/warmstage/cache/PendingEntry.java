@@ -1,6 +1,7 @@
 package io.warmstage.cache;
 
 import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.Redaction;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -103,7 +104,8 @@ public final class PendingEntry {
         } catch (IOException | RuntimeException e) {
             cleanUp(sidecarTemp, dataPublished);
             throw new IOException(
-                    "cache entry for " + uri + " not published: " + e.getMessage(), e);
+                    "cache entry for " + Redaction.uri(uri) + " not published: " + e.getMessage(),
+                    e);
         }
     }
 
@@ -149,7 +151,7 @@ public final class PendingEntry {
                     String.format("CRC-32C %08x, expected %08x", crc, expectedCrc32c.getAsInt()));
         }
         return new CacheEntry(
-                uri.toString(),
+                Redaction.uri(uri),
                 version.size(),
                 version.etag(),
                 Integer.toUnsignedLong(crc),
@@ -207,7 +209,7 @@ public final class PendingEntry {
                             + " of "
                             + length
                             + " bytes outside "
-                            + uri
+                            + Redaction.uri(uri)
                             + " ("
                             + version.size()
                             + " bytes)");
@@ -217,7 +219,8 @@ public final class PendingEntry {
 
     private void checkNotFinished() {
         if (finished) {
-            throw new IllegalStateException("cache entry for " + uri + " already finished");
+            throw new IllegalStateException(
+                    "cache entry for " + Redaction.uri(uri) + " already finished");
         }
     }
 }

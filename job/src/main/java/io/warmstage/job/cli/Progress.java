@@ -2,6 +2,7 @@ package io.warmstage.job.cli;
 
 import io.warmstage.job.report.Summary;
 import io.warmstage.staging.StagingEvent;
+import io.warmstage.storage.Redaction;
 import java.io.PrintStream;
 import java.util.Locale;
 
@@ -28,11 +29,11 @@ final class Progress {
             out.printf(
                     Locale.ROOT,
                     "  model %s %s on slot %d%s%s%n",
-                    e.model,
+                    Redaction.text(e.model),
                     e.status,
                     e.slot,
                     e.host == null ? "" : " (" + e.host + ")",
-                    e.reason == null ? "" : ": " + e.reason);
+                    e.reason == null ? "" : ": " + Redaction.text(e.reason));
         }
         if (now - lastPrint > 500_000_000L || StagingEvent.MODEL.equals(e.event)) {
             lastPrint = now;

@@ -1,5 +1,6 @@
 package io.warmstage.job.cli;
 
+import io.warmstage.storage.Redaction;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -31,11 +32,18 @@ public final class WarmstageCli implements Runnable {
     /** Runs the CLI and returns its exit status. */
     public static int execute(String... args) {
         CommandLine cmd = new CommandLine(new WarmstageCli());
+        CommandLine.IParameterExceptionHandler usage = cmd.getParameterExceptionHandler();
+        cmd.setParameterExceptionHandler(
+                (e, argv) ->
+                        usage.handleParseException(
+                                new CommandLine.ParameterException(
+                                        e.getCommandLine(), Redaction.text(e.getMessage()), e),
+                                argv));
         cmd.setExecutionExceptionHandler(
                 (e, c, parsed) -> {
                     Throwable root = e;
                     if (root instanceof CliFailure || root instanceof IllegalArgumentException) {
-                        c.getErr().println("warmstage: " + root.getMessage());
+                        c.getErr().println("warmstage: " + Redaction.text(root.getMessage()));
                         return 1;
                     }
                     throw e;

@@ -1,6 +1,7 @@
 package io.warmstage.job.report;
 
 import io.warmstage.staging.StagingEvent;
+import io.warmstage.storage.Redaction;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -160,7 +161,9 @@ public final class Summary {
     }
 
     /** The reason, prefixed with the file unless it already names it first. */
-    private static String withFile(String file, String reason) {
+    private static String withFile(String rawFile, String rawReason) {
+        String file = Redaction.uri(rawFile);
+        String reason = Redaction.text(rawReason);
         return reason != null && reason.startsWith(file) ? reason : file + ": " + reason;
     }
 
