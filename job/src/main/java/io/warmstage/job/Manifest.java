@@ -1,14 +1,15 @@
 package io.warmstage.job;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.warmstage.source.ModelSpec;
 import io.warmstage.source.fleet.FetchMode;
 import io.warmstage.source.fleet.Placement;
-import io.warmstage.storage.ObjectStores;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.apache.flink.util.TimeUtils;
 
 /**
@@ -72,6 +74,8 @@ public final class Manifest {
 
     private Path base = Path.of("");
 
+    private static final Pattern SCHEME = Pattern.compile("[a-zA-Z][a-zA-Z0-9+.-]+:");
+
     private static final ObjectMapper YAML =
             new ObjectMapper(new YAMLFactory())
                     .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -90,10 +94,30 @@ public final class Manifest {
                     && java.nio.file.Files.readString(file).isBlank()) {
                 throw new IllegalArgumentException("manifest " + file + ": empty");
             }
-            m = YAML.readValue(file.toFile(), Manifest.class);
+            JsonNode tree = YAML.readTree(file.toFile());
+            if (tree == null || tree.isMissingNode()) {
+                throw new IllegalArgumentException("manifest " + file + ": empty");
+            }
+            if (!tree.isObject()) {
+                throw new IllegalArgumentException(
+                        "manifest "
+                                + file
+                                + ": not a YAML mapping (it is "
+                                + kind(tree)
+                                + "); expected keys such as 'models:' and 'device:'");
+            }
+            m = YAML.treeToValue(tree, Manifest.class);
         } catch (JsonMappingException e) {
             throw new IllegalArgumentException(
                     "manifest " + file + ": " + e.getOriginalMessage() + location(e), e);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(
+                    "manifest "
+                            + file
+                            + ": not valid YAML: "
+                            + e.getOriginalMessage()
+                            + location(e),
+                    e);
         } catch (IOException e) {
             throw new IllegalArgumentException("manifest " + file + ": " + e.getMessage(), e);
         }
@@ -113,12 +137,8 @@ public final class Manifest {
     public List<ModelSpec> specs() {
         List<ModelSpec> out = new ArrayList<>();
         for (Model e : models) {
-            boolean hasScheme =
-                    ObjectStores.ACCEPTED_SCHEMES.stream()
-                            .anyMatch(
-                                    sc ->
-                                            e.uri.regionMatches(
-                                                    true, 0, sc + ":", 0, sc.length() + 1));
+            // Any scheme (ftp: too, refused up front), not a Windows drive letter.
+            boolean hasScheme = SCHEME.matcher(e.uri).lookingAt();
             String uri = hasScheme ? e.uri : base.resolve(e.uri).normalize().toUri().toString();
             out.add(new ModelSpec(e.name, uri, placement(e.placement), e.version));
         }
@@ -217,7 +237,13 @@ public final class Manifest {
         return p.replicas != null ? Placement.replicas(p.replicas) : Placement.hosts(p.hosts);
     }
 
-    private static String location(JsonMappingException e) {
+    private static String kind(JsonNode n) {
+        return n.isArray()
+                ? "a list"
+                : n.isTextual() ? "a string" : n.isNumber() ? "a number" : "a " + n.getNodeType();
+    }
+
+    private static String location(JsonProcessingException e) {
         return e.getLocation() == null
                 ? ""
                 : " (line "
