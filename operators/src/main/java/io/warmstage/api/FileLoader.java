@@ -58,7 +58,10 @@ final class FileLoader implements AutoCloseable {
         Optional<Path> hit = cache == null ? Optional.empty() : cache.lookup(uri, version);
         URI from = hit.map(Path::toUri).orElse(uri);
         ObjectVersion fromVersion = hit.isPresent() ? stores.forUri(from).stat(from) : version;
-        PendingEntry entry = cache != null && hit.isEmpty() ? cache.begin(uri, version) : null;
+        PendingEntry entry =
+                cache != null && hit.isEmpty() && LocalCache.trusts(version)
+                        ? cache.begin(uri, version)
+                        : null;
         DeviceBuffer data = device.allocate(header.dataSize());
         try {
             copyAll(from, fromVersion, header, data, entry);

@@ -164,6 +164,9 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
     private CacheResult commit(CacheOp op, FileWrite f) {
         PendingEntry e = f.entryOrNull();
         String failure = f.failureReason();
+        if (f.untrustedReason() != null) {
+            return CacheResult.failed(op.uri, f.untrustedReason()); // the same for every file
+        }
         if (restored && e != null && failure == null && !e.gaps().isEmpty()) {
             // A commit replayed after a restore: the bytes written before it went to the task that
             // failed. Fill what is missing from the origin, pinned to the same version, unless

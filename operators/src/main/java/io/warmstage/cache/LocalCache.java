@@ -18,9 +18,12 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A host-local cache of verified object copies in one directory (DESIGN.md, "Cache rules").
@@ -51,6 +54,11 @@ public final class LocalCache {
 
     /** Data files whose CRC-32C was checked in this JVM, by path, size and modification time. */
     private static final Map<String, Boolean> VERIFIED = new ConcurrentHashMap<>();
+
+    private static final Logger LOG = LoggerFactory.getLogger(LocalCache.class);
+
+    /** Origins whose untrusted versions were warned about in this JVM. */
+    private static final Set<String> WARNED_ORIGINS = ConcurrentHashMap.newKeySet();
 
     private final Path dir;
     private final Path tmp;
@@ -147,14 +155,30 @@ public final class LocalCache {
     }
 
     /**
+     * True if {@code version} tells versions apart well enough to trust a cached copy: a strong
+     * ETag, a Last-Modified or modification time, an S3 ETag, a GCS generation, a file's
+     * modification and change time with its inode. Not: no token, or only a weak ETag ({@code
+     * W/"..."}, which promises equivalent, not identical, bytes: RFC 9110 section 8.8.1).
+     */
+    public static boolean trusts(ObjectVersion version) {
+        String t = version.etag();
+        return t != null && !t.isBlank() && !t.startsWith("W/");
+    }
+
+    /**
      * The published data file of {@code uri} at {@code version}, if its sidecar exists, parses,
      * matches uri, size and ETag, and the data file has exactly {@code version.size()} bytes.
      * Otherwise deletes that entry's data file and sidecar (never a writer's temp file) and returns
-     * empty.
+     * empty. Empty, and nothing deleted, for a version the cache does not {@link #trusts trust}
+     * (warned once per origin in the log).
      *
      * @throws IOException if a stale piece cannot be deleted
      */
     public Optional<Path> lookup(URI uri, ObjectVersion version) throws IOException {
+        if (!trusts(version)) {
+            warnUntrusted(uri, version);
+            return Optional.empty();
+        }
         String key = key(uri, version);
         Path data = dataPath(key);
         Path sidecar = sidecarPath(key);
@@ -191,9 +215,14 @@ public final class LocalCache {
     /**
      * Starts writing {@code uri} at {@code version} into a new private temp file.
      *
+     * @throws UntrustedVersionException if the cache does not {@link #trusts trust} the version
      * @throws IOException if the temp file cannot be created
      */
     public PendingEntry begin(URI uri, ObjectVersion version) throws IOException {
+        if (!trusts(version)) {
+            warnUntrusted(uri, version);
+            throw new UntrustedVersionException(uri, version);
+        }
         String key = key(uri, version);
         Path temp = tmp.resolve(key + "." + UUID.randomUUID() + ".part");
         FileChannel channel =
@@ -217,6 +246,12 @@ public final class LocalCache {
     void syncDirectory() throws IOException {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
+        }
+    }
+
+    private static void warnUntrusted(URI uri, ObjectVersion version) {
+        if (WARNED_ORIGINS.add(UntrustedVersionException.origin(uri))) {
+            LOG.warn("{}", new UntrustedVersionException(uri, version).getMessage());
         }
     }
 

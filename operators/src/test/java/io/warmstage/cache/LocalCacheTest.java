@@ -248,7 +248,7 @@ class LocalCacheTest {
 
     @Test
     void anEmptyObjectIsPublishedWithoutWrites() throws Exception {
-        ObjectVersion empty = new ObjectVersion(0, null);
+        ObjectVersion empty = new ObjectVersion(0, "\"e\"");
         cache.begin(URI_A, empty).commit();
 
         Path data = cache.lookup(URI_A, empty).orElseThrow();

@@ -8,6 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Totals of one run, built from its events: models, files, tensors, bytes, seconds, GB/s, cache
@@ -16,7 +18,7 @@ import java.util.Map;
 public final class Summary {
     private final List<StagingEvent> failedFiles = new ArrayList<>();
     private final List<StagingEvent> failedCache = new ArrayList<>();
-    private final java.util.Set<Integer> slots = new java.util.TreeSet<>();
+    private final Set<Integer> slots = new TreeSet<>();
     private int files;
     private long tensors;
     private long tensorBytes;
@@ -140,12 +142,49 @@ public final class Summary {
                 String.format(Locale.ROOT, "%.3f (over the staging time)", gigabytesPerSecond()));
         row(out, "cache", hits + " hits, " + misses + " misses");
         row(out, "failures", Integer.toString(failedFiles.size()));
+        failureLines().forEach(out::println);
+    }
+
+    /**
+     * One line per failed file and reason, naming the slots (or hosts) it failed on when the run
+     * had more than one; then one line per cache warning, and one for a reason shared by several
+     * files (an origin the cache does not trust).
+     */
+    public List<String> failureLines() {
+        Map<String, Set<String>> failures = new LinkedHashMap<>();
+        Map<String, Set<String>> hosts = new LinkedHashMap<>();
         for (StagingEvent f : failedFiles) {
-            out.println("  FAILED " + withFile(f.file, f.reason));
+            String line = withFile(f.file, f.reason);
+            failures.computeIfAbsent(line, k -> new TreeSet<>()).add(Integer.toString(f.slot));
+            if (f.host != null) {
+                hosts.computeIfAbsent(line, k -> new TreeSet<>()).add(f.host);
+            }
         }
+        List<String> lines = new ArrayList<>();
+        failures.forEach((line, on) -> lines.add("  FAILED " + line + where(on, hosts.get(line))));
+        Map<String, Set<String>> warnings = new LinkedHashMap<>();
         for (StagingEvent c : failedCache) {
-            out.println("  WARNING not cached: " + withFile(c.file, c.reason));
+            boolean shared = c.reason != null && c.reason.startsWith("not cached: ");
+            String line = shared ? Redaction.text(c.reason) : withFile(c.file, c.reason);
+            warnings.computeIfAbsent(line, k -> new TreeSet<>()).add(Redaction.uri(c.file));
         }
+        warnings.forEach(
+                (line, files) ->
+                        lines.add(
+                                line.startsWith("not cached: ")
+                                        ? "  WARNING " + line + " (" + files.size() + " file(s))"
+                                        : "  WARNING not cached: " + line));
+        return lines;
+    }
+
+    private String where(Set<String> onSlots, Set<String> onHosts) {
+        if (slots.size() <= 1 && onSlots.size() <= 1) {
+            return "";
+        }
+        if (onHosts != null && onHosts.size() > 1) {
+            return " (on " + onSlots.size() + " slots of hosts " + String.join(", ", onHosts) + ")";
+        }
+        return " (on slot" + (onSlots.size() > 1 ? "s " : " ") + String.join(", ", onSlots) + ")";
     }
 
     /** Bytes as a human-readable size with binary units. */

@@ -182,7 +182,7 @@ public final class ModelPlanner {
         try {
             URI uri = URI.create(file);
             ObjectVersion version = RangeReads.stat(stores.forUri(uri), uri, retry);
-            if (expected != null && !expected.equals(version.etag())) {
+            if (expected != null && !version.hasToken(expected)) {
                 return FilePlan.failed(
                         model,
                         modelFiles,
