@@ -44,7 +44,7 @@ final class FileLoader implements AutoCloseable {
 
     FileLoader(Configuration config, Path cacheDir) throws IOException {
         this.stores = ObjectStores.create(config);
-        this.cache = cacheDir == null ? null : new LocalCache(cacheDir);
+        this.cache = cacheDir == null ? null : LocalCache.open(cacheDir, config);
         this.rangeSize = config.get(WeightSourceOptions.SPLIT_SIZE).getBytes();
         this.pool = Executors.newFixedThreadPool(config.get(WeightSourceOptions.READS_IN_FLIGHT));
         this.headers = new ModelPlanner(stores, stores.retryPolicy(), cache, 65536);

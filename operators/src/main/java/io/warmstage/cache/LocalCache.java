@@ -8,7 +8,6 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -49,8 +48,7 @@ public final class LocalCache {
     static final String SIDECAR_SUFFIX = ".entry.json";
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Temp files of writers untouched this long are leftovers of a crashed process. */
-    static final Duration STALE_TEMP = Duration.ofHours(1);
+    static final String CORRUPT_SUFFIX = ".corrupt";
 
     /** Data files whose CRC-32C was checked in this JVM, by path, size and modification time. */
     private static final Map<String, Boolean> VERIFIED = new ConcurrentHashMap<>();
@@ -62,6 +60,8 @@ public final class LocalCache {
 
     private final Path dir;
     private final Path tmp;
+    private final long maxBytes;
+    private final Duration inUse;
 
     /**
      * Opens (creating if needed) the cache in {@code dir}.
@@ -69,10 +69,38 @@ public final class LocalCache {
      * @throws IOException if {@code dir} or {@code dir/.tmp} cannot be created
      */
     public LocalCache(Path dir) throws IOException {
+        this(dir, Long.MAX_VALUE, Duration.ZERO);
+    }
+
+    /**
+     * Opens (creating if needed) the cache in {@code dir}, capped at {@code maxBytes} of published
+     * data: each publish evicts least-recently-used entries not used within {@code inUse} until the
+     * data fits. Temp files of writers that died are deleted.
+     *
+     * @throws IOException if {@code dir} or {@code dir/.tmp} cannot be created
+     */
+    public LocalCache(Path dir, long maxBytes, Duration inUse) throws IOException {
         this.dir = dir.toAbsolutePath().normalize();
         this.tmp = this.dir.resolve(".tmp");
+        this.maxBytes = maxBytes;
+        this.inUse = inUse;
         Files.createDirectories(tmp);
-        deleteStaleTemps();
+        new CacheDirectory(this.dir).deleteDeadTemps();
+    }
+
+    /**
+     * Opens the cache in {@code dir} with the cap and in-use time of {@code config} ({@link
+     * io.warmstage.source.WeightSourceOptions#CACHE_MAX_SIZE}, {@link
+     * io.warmstage.source.WeightSourceOptions#CACHE_IN_USE}).
+     */
+    public static LocalCache open(Path dir, org.apache.flink.configuration.Configuration config)
+            throws IOException {
+        long max =
+                config.getOptional(io.warmstage.source.WeightSourceOptions.CACHE_MAX_SIZE)
+                        .map(org.apache.flink.configuration.MemorySize::getBytes)
+                        .orElse(Long.MAX_VALUE);
+        return new LocalCache(
+                dir, max, config.get(io.warmstage.source.WeightSourceOptions.CACHE_IN_USE));
     }
 
     /**
@@ -111,19 +139,37 @@ public final class LocalCache {
         return (int) crc.getValue();
     }
 
-    /** Deletes writers' temp files that nobody has touched for {@link #STALE_TEMP}. */
-    private void deleteStaleTemps() throws IOException {
-        long cutoff = System.currentTimeMillis() - STALE_TEMP.toMillis();
-        try (DirectoryStream<Path> temps = Files.newDirectoryStream(tmp)) {
-            for (Path t : temps) {
-                try {
-                    if (Files.getLastModifiedTime(t).toMillis() < cutoff) {
-                        Files.deleteIfExists(t);
-                    }
-                } catch (IOException e) {
-                    // another process removed or published it meanwhile
-                }
+    /**
+     * After {@code entry} was published under {@code key}: retires other versions of its URI and
+     * evicts least-recently-used entries over the size cap. Best effort: a failure leaves entries
+     * for the next publish or {@code warmstage cache prune}.
+     */
+    void afterPublish(String key, CacheEntry entry) {
+        try {
+            CacheDirectory d = new CacheDirectory(dir);
+            d.retireSuperseded(key, entry)
+                    .forEach(e -> LOG.info("Cache: retired {} at {}", e.uri(), e.sidecar().etag()));
+            if (maxBytes != Long.MAX_VALUE) {
+                d.evictToFit(maxBytes, inUse, key)
+                        .forEach(e -> LOG.info("Cache: evicted {} ({} bytes)", e.uri(), e.bytes()));
             }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cache: upkeep of {} failed: {}", dir, e.toString());
+        }
+    }
+
+    /**
+     * Why the last copy of {@code uri} at {@code version} found here was corrupt, once: the note is
+     * removed. Empty when none was.
+     */
+    public Optional<String> takeCorruptNote(URI uri, ObjectVersion version) {
+        Path note = dir.resolve(key(uri, version) + CORRUPT_SUFFIX);
+        try {
+            String why = Files.readString(note, StandardCharsets.UTF_8);
+            Files.deleteIfExists(note);
+            return Optional.of(why);
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 
@@ -184,11 +230,16 @@ public final class LocalCache {
         Path sidecar = sidecarPath(key);
         synchronized (lockFor(key)) {
             Optional<CacheEntry> entry = readSidecar(sidecar);
-            if (entry.isPresent()
-                    && entry.get().matches(uri, version)
-                    && sizeOf(data) == version.size()
-                    && contentMatches(data, entry.get())) {
+            boolean described =
+                    entry.isPresent()
+                            && entry.get().matches(uri, version)
+                            && sizeOf(data) == version.size();
+            if (described && contentMatches(data, entry.get())) {
+                CacheDirectory.touch(sidecar);
                 return Optional.of(data);
+            }
+            if (described) {
+                noteCorrupt(key, uri, data);
             }
             Files.deleteIfExists(sidecar);
             Files.deleteIfExists(data);
@@ -227,6 +278,12 @@ public final class LocalCache {
         Path temp = tmp.resolve(key + "." + UUID.randomUUID() + ".part");
         FileChannel channel =
                 FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try {
+            // Held until the channel closes: tells cleaners of other processes this writer lives.
+            channel.tryLock();
+        } catch (IOException | RuntimeException e) {
+            // no locks on this file system: the temp file may be taken for a dead writer's
+        }
         return new PendingEntry(this, uri, version, key, temp, channel);
     }
 
@@ -246,6 +303,23 @@ public final class LocalCache {
     void syncDirectory() throws IOException {
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
+        }
+    }
+
+    /** A published copy whose bytes no longer match its sidecar: warned, noted, then deleted. */
+    private void noteCorrupt(String key, URI uri, Path data) {
+        String why =
+                "cached copy "
+                        + data
+                        + " of "
+                        + Redaction.uri(uri)
+                        + " was corrupt (its CRC-32C no longer matches its sidecar): removed and"
+                        + " fetched again";
+        LOG.warn("{}", why);
+        try {
+            Files.writeString(dir.resolve(key + CORRUPT_SUFFIX), why, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            // the warning stands alone
         }
     }
 

@@ -100,6 +100,8 @@ public final class PendingEntry {
                 move(sidecarTemp, cache.sidecarPath(key));
             }
             cache.syncDirectory();
+            channel.close(); // releases the writer's lock on the (now renamed) temp file
+            cache.afterPublish(key, entry);
             return entry;
         } catch (IOException | RuntimeException e) {
             cleanUp(sidecarTemp, dataPublished);
@@ -140,8 +142,7 @@ public final class PendingEntry {
             throw new IOException("bytes " + gap + " of " + version.size() + " never written");
         }
         channel.force(true);
-        long size = channel.size();
-        channel.close();
+        long size = channel.size(); // the channel (and its lock) stays open until published
         if (size != version.size()) {
             throw new IOException("temp file has " + size + " bytes, expected " + version.size());
         }

@@ -325,22 +325,4 @@ class LocalCacheTest {
         assertThat(cache.lookup(uri, version)).isEmpty();
         assertThat(data).doesNotExist();
     }
-
-    @Test
-    void tempFilesLeftByACrashedWriterAreRemovedWhenTheCacheOpensFreshOnesAreKept()
-            throws Exception {
-        Path stale = dir.resolve(".tmp/abc.1234.part");
-        Path fresh = dir.resolve(".tmp/def.5678.part");
-        Files.write(stale, new byte[10]);
-        Files.write(fresh, new byte[10]);
-        java.nio.file.Files.setLastModifiedTime(
-                stale,
-                java.nio.file.attribute.FileTime.fromMillis(
-                        System.currentTimeMillis() - LocalCache.STALE_TEMP.toMillis() - 60_000));
-
-        new LocalCache(dir);
-
-        assertThat(stale).doesNotExist();
-        assertThat(fresh).exists();
-    }
 }

@@ -4,7 +4,9 @@ import io.warmstage.storage.Redaction;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code warmstage} command line: {@code demo}, {@code stage}, {@code inspect}. */
+/**
+ * The {@code warmstage} command line: {@code demo}, {@code stage}, {@code inspect}, {@code cache}.
+ */
 @Command(
         name = "warmstage",
         description = "Pre-stage safetensors model weights into device memory with Apache Flink.",
@@ -14,7 +16,8 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             StageCommand.class,
             InspectCommand.class,
-            GenerateCommand.class
+            GenerateCommand.class,
+            CacheCommand.class
         })
 public final class WarmstageCli implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -16,7 +16,7 @@ import java.io.Writer;
  * {"event":"tensor","model","file","tensor","dtype","shape","bytes","crc32c","slot","device"}
  * {"event":"file","model","file","bytes","tensors","status":"staged"|"failed","cache":"hit"|"miss"|"off","reason"?}
  * {"event":"model","model","status","bytes","seconds","reason"?}
- * {"event":"cache","file","status":"published"|"failed"|"aborted","bytes","reason"?}
+ * {"event":"cache","file","status":"published"|"failed"|"aborted"|"corrupt","bytes","reason"?}
  * {"event":"release","model","status":"released","bytes"}      (a refreshing job let a model go)
  * </pre>
  *

@@ -46,7 +46,7 @@ public final class Summary {
                 latest.put(e.model + "\n" + e.slot, e);
             }
             case StagingEvent.CACHE -> {
-                if ("failed".equals(e.status)) {
+                if ("failed".equals(e.status) || "corrupt".equals(e.status)) {
                     failedCache.add(e); // a warning: the file itself staged
                 }
             }
@@ -164,6 +164,10 @@ public final class Summary {
         failures.forEach((line, on) -> lines.add("  FAILED " + line + where(on, hosts.get(line))));
         Map<String, Set<String>> warnings = new LinkedHashMap<>();
         for (StagingEvent c : failedCache) {
+            if ("corrupt".equals(c.status)) {
+                lines.add("  WARNING " + Redaction.text(c.reason));
+                continue;
+            }
             boolean shared = c.reason != null && c.reason.startsWith("not cached: ");
             String line = shared ? Redaction.text(c.reason) : withFile(c.file, c.reason);
             warnings.computeIfAbsent(line, k -> new TreeSet<>()).add(Redaction.uri(c.file));
