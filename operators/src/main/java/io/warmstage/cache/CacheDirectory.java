@@ -81,7 +81,8 @@ public final class CacheDirectory {
     }
 
     /**
-     * Checks an entry's data against its sidecar: size and whole-file CRC-32C.
+     * Checks an entry's data against its sidecar: size, whole-file CRC-32C, and SHA-256 when the
+     * entry was pinned by one.
      *
      * @return null if it matches, else what is wrong
      */
@@ -92,9 +93,14 @@ public final class CacheDirectory {
         if (e.sidecar().crc32c() == null) {
             return "no CRC-32C in the sidecar";
         }
-        long crc = Integer.toUnsignedLong(LocalCache.crc32cOf(e.data()));
+        java.security.MessageDigest sha = e.sidecar().sha256() == null ? null : LocalCache.sha256();
+        long crc = Integer.toUnsignedLong(LocalCache.crc32cOf(e.data(), sha));
         if (crc != e.sidecar().crc32c()) {
             return String.format("CRC-32C %08x, the sidecar says %08x", crc, e.sidecar().crc32c());
+        }
+        String got = sha == null ? null : java.util.HexFormat.of().formatHex(sha.digest());
+        if (got != null && !got.equals(e.sidecar().sha256())) {
+            return "SHA-256 " + got + ", the sidecar says " + e.sidecar().sha256();
         }
         return null;
     }

@@ -62,6 +62,7 @@ public final class LocalCache {
     private final Path tmp;
     private final long maxBytes;
     private final Duration inUse;
+    private Map<String, String> pins = Map.of();
 
     /**
      * Opens (creating if needed) the cache in {@code dir}.
@@ -99,8 +100,27 @@ public final class LocalCache {
                 config.getOptional(io.warmstage.source.WeightSourceOptions.CACHE_MAX_SIZE)
                         .map(org.apache.flink.configuration.MemorySize::getBytes)
                         .orElse(Long.MAX_VALUE);
-        return new LocalCache(
-                dir, max, config.get(io.warmstage.source.WeightSourceOptions.CACHE_IN_USE));
+        LocalCache cache =
+                new LocalCache(
+                        dir, max, config.get(io.warmstage.source.WeightSourceOptions.CACHE_IN_USE));
+        cache.pins = ContentPins.of(config);
+        return cache;
+    }
+
+    /**
+     * This cache with SHA-256 pins by file URI ({@link ContentPins}): a pinned file's entry is
+     * keyed by its SHA-256, trusted whatever the origin's version says, and published only if its
+     * bytes hash to it.
+     */
+    public LocalCache withPins(Map<String, String> pins) {
+        this.pins = Map.copyOf(pins);
+        return this;
+    }
+
+    /** The key of the entry holding the file whose SHA-256 is {@code sha256}, whatever its URI. */
+    public static String contentKey(String sha256) {
+        String canonical = "warmstage-cache-sha256\n" + sha256;
+        return HexFormat.of().formatHex(sha256(canonical.getBytes(StandardCharsets.UTF_8)));
     }
 
     /**
@@ -129,11 +149,20 @@ public final class LocalCache {
 
     /** CRC-32C of a whole file, read in 1 MiB pieces. */
     static int crc32cOf(Path file) throws IOException {
+        return crc32cOf(file, null);
+    }
+
+    /** CRC-32C of a whole file, read in 1 MiB pieces, also fed to {@code sha256} if not null. */
+    static int crc32cOf(Path file, MessageDigest sha256) throws IOException {
         CRC32C crc = new CRC32C();
         ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
             while (c.read(buf.clear()) >= 0) {
-                crc.update(buf.flip());
+                buf.flip();
+                if (sha256 != null) {
+                    sha256.update(buf.duplicate());
+                }
+                crc.update(buf);
             }
         }
         return (int) crc.getValue();
@@ -163,7 +192,9 @@ public final class LocalCache {
      * removed. Empty when none was.
      */
     public Optional<String> takeCorruptNote(URI uri, ObjectVersion version) {
-        Path note = dir.resolve(key(uri, version) + CORRUPT_SUFFIX);
+        String pin = pins.get(uri.toString());
+        Path note =
+                dir.resolve((pin != null ? contentKey(pin) : key(uri, version)) + CORRUPT_SUFFIX);
         try {
             String why = Files.readString(note, StandardCharsets.UTF_8);
             Files.deleteIfExists(note);
@@ -221,6 +252,10 @@ public final class LocalCache {
      * @throws IOException if a stale piece cannot be deleted
      */
     public Optional<Path> lookup(URI uri, ObjectVersion version) throws IOException {
+        String pin = pins.get(uri.toString());
+        if (pin != null) {
+            return lookupPinned(uri, version, pin);
+        }
         if (!trusts(version)) {
             warnUntrusted(uri, version);
             return Optional.empty();
@@ -233,6 +268,32 @@ public final class LocalCache {
             boolean described =
                     entry.isPresent()
                             && entry.get().matches(uri, version)
+                            && sizeOf(data) == version.size();
+            if (described && contentMatches(data, entry.get())) {
+                CacheDirectory.touch(sidecar);
+                return Optional.of(data);
+            }
+            if (described) {
+                noteCorrupt(key, uri, data);
+            }
+            Files.deleteIfExists(sidecar);
+            Files.deleteIfExists(data);
+            return Optional.empty();
+        }
+    }
+
+    /** A pinned file's entry: trusted if its sidecar names the pin and its bytes are intact. */
+    private Optional<Path> lookupPinned(URI uri, ObjectVersion version, String pin)
+            throws IOException {
+        String key = contentKey(pin);
+        Path data = dataPath(key);
+        Path sidecar = sidecarPath(key);
+        synchronized (lockFor(key)) {
+            Optional<CacheEntry> entry = readSidecar(sidecar);
+            boolean described =
+                    entry.isPresent()
+                            && pin.equals(entry.get().sha256())
+                            && entry.get().size() == version.size()
                             && sizeOf(data) == version.size();
             if (described && contentMatches(data, entry.get())) {
                 CacheDirectory.touch(sidecar);
@@ -270,11 +331,12 @@ public final class LocalCache {
      * @throws IOException if the temp file cannot be created
      */
     public PendingEntry begin(URI uri, ObjectVersion version) throws IOException {
-        if (!trusts(version)) {
+        String pin = pins.get(uri.toString());
+        if (pin == null && !trusts(version)) {
             warnUntrusted(uri, version);
             throw new UntrustedVersionException(uri, version);
         }
-        String key = key(uri, version);
+        String key = pin != null ? contentKey(pin) : key(uri, version);
         Path temp = tmp.resolve(key + "." + UUID.randomUUID() + ".part");
         FileChannel channel =
                 FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
@@ -284,7 +346,7 @@ public final class LocalCache {
         } catch (IOException | RuntimeException e) {
             // no locks on this file system: the temp file may be taken for a dead writer's
         }
-        return new PendingEntry(this, uri, version, key, temp, channel);
+        return new PendingEntry(this, uri, version, key, temp, channel, pin);
     }
 
     Path dataPath(String key) {
@@ -342,6 +404,15 @@ public final class LocalCache {
             return Files.isRegularFile(file) ? Files.size(file) : -1;
         } catch (IOException e) {
             return -1;
+        }
+    }
+
+    /** A new SHA-256 digest. */
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
         }
     }
 

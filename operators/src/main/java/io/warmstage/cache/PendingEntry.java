@@ -10,7 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
 import java.time.Instant;
+import java.util.HexFormat;
 import java.util.OptionalInt;
 
 /**
@@ -29,13 +31,18 @@ public final class PendingEntry {
     private final RangeSet written = new RangeSet();
     private volatile boolean finished;
 
+    /** The SHA-256 the file must have (lower-case hex), or null when not pinned. */
+    private final String sha256;
+
     PendingEntry(
             LocalCache cache,
             URI uri,
             ObjectVersion version,
             String key,
             Path temp,
-            FileChannel channel) {
+            FileChannel channel,
+            String sha256) {
+        this.sha256 = sha256;
         this.cache = cache;
         this.uri = uri;
         this.version = version;
@@ -146,7 +153,11 @@ public final class PendingEntry {
         if (size != version.size()) {
             throw new IOException("temp file has " + size + " bytes, expected " + version.size());
         }
-        int crc = LocalCache.crc32cOf(temp);
+        MessageDigest digest = sha256 == null ? null : LocalCache.sha256();
+        int crc = LocalCache.crc32cOf(temp, digest);
+        if (digest != null && !sha256.equals(HexFormat.of().formatHex(digest.digest()))) {
+            throw new IOException("bytes do not have the pinned SHA-256 " + sha256);
+        }
         if (expectedCrc32c.isPresent() && expectedCrc32c.getAsInt() != crc) {
             throw new IOException(
                     String.format("CRC-32C %08x, expected %08x", crc, expectedCrc32c.getAsInt()));
@@ -156,7 +167,7 @@ public final class PendingEntry {
                 version.size(),
                 version.etag(),
                 Integer.toUnsignedLong(crc),
-                null,
+                sha256,
                 Instant.now().toString());
     }
 

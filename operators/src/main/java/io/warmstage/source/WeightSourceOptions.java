@@ -80,4 +80,14 @@ public final class WeightSourceOptions {
                             "A cache entry found by a reader within this time is taken as being"
                                     + " read by a running job and is not evicted (every ranged"
                                     + " read of a cached copy finds it anew).");
+
+    public static final ConfigOption<String> SHA256_PINS =
+            ConfigOptions.key("warmstage.source.sha256-pins")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "JSON object from file URI to the SHA-256 its bytes must have (set"
+                                    + " from a manifest's sha256 fields): a file whose staged"
+                                    + " bytes differ fails; its cache entry is keyed by the"
+                                    + " SHA-256.");
 }

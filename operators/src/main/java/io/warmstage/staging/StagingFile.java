@@ -87,6 +87,11 @@ final class StagingFile {
         return header != null && coverage.covers(0, fileSize);
     }
 
+    /** The file's first bytes: length prefix and header JSON. */
+    byte[] headerBytes() {
+        return headerBytes;
+    }
+
     SafetensorsHeader header() {
         return header;
     }

@@ -69,6 +69,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient io.warmstage.cache.LocalCache localCache;
     private transient boolean verify;
     private transient boolean keepResident;
+    private transient java.util.Map<String, String> sha256Pins;
     private transient Map<String, StagingFile> open;
     private transient Set<String> finished;
     private transient Map<String, ModelProgress> models;
@@ -104,10 +105,12 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         .map(d -> hostId.cacheDir(java.nio.file.Path.of(d)).toString())
                         .orElse("");
         claimant = new Object();
+        sha256Pins = io.warmstage.cache.ContentPins.of(config);
         localCache =
                 cacheDir.isEmpty()
                         ? null
-                        : new io.warmstage.cache.LocalCache(java.nio.file.Path.of(cacheDir));
+                        : io.warmstage.cache.LocalCache.open(
+                                java.nio.file.Path.of(cacheDir), config);
         var gpus = getRuntimeContext().getExternalResourceInfos("gpu");
         device =
                 Devices.openForSlot(
@@ -363,6 +366,13 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             throws DeviceException {
         f.data.synchronize();
         String key = key(f.model, f.uri, f.fileSize, f.version.etag());
+        String pin = sha256Pins.get(f.uri);
+        String wrong =
+                pin == null ? null : Sha256Check.mismatch(f.uri, f.headerBytes(), f.data, pin);
+        if (wrong != null) {
+            fail(key, f.uri, f.model, wrong, ctx, out);
+            return;
+        }
         open.remove(key);
         finished.add(key);
         if (f.cacheWritten()) {
