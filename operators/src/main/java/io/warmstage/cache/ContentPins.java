@@ -2,6 +2,7 @@ package io.warmstage.cache;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.warmstage.source.WeightSourceOptions;
+import io.warmstage.storage.Redaction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Map;
@@ -13,7 +14,8 @@ import org.apache.flink.configuration.Configuration;
  * SHA-256 pins of files (what the Hugging Face hub reports for LFS files, given in a manifest):
  * staged bytes must hash to them, and a cache entry keyed by one is trusted whatever the origin
  * says and shared by every URI that holds the same file. Carried in the job's configuration ({@link
- * WeightSourceOptions#SHA256_PINS}) as a JSON object from file URI to lower-case hex.
+ * WeightSourceOptions#SHA256_PINS}) as a JSON object from file URI without credentials ({@link
+ * Redaction#uri(String)}: the configuration is shown in the Web UI) to lower-case hex.
  */
 public final class ContentPins {
     private static final Pattern HEX = Pattern.compile("[0-9a-f]{64}");
@@ -41,10 +43,17 @@ public final class ContentPins {
         return Map.copyOf(pins);
     }
 
-    /** {@code pins} as the option's JSON value. */
+    /** The pin of the file at {@code uri} in {@code pins}, or null. */
+    public static String pinOf(Map<String, String> pins, String uri) {
+        return pins.isEmpty() ? null : pins.get(Redaction.uri(uri));
+    }
+
+    /** {@code pins} (by file URI) as the option's JSON value, the URIs without credentials. */
     public static String toJson(Map<String, String> pins) {
         try {
-            return LocalCache.JSON.writeValueAsString(new TreeMap<>(pins));
+            Map<String, String> redacted = new TreeMap<>();
+            pins.forEach((uri, sha) -> redacted.put(Redaction.uri(uri), sha));
+            return LocalCache.JSON.writeValueAsString(redacted);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

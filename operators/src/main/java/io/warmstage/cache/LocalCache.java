@@ -107,16 +107,6 @@ public final class LocalCache {
         return cache;
     }
 
-    /**
-     * This cache with SHA-256 pins by file URI ({@link ContentPins}): a pinned file's entry is
-     * keyed by its SHA-256, trusted whatever the origin's version says, and published only if its
-     * bytes hash to it.
-     */
-    public LocalCache withPins(Map<String, String> pins) {
-        this.pins = Map.copyOf(pins);
-        return this;
-    }
-
     /** The key of the entry holding the file whose SHA-256 is {@code sha256}, whatever its URI. */
     public static String contentKey(String sha256) {
         String canonical = "warmstage-cache-sha256\n" + sha256;
@@ -192,7 +182,7 @@ public final class LocalCache {
      * removed. Empty when none was.
      */
     public Optional<String> takeCorruptNote(URI uri, ObjectVersion version) {
-        String pin = pins.get(uri.toString());
+        String pin = ContentPins.pinOf(pins, uri.toString());
         Path note =
                 dir.resolve((pin != null ? contentKey(pin) : key(uri, version)) + CORRUPT_SUFFIX);
         try {
@@ -252,7 +242,7 @@ public final class LocalCache {
      * @throws IOException if a stale piece cannot be deleted
      */
     public Optional<Path> lookup(URI uri, ObjectVersion version) throws IOException {
-        String pin = pins.get(uri.toString());
+        String pin = ContentPins.pinOf(pins, uri.toString());
         if (pin != null) {
             return lookupPinned(uri, version, pin);
         }
@@ -331,7 +321,7 @@ public final class LocalCache {
      * @throws IOException if the temp file cannot be created
      */
     public PendingEntry begin(URI uri, ObjectVersion version) throws IOException {
-        String pin = pins.get(uri.toString());
+        String pin = ContentPins.pinOf(pins, uri.toString());
         if (pin == null && !trusts(version)) {
             warnUntrusted(uri, version);
             throw new UntrustedVersionException(uri, version);

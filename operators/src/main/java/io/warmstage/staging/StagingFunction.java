@@ -366,7 +366,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             throws DeviceException {
         f.data.synchronize();
         String key = key(f.model, f.uri, f.fileSize, f.version.etag());
-        String pin = sha256Pins.get(f.uri);
+        String pin = io.warmstage.cache.ContentPins.pinOf(sha256Pins, f.uri);
         String wrong =
                 pin == null ? null : Sha256Check.mismatch(f.uri, f.headerBytes(), f.data, pin);
         if (wrong != null) {

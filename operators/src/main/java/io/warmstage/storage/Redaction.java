@@ -45,7 +45,7 @@ public final class Redaction {
 
     /** Name fragments that mark a parameter secret whatever else its name says. */
     private static final String[] SECRET_PARTS = {
-        "signature", "token", "secret", "password", "credential"
+        "signature", "token", "secret", "password", "credential", "auth", "hmac", "session"
     };
 
     /** {@code scheme://user[:password]@}: the user info of a hierarchical URI inside any text. */
