@@ -45,9 +45,6 @@ final class PreflightCheck {
     static void check(
             CommandLine cmd, List<ModelSpec> models, Configuration conf, int slots, Path report) {
         try {
-            for (ModelSpec m : models) {
-                ObjectStores.toUri(m.uri()); // an unsupported scheme is a usage error
-            }
             readEveryOption(conf);
             checkDurationsPositive(conf);
             SlotGpu.checkOrdinals(conf);
@@ -56,6 +53,9 @@ final class PreflightCheck {
                     .targets(slots, StagingPipeline.MAX_PARALLELISM)
                     .config(conf)
                     .build();
+            for (ModelSpec m : models) {
+                ObjectStores.toUri(m.uri()); // an unsupported scheme is a usage error
+            }
             StorageOptions.retryPolicy(conf);
             checkCacheDir(conf);
             checkReport(report);
