@@ -1,11 +1,15 @@
 package io.warmstage.job;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.warmstage.cache.ContentPins;
 import io.warmstage.source.ModelSpec;
+import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.source.fleet.FetchMode;
 import io.warmstage.source.fleet.Placement;
 import io.warmstage.storage.ObjectStores;
@@ -15,7 +19,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
 import org.apache.flink.util.TimeUtils;
 
 /**
@@ -32,6 +39,8 @@ import org.apache.flink.util.TimeUtils;
  *     uri: s3://models/llama-3-8b/model.safetensors.index.json
  *     placement: {replicas: 2}     # optional: {slots: all} (default) | {replicas: N} | {hosts: REGEX}
  *     version: "\"9b2cf5...\""      # optional: the ETag / generation the file must have
+ *     sha256: {model-00001-of-00004.safetensors: 3f5a...}  # optional: per file (a string for
+ *                                  # a single .safetensors file): staged bytes must hash to it
  * </pre>
  *
  * Durations are Flink durations: {@code 30 s}, {@code 10m}, {@code 1h}.
@@ -49,6 +58,13 @@ public final class Manifest {
          * model fails otherwise.
          */
         @JsonProperty public String version;
+
+        /**
+         * SHA-256 of the file (64 hex digits, what the Hugging Face hub lists for LFS files), or
+         * for a sharded checkpoint a map from shard file name (as in the index's weight_map) to its
+         * SHA-256: staged bytes must hash to it, and the cache trusts a copy keyed by it.
+         */
+        @JsonProperty public JsonNode sha256;
     }
 
     /** Which slots hold a model: exactly one of the fields. */
@@ -72,6 +88,8 @@ public final class Manifest {
 
     private Path base = Path.of("");
 
+    private static final Pattern SCHEME = Pattern.compile("[a-zA-Z][a-zA-Z0-9+.-]+:");
+
     private static final ObjectMapper YAML =
             new ObjectMapper(new YAMLFactory())
                     .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -90,10 +108,30 @@ public final class Manifest {
                     && java.nio.file.Files.readString(file).isBlank()) {
                 throw new IllegalArgumentException("manifest " + file + ": empty");
             }
-            m = YAML.readValue(file.toFile(), Manifest.class);
+            JsonNode tree = YAML.readTree(file.toFile());
+            if (tree == null || tree.isMissingNode()) {
+                throw new IllegalArgumentException("manifest " + file + ": empty");
+            }
+            if (!tree.isObject()) {
+                throw new IllegalArgumentException(
+                        "manifest "
+                                + file
+                                + ": not a YAML mapping (it is "
+                                + kind(tree)
+                                + "); expected keys such as 'models:' and 'device:'");
+            }
+            m = YAML.treeToValue(tree, Manifest.class);
         } catch (JsonMappingException e) {
             throw new IllegalArgumentException(
                     "manifest " + file + ": " + e.getOriginalMessage() + location(e), e);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(
+                    "manifest "
+                            + file
+                            + ": not valid YAML: "
+                            + e.getOriginalMessage()
+                            + location(e),
+                    e);
         } catch (IOException e) {
             throw new IllegalArgumentException("manifest " + file + ": " + e.getMessage(), e);
         }
@@ -103,6 +141,11 @@ public final class Manifest {
         m.check(file);
         Path parent = file.toAbsolutePath().getParent();
         m.base = parent == null ? Path.of("") : parent;
+        try {
+            m.pins();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("manifest " + file + ": " + e.getMessage(), e);
+        }
         return m;
     }
 
@@ -113,16 +156,49 @@ public final class Manifest {
     public List<ModelSpec> specs() {
         List<ModelSpec> out = new ArrayList<>();
         for (Model e : models) {
-            boolean hasScheme =
-                    ObjectStores.ACCEPTED_SCHEMES.stream()
-                            .anyMatch(
-                                    sc ->
-                                            e.uri.regionMatches(
-                                                    true, 0, sc + ":", 0, sc.length() + 1));
+            // Any scheme (ftp: too, refused up front), not a Windows drive letter.
+            boolean hasScheme = SCHEME.matcher(e.uri).lookingAt();
             String uri = hasScheme ? e.uri : base.resolve(e.uri).normalize().toUri().toString();
             out.add(new ModelSpec(e.name, uri, placement(e.placement), e.version));
         }
         return out;
+    }
+
+    /**
+     * The SHA-256 pins of the models' files by file URI, as {@link io.warmstage.cache.ContentPins}
+     * takes them; empty when no model has one.
+     */
+    public Map<String, String> pins() {
+        Map<String, String> pins = new TreeMap<>();
+        List<ModelSpec> specs = specs();
+        for (int i = 0; i < models.size(); i++) {
+            JsonNode sha = models.get(i).sha256;
+            ModelSpec spec = specs.get(i);
+            String what = "models[" + i + "].sha256";
+            if (sha == null || sha.isNull()) {
+                continue;
+            }
+            if (sha.isTextual() && !spec.isIndex()) {
+                pins.put(
+                        ObjectStores.toUri(spec.uri()).toString(),
+                        ContentPins.normalize(what, sha.asText()));
+            } else if (sha.isObject() && spec.isIndex()) {
+                sha.fields()
+                        .forEachRemaining(
+                                f ->
+                                        pins.put(
+                                                ModelPlanner.shardUri(spec.uri(), f.getKey()),
+                                                ContentPins.normalize(
+                                                        what + "." + f.getKey(),
+                                                        f.getValue().asText())));
+            } else {
+                throw new IllegalArgumentException(
+                        what
+                                + ": give 64 hex digits for a .safetensors file, or a map from"
+                                + " shard file name to 64 hex digits for an index.json");
+            }
+        }
+        return pins;
     }
 
     private void check(Path file) {
@@ -217,7 +293,13 @@ public final class Manifest {
         return p.replicas != null ? Placement.replicas(p.replicas) : Placement.hosts(p.hosts);
     }
 
-    private static String location(JsonMappingException e) {
+    private static String kind(JsonNode n) {
+        return n.isArray()
+                ? "a list"
+                : n.isTextual() ? "a string" : n.isNumber() ? "a number" : "a " + n.getNodeType();
+    }
+
+    private static String location(JsonProcessingException e) {
         return e.getLocation() == null
                 ? ""
                 : " (line "

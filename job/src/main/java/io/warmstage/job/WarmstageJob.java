@@ -84,6 +84,11 @@ public final class WarmstageJob implements Callable<Integer> {
                     .filter(e -> e.getKey().startsWith("warmstage."))
                     .forEach(e -> conf.setString(e.getKey(), e.getValue()));
         }
+        if (m != null && !m.pins().isEmpty()) {
+            conf.set(
+                    WeightSourceOptions.SHA256_PINS,
+                    io.warmstage.cache.ContentPins.toJson(m.pins()));
+        }
         String mode = fetchMode != null ? fetchMode : m != null ? m.fetchMode : null;
         if (mode != null) {
             conf.set(FleetOptions.FETCH_MODE, FetchMode.parse(mode).label());

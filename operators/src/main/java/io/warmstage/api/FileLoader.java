@@ -39,7 +39,7 @@ final class FileLoader implements AutoCloseable {
 
     FileLoader(Configuration config, Path cacheDir) throws IOException {
         this.stores = ObjectStores.create(config);
-        this.cache = cacheDir == null ? null : new LocalCache(cacheDir);
+        this.cache = cacheDir == null ? null : LocalCache.open(cacheDir, config);
         this.rangeSize = config.get(WeightSourceOptions.SPLIT_SIZE).getBytes();
         this.pool = Executors.newFixedThreadPool(config.get(WeightSourceOptions.READS_IN_FLIGHT));
         this.headers = new ModelPlanner(stores, stores.retryPolicy(), cache, 65536);
@@ -53,7 +53,10 @@ final class FileLoader implements AutoCloseable {
         Optional<Path> hit = cache == null ? Optional.empty() : cache.lookup(uri, version);
         URI from = hit.map(Path::toUri).orElse(uri);
         ObjectVersion fromVersion = hit.isPresent() ? stores.forUri(from).stat(from) : version;
-        PendingEntry entry = cache != null && hit.isEmpty() ? cache.begin(uri, version) : null;
+        PendingEntry entry =
+                cache != null && hit.isEmpty() && LocalCache.trusts(version)
+                        ? cache.begin(uri, version)
+                        : null;
         DeviceBuffer data = device.allocate(header.dataSize());
         try {
             copyAll(from, fromVersion, header, data, entry);

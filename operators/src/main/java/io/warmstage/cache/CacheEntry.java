@@ -3,6 +3,7 @@ package io.warmstage.cache;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.Redaction;
 import java.net.URI;
 import java.util.Objects;
 
@@ -10,7 +11,8 @@ import java.util.Objects;
  * The sidecar {@code <key>.entry.json} of a published cache entry: which object version the data
  * file holds and what it was verified against.
  *
- * @param uri the object's URI as given to {@link LocalCache}
+ * @param uri the object's URI without credentials ({@link Redaction#uri(URI)}); entries written
+ *     before redaction hold the URI as given
  * @param size object size in bytes
  * @param etag the pinned version token, or null when the store gives none
  * @param crc32c CRC-32C of the whole file as an unsigned 32-bit value, or null if unknown
@@ -24,7 +26,7 @@ public record CacheEntry(
 
     /** True when this entry describes exactly {@code uri} at {@code version}. */
     public boolean matches(URI uri, ObjectVersion version) {
-        return uri.toString().equals(this.uri)
+        return (Redaction.uri(uri).equals(this.uri) || uri.toString().equals(this.uri))
                 && version.size() == size
                 && Objects.equals(version.etag(), etag);
     }

@@ -16,10 +16,13 @@ public class CacheResult {
     /** Status of a file dropped on request. */
     public static final String ABORTED = "aborted";
 
+    /** Status of a cached copy found corrupt (and removed) before this file was written again. */
+    public static final String CORRUPT = "corrupt";
+
     /** The object's URI. */
     public String uri;
 
-    /** {@link #PUBLISHED}, {@link #FAILED} or {@link #ABORTED}. */
+    /** {@link #PUBLISHED}, {@link #FAILED}, {@link #ABORTED} or {@link #CORRUPT}. */
     public String status;
 
     /** The published data file's path; null unless published. */
@@ -40,6 +43,10 @@ public class CacheResult {
 
     static CacheResult failed(String uri, String reason) {
         return of(uri, FAILED, null, 0, reason);
+    }
+
+    static CacheResult corrupt(String uri, String reason) {
+        return of(uri, CORRUPT, null, 0, reason);
     }
 
     static CacheResult aborted(String uri, String reason) {

@@ -86,7 +86,7 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
                     HostIdentity.of(getRuntimeContext().getMetricGroup().getAllVariables(), fleet)
                             .cacheDir(base);
         }
-        cache = new LocalCache(base);
+        cache = LocalCache.open(base, fleet);
         pool =
                 new ThreadPoolExecutor(
                         threads, threads, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1 << 16));
@@ -162,12 +162,15 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
         FileWrite file = f != null ? f : begin(op);
         file.writesDone()
                 .thenApplyAsync(v -> last.apply(file), pool)
-                .whenComplete((r, t) -> result.complete(List.of(orFailed(op, r, t))));
+                .whenComplete((r, t) -> result.complete(withCorruptNote(op, orFailed(op, r, t))));
     }
 
     private CacheResult commit(CacheOp op, FileWrite f) {
         PendingEntry e = f.entryOrNull();
         String failure = f.failureReason();
+        if (f.untrustedReason() != null) {
+            return CacheResult.failed(op.uri, f.untrustedReason()); // the same for every file
+        }
         if (restored && e != null && failure == null && !e.gaps().isEmpty()) {
             // A commit replayed after a restore: the bytes written before it went to the task that
             // failed. Fill what is missing from the origin, pinned to the same version, unless
@@ -245,6 +248,13 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
                             }
                         },
                         pool));
+    }
+
+    /** {@code r}, after a "corrupt" result if a corrupt copy of this file was found here. */
+    private List<CacheResult> withCorruptNote(CacheOp op, CacheResult r) {
+        return cache.takeCorruptNote(URI.create(op.uri), op.version())
+                .map(why -> List.of(CacheResult.corrupt(op.uri, why), r))
+                .orElse(List.of(r));
     }
 
     private static CacheResult orFailed(CacheOp op, CacheResult r, Throwable t) {

@@ -52,6 +52,16 @@ final class FileWrite {
         return t == null ? null : String.valueOf(t.getMessage());
     }
 
+    /** Why the cache does not trust the file's version, or null when it does. */
+    String untrustedReason() {
+        for (Throwable t = failure.get(); t != null; t = t.getCause()) {
+            if (t instanceof UntrustedVersionException u) {
+                return u.getMessage();
+            }
+        }
+        return null;
+    }
+
     /** Records {@code t} (unwrapped) as the file's failure if it is the first. */
     void fail(Throwable t) {
         if (t != null) {

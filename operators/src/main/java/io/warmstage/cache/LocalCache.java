@@ -2,12 +2,12 @@ package io.warmstage.cache;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.Redaction;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -17,9 +17,12 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A host-local cache of verified object copies in one directory (DESIGN.md, "Cache rules").
@@ -45,14 +48,21 @@ public final class LocalCache {
     static final String SIDECAR_SUFFIX = ".entry.json";
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Temp files of writers untouched this long are leftovers of a crashed process. */
-    static final Duration STALE_TEMP = Duration.ofHours(1);
+    static final String CORRUPT_SUFFIX = ".corrupt";
 
     /** Data files whose CRC-32C was checked in this JVM, by path, size and modification time. */
     private static final Map<String, Boolean> VERIFIED = new ConcurrentHashMap<>();
 
+    private static final Logger LOG = LoggerFactory.getLogger(LocalCache.class);
+
+    /** Origins whose untrusted versions were warned about in this JVM. */
+    private static final Set<String> WARNED_ORIGINS = ConcurrentHashMap.newKeySet();
+
     private final Path dir;
     private final Path tmp;
+    private final long maxBytes;
+    private final Duration inUse;
+    private Map<String, String> pins = Map.of();
 
     /**
      * Opens (creating if needed) the cache in {@code dir}.
@@ -60,10 +70,47 @@ public final class LocalCache {
      * @throws IOException if {@code dir} or {@code dir/.tmp} cannot be created
      */
     public LocalCache(Path dir) throws IOException {
+        this(dir, Long.MAX_VALUE, Duration.ZERO);
+    }
+
+    /**
+     * Opens (creating if needed) the cache in {@code dir}, capped at {@code maxBytes} of published
+     * data: each publish evicts least-recently-used entries not used within {@code inUse} until the
+     * data fits. Temp files of writers that died are deleted.
+     *
+     * @throws IOException if {@code dir} or {@code dir/.tmp} cannot be created
+     */
+    public LocalCache(Path dir, long maxBytes, Duration inUse) throws IOException {
         this.dir = dir.toAbsolutePath().normalize();
         this.tmp = this.dir.resolve(".tmp");
+        this.maxBytes = maxBytes;
+        this.inUse = inUse;
         Files.createDirectories(tmp);
-        deleteStaleTemps();
+        new CacheDirectory(this.dir).deleteDeadTemps();
+    }
+
+    /**
+     * Opens the cache in {@code dir} with the cap and in-use time of {@code config} ({@link
+     * io.warmstage.source.WeightSourceOptions#CACHE_MAX_SIZE}, {@link
+     * io.warmstage.source.WeightSourceOptions#CACHE_IN_USE}).
+     */
+    public static LocalCache open(Path dir, org.apache.flink.configuration.Configuration config)
+            throws IOException {
+        long max =
+                config.getOptional(io.warmstage.source.WeightSourceOptions.CACHE_MAX_SIZE)
+                        .map(org.apache.flink.configuration.MemorySize::getBytes)
+                        .orElse(Long.MAX_VALUE);
+        LocalCache cache =
+                new LocalCache(
+                        dir, max, config.get(io.warmstage.source.WeightSourceOptions.CACHE_IN_USE));
+        cache.pins = ContentPins.of(config);
+        return cache;
+    }
+
+    /** The key of the entry holding the file whose SHA-256 is {@code sha256}, whatever its URI. */
+    public static String contentKey(String sha256) {
+        String canonical = "warmstage-cache-sha256\n" + sha256;
+        return HexFormat.of().formatHex(sha256(canonical.getBytes(StandardCharsets.UTF_8)));
     }
 
     /**
@@ -92,29 +139,58 @@ public final class LocalCache {
 
     /** CRC-32C of a whole file, read in 1 MiB pieces. */
     static int crc32cOf(Path file) throws IOException {
+        return crc32cOf(file, null);
+    }
+
+    /** CRC-32C of a whole file, read in 1 MiB pieces, also fed to {@code sha256} if not null. */
+    static int crc32cOf(Path file, MessageDigest sha256) throws IOException {
         CRC32C crc = new CRC32C();
         ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
             while (c.read(buf.clear()) >= 0) {
-                crc.update(buf.flip());
+                buf.flip();
+                if (sha256 != null) {
+                    sha256.update(buf.duplicate());
+                }
+                crc.update(buf);
             }
         }
         return (int) crc.getValue();
     }
 
-    /** Deletes writers' temp files that nobody has touched for {@link #STALE_TEMP}. */
-    private void deleteStaleTemps() throws IOException {
-        long cutoff = System.currentTimeMillis() - STALE_TEMP.toMillis();
-        try (DirectoryStream<Path> temps = Files.newDirectoryStream(tmp)) {
-            for (Path t : temps) {
-                try {
-                    if (Files.getLastModifiedTime(t).toMillis() < cutoff) {
-                        Files.deleteIfExists(t);
-                    }
-                } catch (IOException e) {
-                    // another process removed or published it meanwhile
-                }
+    /**
+     * After {@code entry} was published under {@code key}: retires other versions of its URI and
+     * evicts least-recently-used entries over the size cap. Best effort: a failure leaves entries
+     * for the next publish or {@code warmstage cache prune}.
+     */
+    void afterPublish(String key, CacheEntry entry) {
+        try {
+            CacheDirectory d = new CacheDirectory(dir);
+            d.retireSuperseded(key, entry)
+                    .forEach(e -> LOG.info("Cache: retired {} at {}", e.uri(), e.sidecar().etag()));
+            if (maxBytes != Long.MAX_VALUE) {
+                d.evictToFit(maxBytes, inUse, key)
+                        .forEach(e -> LOG.info("Cache: evicted {} ({} bytes)", e.uri(), e.bytes()));
             }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cache: upkeep of {} failed: {}", dir, e.toString());
+        }
+    }
+
+    /**
+     * Why the last copy of {@code uri} at {@code version} found here was corrupt, once: the note is
+     * removed. Empty when none was.
+     */
+    public Optional<String> takeCorruptNote(URI uri, ObjectVersion version) {
+        String pin = ContentPins.pinOf(pins, uri.toString());
+        Path note =
+                dir.resolve((pin != null ? contentKey(pin) : key(uri, version)) + CORRUPT_SUFFIX);
+        try {
+            String why = Files.readString(note, StandardCharsets.UTF_8);
+            Files.deleteIfExists(note);
+            return Optional.of(why);
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 
@@ -126,10 +202,12 @@ public final class LocalCache {
     /**
      * The entry key of {@code uri} at {@code version}: SHA-256, lower-case hex (64 chars), of a
      * length-prefixed canonical string of the normalized URI, the size and the ETag (or its
-     * absence). Raw names never appear in cache paths.
+     * absence). Raw names never appear in cache paths. A URI with credentials (user info, a
+     * presigned URL's signature) is keyed without them, so that a re-signed URL finds its entry.
      */
     public static String key(URI uri, ObjectVersion version) {
-        String u = uri.normalize().toString();
+        URI n = uri.normalize();
+        String u = Redaction.hasCredentials(n) ? Redaction.uri(n) : n.toString();
         String etag = version.etag();
         String canonical =
                 "warmstage-cache-v1\n"
@@ -144,24 +222,75 @@ public final class LocalCache {
     }
 
     /**
+     * True if {@code version} tells versions apart well enough to trust a cached copy: a strong
+     * ETag, a Last-Modified or modification time, an S3 ETag, a GCS generation, a file's
+     * modification and change time with its inode. Not: no token, or only a weak ETag ({@code
+     * W/"..."}, which promises equivalent, not identical, bytes: RFC 9110 section 8.8.1).
+     */
+    public static boolean trusts(ObjectVersion version) {
+        String t = version.etag();
+        return t != null && !t.isBlank() && !t.startsWith("W/");
+    }
+
+    /**
      * The published data file of {@code uri} at {@code version}, if its sidecar exists, parses,
      * matches uri, size and ETag, and the data file has exactly {@code version.size()} bytes.
      * Otherwise deletes that entry's data file and sidecar (never a writer's temp file) and returns
-     * empty.
+     * empty. Empty, and nothing deleted, for a version the cache does not {@link #trusts trust}
+     * (warned once per origin in the log).
      *
      * @throws IOException if a stale piece cannot be deleted
      */
     public Optional<Path> lookup(URI uri, ObjectVersion version) throws IOException {
+        String pin = ContentPins.pinOf(pins, uri.toString());
+        if (pin != null) {
+            return lookupPinned(uri, version, pin);
+        }
+        if (!trusts(version)) {
+            warnUntrusted(uri, version);
+            return Optional.empty();
+        }
         String key = key(uri, version);
         Path data = dataPath(key);
         Path sidecar = sidecarPath(key);
         synchronized (lockFor(key)) {
             Optional<CacheEntry> entry = readSidecar(sidecar);
-            if (entry.isPresent()
-                    && entry.get().matches(uri, version)
-                    && sizeOf(data) == version.size()
-                    && contentMatches(data, entry.get())) {
+            boolean described =
+                    entry.isPresent()
+                            && entry.get().matches(uri, version)
+                            && sizeOf(data) == version.size();
+            if (described && contentMatches(data, entry.get())) {
+                CacheDirectory.touch(sidecar);
                 return Optional.of(data);
+            }
+            if (described) {
+                noteCorrupt(key, uri, data);
+            }
+            Files.deleteIfExists(sidecar);
+            Files.deleteIfExists(data);
+            return Optional.empty();
+        }
+    }
+
+    /** A pinned file's entry: trusted if its sidecar names the pin and its bytes are intact. */
+    private Optional<Path> lookupPinned(URI uri, ObjectVersion version, String pin)
+            throws IOException {
+        String key = contentKey(pin);
+        Path data = dataPath(key);
+        Path sidecar = sidecarPath(key);
+        synchronized (lockFor(key)) {
+            Optional<CacheEntry> entry = readSidecar(sidecar);
+            boolean described =
+                    entry.isPresent()
+                            && pin.equals(entry.get().sha256())
+                            && entry.get().size() == version.size()
+                            && sizeOf(data) == version.size();
+            if (described && contentMatches(data, entry.get())) {
+                CacheDirectory.touch(sidecar);
+                return Optional.of(data);
+            }
+            if (described) {
+                noteCorrupt(key, uri, data);
             }
             Files.deleteIfExists(sidecar);
             Files.deleteIfExists(data);
@@ -188,14 +317,26 @@ public final class LocalCache {
     /**
      * Starts writing {@code uri} at {@code version} into a new private temp file.
      *
+     * @throws UntrustedVersionException if the cache does not {@link #trusts trust} the version
      * @throws IOException if the temp file cannot be created
      */
     public PendingEntry begin(URI uri, ObjectVersion version) throws IOException {
-        String key = key(uri, version);
+        String pin = ContentPins.pinOf(pins, uri.toString());
+        if (pin == null && !trusts(version)) {
+            warnUntrusted(uri, version);
+            throw new UntrustedVersionException(uri, version);
+        }
+        String key = pin != null ? contentKey(pin) : key(uri, version);
         Path temp = tmp.resolve(key + "." + UUID.randomUUID() + ".part");
         FileChannel channel =
                 FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        return new PendingEntry(this, uri, version, key, temp, channel);
+        try {
+            // Held until the channel closes: tells cleaners of other processes this writer lives.
+            channel.tryLock();
+        } catch (IOException | RuntimeException e) {
+            // no locks on this file system: the temp file may be taken for a dead writer's
+        }
+        return new PendingEntry(this, uri, version, key, temp, channel, pin);
     }
 
     Path dataPath(String key) {
@@ -217,6 +358,29 @@ public final class LocalCache {
         }
     }
 
+    /** A published copy whose bytes no longer match its sidecar: warned, noted, then deleted. */
+    private void noteCorrupt(String key, URI uri, Path data) {
+        String why =
+                "cached copy "
+                        + data
+                        + " of "
+                        + Redaction.uri(uri)
+                        + " was corrupt (its CRC-32C no longer matches its sidecar): removed and"
+                        + " fetched again";
+        LOG.warn("{}", why);
+        try {
+            Files.writeString(dir.resolve(key + CORRUPT_SUFFIX), why, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            // the warning stands alone
+        }
+    }
+
+    private static void warnUntrusted(URI uri, ObjectVersion version) {
+        if (WARNED_ORIGINS.add(UntrustedVersionException.origin(uri))) {
+            LOG.warn("{}", new UntrustedVersionException(uri, version).getMessage());
+        }
+    }
+
     private static Optional<CacheEntry> readSidecar(Path sidecar) {
         try {
             return Optional.of(JSON.readValue(sidecar.toFile(), CacheEntry.class));
@@ -230,6 +394,15 @@ public final class LocalCache {
             return Files.isRegularFile(file) ? Files.size(file) : -1;
         } catch (IOException e) {
             return -1;
+        }
+    }
+
+    /** A new SHA-256 digest. */
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
         }
     }
 

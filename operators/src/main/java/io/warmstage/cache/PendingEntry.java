@@ -1,6 +1,7 @@
 package io.warmstage.cache;
 
 import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.Redaction;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -9,7 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
 import java.time.Instant;
+import java.util.HexFormat;
 import java.util.OptionalInt;
 
 /**
@@ -28,13 +31,18 @@ public final class PendingEntry {
     private final RangeSet written = new RangeSet();
     private volatile boolean finished;
 
+    /** The SHA-256 the file must have (lower-case hex), or null when not pinned. */
+    private final String sha256;
+
     PendingEntry(
             LocalCache cache,
             URI uri,
             ObjectVersion version,
             String key,
             Path temp,
-            FileChannel channel) {
+            FileChannel channel,
+            String sha256) {
+        this.sha256 = sha256;
         this.cache = cache;
         this.uri = uri;
         this.version = version;
@@ -99,11 +107,14 @@ public final class PendingEntry {
                 move(sidecarTemp, cache.sidecarPath(key));
             }
             cache.syncDirectory();
+            channel.close(); // releases the writer's lock on the (now renamed) temp file
+            cache.afterPublish(key, entry);
             return entry;
         } catch (IOException | RuntimeException e) {
             cleanUp(sidecarTemp, dataPublished);
             throw new IOException(
-                    "cache entry for " + uri + " not published: " + e.getMessage(), e);
+                    "cache entry for " + Redaction.uri(uri) + " not published: " + e.getMessage(),
+                    e);
         }
     }
 
@@ -138,22 +149,25 @@ public final class PendingEntry {
             throw new IOException("bytes " + gap + " of " + version.size() + " never written");
         }
         channel.force(true);
-        long size = channel.size();
-        channel.close();
+        long size = channel.size(); // the channel (and its lock) stays open until published
         if (size != version.size()) {
             throw new IOException("temp file has " + size + " bytes, expected " + version.size());
         }
-        int crc = LocalCache.crc32cOf(temp);
+        MessageDigest digest = sha256 == null ? null : LocalCache.sha256();
+        int crc = LocalCache.crc32cOf(temp, digest);
+        if (digest != null && !sha256.equals(HexFormat.of().formatHex(digest.digest()))) {
+            throw new IOException("bytes do not have the pinned SHA-256 " + sha256);
+        }
         if (expectedCrc32c.isPresent() && expectedCrc32c.getAsInt() != crc) {
             throw new IOException(
                     String.format("CRC-32C %08x, expected %08x", crc, expectedCrc32c.getAsInt()));
         }
         return new CacheEntry(
-                uri.toString(),
+                Redaction.uri(uri),
                 version.size(),
                 version.etag(),
                 Integer.toUnsignedLong(crc),
-                null,
+                sha256,
                 Instant.now().toString());
     }
 
@@ -207,7 +221,7 @@ public final class PendingEntry {
                             + " of "
                             + length
                             + " bytes outside "
-                            + uri
+                            + Redaction.uri(uri)
                             + " ("
                             + version.size()
                             + " bytes)");
@@ -217,7 +231,8 @@ public final class PendingEntry {
 
     private void checkNotFinished() {
         if (finished) {
-            throw new IllegalStateException("cache entry for " + uri + " already finished");
+            throw new IllegalStateException(
+                    "cache entry for " + Redaction.uri(uri) + " already finished");
         }
     }
 }

@@ -1,13 +1,14 @@
 package io.warmstage.source;
 
 import io.warmstage.source.fleet.Placement;
+import io.warmstage.storage.Redaction;
 import java.io.Serializable;
 import java.util.Objects;
 
 /**
  * One model to stage.
  *
- * @param name the model's name in reports (defaults to the URI)
+ * @param name the model's name in reports (defaults to the URI without credentials)
  * @param uri a single {@code .safetensors} file or a sharded checkpoint's {@code
  *     model.safetensors.index.json}, on file://, http(s)://, s3:// or gs://
  * @param placement which slots hold it (default: every slot)
@@ -19,7 +20,7 @@ public record ModelSpec(String name, String uri, Placement placement, String ver
     public ModelSpec {
         Objects.requireNonNull(uri, "uri");
         if (name == null || name.isBlank()) {
-            name = uri;
+            name = Redaction.uri(uri); // names are shown: reports, logs, metric groups
         }
         if (placement == null) {
             placement = Placement.ALL;

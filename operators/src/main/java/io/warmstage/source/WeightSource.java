@@ -180,7 +180,7 @@ public final class WeightSource
             return null;
         }
         try {
-            return new LocalCache(host.cacheDir(Path.of(dir)));
+            return LocalCache.open(host.cacheDir(Path.of(dir)), config);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the cache directory " + dir, e);
         }

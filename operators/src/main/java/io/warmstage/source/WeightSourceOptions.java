@@ -1,5 +1,6 @@
 package io.warmstage.source;
 
+import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
@@ -64,4 +65,32 @@ public final class WeightSourceOptions {
                     .stringType()
                     .noDefaultValue()
                     .withDescription("Directory of the host-local cache. Unset: the cache is off.");
+
+    public static final ConfigOption<MemorySize> CACHE_MAX_SIZE =
+            ConfigOptions.key("warmstage.cache.max-size")
+                    .memoryType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Size cap of each host's cache directory (published data files). After"
+                                    + " each publish, least-recently-used entries not in use are"
+                                    + " evicted until the data fits. Unset: no cap.");
+
+    public static final ConfigOption<Duration> CACHE_IN_USE =
+            ConfigOptions.key("warmstage.cache.in-use")
+                    .durationType()
+                    .defaultValue(Duration.ofMinutes(10))
+                    .withDescription(
+                            "A cache entry found by a reader within this time is taken as being"
+                                    + " read by a running job and is not evicted (every ranged"
+                                    + " read of a cached copy finds it anew).");
+
+    public static final ConfigOption<String> SHA256_PINS =
+            ConfigOptions.key("warmstage.source.sha256-pins")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "JSON object from file URI to the SHA-256 its bytes must have (set"
+                                    + " from a manifest's sha256 fields): a file whose staged"
+                                    + " bytes differ fails; its cache entry is keyed by the"
+                                    + " SHA-256.");
 }

@@ -110,6 +110,11 @@ final class StagingFile {
         data.publish(ByteBuffer.wrap(headerBytes));
     }
 
+    /** The file's first bytes: length prefix and header JSON. */
+    byte[] headerBytes() {
+        return headerBytes;
+    }
+
     SafetensorsHeader header() {
         return header;
     }

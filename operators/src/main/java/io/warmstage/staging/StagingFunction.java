@@ -72,6 +72,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient io.warmstage.cache.LocalCache localCache;
     private transient boolean verify;
     private transient boolean keepResident;
+    private transient java.util.Map<String, String> sha256Pins;
     private transient Map<String, StagingFile> open;
     private transient Set<String> finished;
     private transient Map<String, ModelProgress> models;
@@ -108,10 +109,12 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         .map(d -> hostId.cacheDir(java.nio.file.Path.of(d)).toString())
                         .orElse("");
         claimant = new Object();
+        sha256Pins = io.warmstage.cache.ContentPins.of(config);
         localCache =
                 cacheDir.isEmpty()
                         ? null
-                        : new io.warmstage.cache.LocalCache(java.nio.file.Path.of(cacheDir));
+                        : io.warmstage.cache.LocalCache.open(
+                                java.nio.file.Path.of(cacheDir), config);
         var gpus = getRuntimeContext().getExternalResourceInfos("gpu");
         String spec = config.get(StagingOptions.DEVICE).trim();
         boolean cpu =
@@ -435,8 +438,15 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private void finish(StagingFile f, ChunkRecord r, Context ctx, Collector<StagingEvent> out)
             throws DeviceException {
         f.data.synchronize();
-        f.publish();
         String key = key(f.model, f.uri, f.fileSize, f.version.etag());
+        String pin = io.warmstage.cache.ContentPins.pinOf(sha256Pins, f.uri);
+        String wrong =
+                pin == null ? null : Sha256Check.mismatch(f.uri, f.headerBytes(), f.data, pin);
+        if (wrong != null) {
+            fail(key, f.uri, f.model, wrong, ctx, out); // never published: the temp file goes
+            return;
+        }
+        f.publish();
         open.remove(key);
         finished.add(key);
         if (f.cacheWritten()) {

@@ -35,6 +35,8 @@ import org.slf4j.LoggerFactory;
  * warning naming the keys (never their values).
  */
 public final class FlinkFileSystems {
+    private static final String AWS_V1_ANNOUNCEMENT = "aws.java.v1.disableDeprecationAnnouncement";
+
     private static final Logger LOG = LoggerFactory.getLogger(FlinkFileSystems.class);
 
     /** Prefixes of the keys the file system plugins read (Flink's {@code HadoopConfigLoader}). */
@@ -111,6 +113,7 @@ public final class FlinkFileSystems {
     }
 
     private static void initialize(Configuration conf, Path dir) throws StorageException {
+        quietAwsSdkV1Announcement();
         Configuration fsConf = new Configuration(conf);
         if (!fsConf.containsKey(S3_VERSION_REQUIRED)) {
             fsConf.setString(S3_VERSION_REQUIRED, "false");
@@ -130,6 +133,18 @@ public final class FlinkFileSystems {
                 "Initialized Flink file systems from plugins in {} (keys: {})",
                 dir,
                 initializedWith.keySet());
+    }
+
+    /**
+     * The S3 plugin's AWS SDK 1.x prints a deprecation notice with a 30-line stack trace to the
+     * console (java.util.logging) when it first loads; its documented switch turns it off unless
+     * the user set it.
+     */
+    private static void quietAwsSdkV1Announcement() {
+        if (System.getProperty(AWS_V1_ANNOUNCEMENT) == null
+                && System.getenv("AWS_JAVA_V1_DISABLE_DEPRECATION_ANNOUNCEMENT") == null) {
+            System.setProperty(AWS_V1_ANNOUNCEMENT, "true");
+        }
     }
 
     private static void warnIfDifferent(Configuration conf) {

@@ -6,10 +6,11 @@ import org.apache.hc.core5.http.MessageHeaders;
 /**
  * Version tokens of HTTP objects, kept in {@link ObjectVersion#etag()}.
  *
- * <p>A token is the ETag exactly as the server sent it ({@code "abc"} or {@code W/"abc"}), or, when
- * the server sends no ETag, {@code last-modified:} followed by the Last-Modified value. Only a
- * strong ETag can be pinned with {@code If-Match} (RFC 9110 section 13.1.1 uses the strong
- * comparison); the others are pinned by comparing the response's validators.
+ * <p>A token is a strong ETag exactly as the server sent it ({@code "abc"}); else, when the server
+ * sends a Last-Modified, {@code last-modified:} followed by its value; else a weak ETag ({@code
+ * W/"abc"}), which the cache does not trust. Only a strong ETag can be pinned with {@code If-Match}
+ * (RFC 9110 section 13.1.1 uses the strong comparison); the others are pinned by comparing the
+ * response's validators.
  */
 final class HttpVersionTokens {
     static final String LAST_MODIFIED_PREFIX = "last-modified:";
@@ -18,13 +19,16 @@ final class HttpVersionTokens {
 
     /** The token for a response's headers, or null when it has neither ETag nor Last-Modified. */
     static String of(MessageHeaders headers) {
-        Optional<String> etag = HttpStatusErrors.first(headers, "ETag");
-        if (etag.isPresent() && !etag.get().isBlank()) {
-            return etag.get().trim();
+        Optional<String> etag =
+                HttpStatusErrors.first(headers, "ETag").map(String::trim).filter(e -> !e.isEmpty());
+        if (etag.isPresent() && isStrongEtag(etag.get())) {
+            return etag.get();
         }
-        return HttpStatusErrors.first(headers, "Last-Modified")
-                .map(v -> LAST_MODIFIED_PREFIX + v)
-                .orElse(null);
+        Optional<String> lastModified = HttpStatusErrors.first(headers, "Last-Modified");
+        if (lastModified.isPresent()) {
+            return LAST_MODIFIED_PREFIX + lastModified.get();
+        }
+        return etag.orElse(null);
     }
 
     /** True if {@code token} is a strong ETag, usable in {@code If-Match}. */

@@ -11,6 +11,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,7 +41,7 @@ public final class LocalFileStore implements ObjectStore {
         if (!attrs.isRegularFile()) {
             throw new StorageException("not a regular file: " + path, false);
         }
-        return versionOf(attrs);
+        return versionOf(path, attrs);
     }
 
     /**
@@ -56,7 +58,7 @@ public final class LocalFileStore implements ObjectStore {
         checkRange(path, pinned, offset, length);
         FileChannel channel = open(path);
         try {
-            checkUnchanged(path, pinned, versionOf(attributes(path)));
+            checkUnchanged(path, pinned, versionOf(path, attributes(path)));
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;
@@ -81,7 +83,7 @@ public final class LocalFileStore implements ObjectStore {
         long length = dst.remaining();
         checkRange(path, pinned, offset, length);
         try (FileChannel channel = open(path)) {
-            checkUnchanged(path, pinned, versionOf(attributes(path)));
+            checkUnchanged(path, pinned, versionOf(path, attributes(path)));
             long position = offset;
             while (dst.hasRemaining()) {
                 int n = channel.read(dst, position);
@@ -161,9 +163,24 @@ public final class LocalFileStore implements ObjectStore {
         }
     }
 
-    private static ObjectVersion versionOf(BasicFileAttributes attrs) {
+    /**
+     * Size and the token {@code <mtime ns>/<ctime ns>/<inode>}: a rewrite can set the modification
+     * time back ({@code touch -d}), not the change time nor (for a new file) the inode. Where the
+     * file system has no unix attributes, the modification time alone.
+     */
+    private static ObjectVersion versionOf(Path path, BasicFileAttributes attrs) {
         long nanos = attrs.lastModifiedTime().to(TimeUnit.NANOSECONDS);
-        return new ObjectVersion(attrs.size(), Long.toString(nanos));
+        String token = Long.toString(nanos);
+        try {
+            Map<String, Object> unix = Files.readAttributes(path, "unix:ctime,ino");
+            if (unix.get("ctime") instanceof FileTime ctime
+                    && unix.get("ino") instanceof Long ino) {
+                token += "/" + ctime.to(TimeUnit.NANOSECONDS) + "/" + ino;
+            }
+        } catch (UnsupportedOperationException | IllegalArgumentException | IOException e) {
+            // no unix view here: the modification time alone
+        }
+        return new ObjectVersion(attrs.size(), token);
     }
 
     private static void checkUnchanged(Path path, ObjectVersion pinned, ObjectVersion now)

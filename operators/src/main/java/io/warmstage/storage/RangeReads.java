@@ -163,6 +163,7 @@ public final class RangeReads {
         private final RetryPolicy policy;
         private final Sleeper sleeper;
         private final long startNanos;
+        private long attemptStartNanos;
         private int attempts;
         private int failuresInARow;
 
@@ -191,6 +192,7 @@ public final class RangeReads {
             while (received() < length) {
                 long before = received();
                 attempts++;
+                attemptStartNanos = sleeper.nanoTime();
                 try {
                     readOnce(Math.addExact(offset, before), length - before);
                 } catch (InterruptedIOException e) {
@@ -227,7 +229,8 @@ public final class RangeReads {
                 throw givenUp(cause, elapsed);
             }
             try {
-                sleeper.sleep(wait);
+                sleeper.sleepBeforeRetry(
+                        wait, Duration.ofNanos(sleeper.nanoTime() - attemptStartNanos));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException(

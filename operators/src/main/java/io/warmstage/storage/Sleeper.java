@@ -11,6 +11,15 @@ public interface Sleeper {
     /** Sleeps for {@code duration} (non-negative). */
     void sleep(Duration duration) throws InterruptedException;
 
+    /**
+     * Sleeps for {@code wait} before retrying an attempt that took {@code lastAttempt} (a stalled
+     * read takes its whole stall timeout); a budget may refuse when the retry, taking as long,
+     * would end past it. The default just sleeps.
+     */
+    default void sleepBeforeRetry(Duration wait, Duration lastAttempt) throws InterruptedException {
+        sleep(wait);
+    }
+
     /** A monotonic clock in nanoseconds, as {@link System#nanoTime()}. */
     long nanoTime();
 

@@ -57,6 +57,13 @@ public final class FaultyRangeHandler extends Handler.Abstract {
     public volatile boolean ignoreIfMatch;
     public volatile boolean headNotAllowed;
     public volatile boolean sendEtag = true;
+
+    /** Send neither ETag nor Last-Modified (some static file servers and CDNs). */
+    public volatile boolean noValidators;
+
+    /** Send the object's ETag as a weak one, {@code W/"..."}. */
+    public volatile boolean weakEtag;
+
     public volatile long contentRangeShift;
     public volatile String contentEncoding;
 
@@ -262,7 +269,11 @@ public final class FaultyRangeHandler extends Handler.Abstract {
     }
 
     private void validators(StoredObject o, Response response) {
-        if (sendEtag) {
+        if (weakEtag) {
+            response.getHeaders().put("ETag", "W/" + o.etag);
+        } else if (noValidators) {
+            // neither ETag nor Last-Modified
+        } else if (sendEtag) {
             response.getHeaders().put("ETag", o.etag);
         } else {
             response.getHeaders().put("Last-Modified", "Wed, 21 Oct 2015 07:28:00 GMT");

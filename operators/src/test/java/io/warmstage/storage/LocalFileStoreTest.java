@@ -23,14 +23,24 @@ class LocalFileStoreTest {
     @TempDir Path tmp;
 
     @Test
-    void statGivesSizeAndLastModifiedNanos() throws Exception {
+    void statGivesSizeModificationAndChangeTimeAndInode() throws Exception {
         Path file = SharedData.validFiles().get(0);
 
         ObjectVersion v = store.stat(file.toUri());
 
         assertThat(v.size()).isEqualTo(Files.size(file));
+        String mtime = Long.toString(Files.getLastModifiedTime(file).to(TimeUnit.NANOSECONDS));
+        Object ctime = Files.getAttribute(file, "unix:ctime");
+        Object inode = Files.getAttribute(file, "unix:ino");
         assertThat(v.etag())
-                .isEqualTo(Long.toString(Files.getLastModifiedTime(file).to(TimeUnit.NANOSECONDS)));
+                .isEqualTo(
+                        mtime
+                                + "/"
+                                + ((java.nio.file.attribute.FileTime) ctime)
+                                        .to(TimeUnit.NANOSECONDS)
+                                + "/"
+                                + inode);
+        assertThat(v.hasToken(mtime)).as("a pin by modification time alone").isTrue();
     }
 
     @Test

@@ -8,6 +8,8 @@ import io.warmstage.source.ModelSpec;
 import io.warmstage.source.WeightSource;
 import io.warmstage.source.WeightSourceOptions;
 import io.warmstage.staging.StagingOptions;
+import io.warmstage.storage.ObjectStores;
+import io.warmstage.storage.Redaction;
 import io.warmstage.storage.StorageOptions;
 import java.io.IOException;
 import java.lang.reflect.Field;
@@ -23,8 +25,9 @@ import picocli.CommandLine.ParameterException;
 
 /**
  * Checks a staging run's settings before any cluster starts, so that a wrong option or path is one
- * line and exit status 2, not a failed job: every Warmstage option parses and is in range, the
- * cache directory is a writable directory, the report path is not a directory.
+ * line and exit status 2, not a failed job: every model URI has a supported scheme, every Warmstage
+ * option parses and is in range, the cache directory is a writable directory, the report path is
+ * not a directory and its parent can be created.
  */
 final class PreflightCheck {
     private static final List<Class<?>> OPTION_CLASSES =
@@ -50,11 +53,14 @@ final class PreflightCheck {
                     .targets(slots, StagingPipeline.MAX_PARALLELISM)
                     .config(conf)
                     .build();
+            for (ModelSpec m : models) {
+                ObjectStores.toUri(m.uri()); // an unsupported scheme is a usage error
+            }
             StorageOptions.retryPolicy(conf);
             checkCacheDir(conf);
             checkReport(report);
         } catch (IllegalArgumentException | IOException | DeviceException e) {
-            throw new ParameterException(cmd, e.getMessage());
+            throw new ParameterException(cmd, Redaction.text(e.getMessage()));
         }
     }
 
@@ -109,7 +115,12 @@ final class PreflightCheck {
         if (Files.exists(p) && !Files.isDirectory(p)) {
             throw new IllegalArgumentException("cache directory " + p + " is not a directory");
         }
-        Files.createDirectories(p);
+        try {
+            Files.createDirectories(p);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(
+                    "cache directory " + p + " cannot be created (" + e + ")");
+        }
         if (!Files.isWritable(p)) {
             throw new IllegalArgumentException("cache directory " + p + " is not writable");
         }
@@ -123,8 +134,28 @@ final class PreflightCheck {
             throw new IllegalArgumentException("report " + report + " is a directory");
         }
         Path parent = report.toAbsolutePath().getParent();
+        for (Path p = parent; p != null; p = p.getParent()) {
+            if (Files.exists(p) && !Files.isDirectory(p)) {
+                throw new IllegalArgumentException(
+                        "report " + report + ": " + p + " is a file, not a directory");
+            }
+        }
         if (parent != null) {
-            Files.createDirectories(parent);
+            try {
+                Files.createDirectories(parent);
+            } catch (IOException e) {
+                throw new IllegalArgumentException(
+                        "report "
+                                + report
+                                + ": cannot create directory "
+                                + parent
+                                + " ("
+                                + e
+                                + ")");
+            }
+        }
+        if (Files.exists(report) && !Files.isWritable(report)) {
+            throw new IllegalArgumentException("report " + report + " is not writable");
         }
     }
 }

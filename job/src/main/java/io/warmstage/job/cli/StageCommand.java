@@ -1,5 +1,6 @@
 package io.warmstage.job.cli;
 
+import io.warmstage.cache.ContentPins;
 import io.warmstage.job.Manifest;
 import io.warmstage.job.ManifestCatalog;
 import io.warmstage.job.StagingPipeline;
@@ -171,6 +172,9 @@ public final class StageCommand implements Callable<Integer> {
                             + slots);
         }
         Configuration conf = Configuration.fromMap(options);
+        if (m != null && !m.pins().isEmpty()) {
+            conf.set(WeightSourceOptions.SHA256_PINS, ContentPins.toJson(m.pins()));
+        }
         String mode = fetchMode != null ? fetchMode : m != null ? m.fetchMode : null;
         if (mode != null) {
             try {

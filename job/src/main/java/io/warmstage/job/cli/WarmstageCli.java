@@ -1,11 +1,12 @@
 package io.warmstage.job.cli;
 
+import io.warmstage.storage.Redaction;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
  * The {@code warmstage} command line: {@code demo}, {@code stage}, {@code inspect}, {@code
- * generate}, {@code watch}.
+ * generate}, {@code watch}, {@code cache}.
  */
 @Command(
         name = "warmstage",
@@ -17,7 +18,8 @@ import picocli.CommandLine.Command;
             StageCommand.class,
             InspectCommand.class,
             GenerateCommand.class,
-            WatchCommand.class
+            WatchCommand.class,
+            CacheCommand.class
         })
 public final class WarmstageCli implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -35,11 +37,18 @@ public final class WarmstageCli implements Runnable {
     /** Runs the CLI and returns its exit status. */
     public static int execute(String... args) {
         CommandLine cmd = new CommandLine(new WarmstageCli());
+        CommandLine.IParameterExceptionHandler usage = cmd.getParameterExceptionHandler();
+        cmd.setParameterExceptionHandler(
+                (e, argv) ->
+                        usage.handleParseException(
+                                new CommandLine.ParameterException(
+                                        e.getCommandLine(), Redaction.text(e.getMessage()), e),
+                                argv));
         cmd.setExecutionExceptionHandler(
                 (e, c, parsed) -> {
                     Throwable root = e;
                     if (root instanceof CliFailure || root instanceof IllegalArgumentException) {
-                        c.getErr().println("warmstage: " + root.getMessage());
+                        c.getErr().println("warmstage: " + Redaction.text(root.getMessage()));
                         return 1;
                     }
                     throw e;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.warmstage.staging.StagingEvent;
+import io.warmstage.storage.Redaction;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.Writer;
@@ -15,12 +16,13 @@ import java.io.Writer;
  * {"event":"tensor","model","file","tensor","dtype","shape","bytes","crc32c","slot","device"}
  * {"event":"file","model","file","bytes","tensors","status":"staged"|"failed","cache":"hit"|"miss"|"off","reason"?}
  * {"event":"model","model","status","bytes","seconds","reason"?}
- * {"event":"cache","file","status":"published"|"failed"|"aborted","bytes","reason"?}
+ * {"event":"cache","file","status":"published"|"failed"|"aborted"|"corrupt","bytes","reason"?}
  * {"event":"release","model","status":"released","bytes"}      (a refreshing job let a model go)
  * </pre>
  *
  * Every event but cache also has "slot", "device" and "host" (the slot's host, a simulated one in a
- * local fleet simulation), and "at" (milliseconds since the epoch).
+ * local fleet simulation), and "at" (milliseconds since the epoch). URIs and reasons are written
+ * without credentials ({@link Redaction}).
  *
  * <pre>
  * </pre>
@@ -47,8 +49,8 @@ public final class ReportWriter implements Closeable {
     public static ObjectNode toJson(StagingEvent e) {
         ObjectNode n = JSON.createObjectNode();
         n.put("event", e.event);
-        putIfSet(n, "model", e.model);
-        putIfSet(n, "file", e.file);
+        putIfSet(n, "model", Redaction.text(e.model));
+        putIfSet(n, "file", Redaction.uri(e.file));
         switch (e.event) {
             case StagingEvent.TENSOR -> tensor(n, e);
             case StagingEvent.FILE -> {
@@ -67,7 +69,7 @@ public final class ReportWriter implements Closeable {
                 n.put("bytes", e.bytes);
             }
         }
-        putIfSet(n, "reason", e.reason);
+        putIfSet(n, "reason", Redaction.text(e.reason));
         if (!StagingEvent.CACHE.equals(e.event)) {
             n.put("slot", e.slot);
             n.put("device", e.device);

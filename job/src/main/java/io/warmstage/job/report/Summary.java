@@ -1,12 +1,15 @@
 package io.warmstage.job.report;
 
 import io.warmstage.staging.StagingEvent;
+import io.warmstage.storage.Redaction;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Totals of one run, built from its events: models, files, tensors, bytes, seconds, GB/s, cache
@@ -15,7 +18,7 @@ import java.util.Map;
 public final class Summary {
     private final List<StagingEvent> failedFiles = new ArrayList<>();
     private final List<StagingEvent> failedCache = new ArrayList<>();
-    private final java.util.Set<Integer> slots = new java.util.TreeSet<>();
+    private final Set<Integer> slots = new TreeSet<>();
     private int files;
     private long tensors;
     private long tensorBytes;
@@ -43,7 +46,7 @@ public final class Summary {
                 latest.put(e.model + "\n" + e.slot, e);
             }
             case StagingEvent.CACHE -> {
-                if ("failed".equals(e.status)) {
+                if ("failed".equals(e.status) || "corrupt".equals(e.status)) {
                     failedCache.add(e); // a warning: the file itself staged
                 }
             }
@@ -145,12 +148,53 @@ public final class Summary {
                 String.format(Locale.ROOT, "%.3f (over the staging time)", gigabytesPerSecond()));
         row(out, "cache", hits + " hits, " + misses + " misses");
         row(out, "failures", Integer.toString(failedFiles.size()));
+        failureLines().forEach(out::println);
+    }
+
+    /**
+     * One line per failed file and reason, naming the slots (or hosts) it failed on when the run
+     * had more than one; then one line per cache warning, and one for a reason shared by several
+     * files (an origin the cache does not trust).
+     */
+    public List<String> failureLines() {
+        Map<String, Set<String>> failures = new LinkedHashMap<>();
+        Map<String, Set<String>> hosts = new LinkedHashMap<>();
         for (StagingEvent f : failedFiles) {
-            out.println("  FAILED " + withFile(f.file, f.reason));
+            String line = withFile(f.file, f.reason);
+            failures.computeIfAbsent(line, k -> new TreeSet<>()).add(Integer.toString(f.slot));
+            if (f.host != null) {
+                hosts.computeIfAbsent(line, k -> new TreeSet<>()).add(f.host);
+            }
         }
+        List<String> lines = new ArrayList<>();
+        failures.forEach((line, on) -> lines.add("  FAILED " + line + where(on, hosts.get(line))));
+        Map<String, Set<String>> warnings = new LinkedHashMap<>();
         for (StagingEvent c : failedCache) {
-            out.println("  WARNING not cached: " + withFile(c.file, c.reason));
+            if ("corrupt".equals(c.status)) {
+                lines.add("  WARNING " + Redaction.text(c.reason));
+                continue;
+            }
+            boolean shared = c.reason != null && c.reason.startsWith("not cached: ");
+            String line = shared ? Redaction.text(c.reason) : withFile(c.file, c.reason);
+            warnings.computeIfAbsent(line, k -> new TreeSet<>()).add(Redaction.uri(c.file));
         }
+        warnings.forEach(
+                (line, files) ->
+                        lines.add(
+                                line.startsWith("not cached: ")
+                                        ? "  WARNING " + line + " (" + files.size() + " file(s))"
+                                        : "  WARNING not cached: " + line));
+        return lines;
+    }
+
+    private String where(Set<String> onSlots, Set<String> onHosts) {
+        if (slots.size() <= 1 && onSlots.size() <= 1) {
+            return "";
+        }
+        if (onHosts != null && onHosts.size() > 1) {
+            return " (on " + onSlots.size() + " slots of hosts " + String.join(", ", onHosts) + ")";
+        }
+        return " (on slot" + (onSlots.size() > 1 ? "s " : " ") + String.join(", ", onSlots) + ")";
     }
 
     /** Bytes as a human-readable size with binary units. */
@@ -166,7 +210,9 @@ public final class Summary {
     }
 
     /** The reason, prefixed with the file unless it already names it first. */
-    private static String withFile(String file, String reason) {
+    private static String withFile(String rawFile, String rawReason) {
+        String file = Redaction.uri(rawFile);
+        String reason = Redaction.text(rawReason);
         return reason != null && reason.startsWith(file) ? reason : file + ": " + reason;
     }
 

@@ -37,4 +37,39 @@ class SummaryTest {
         s.add(model("b", 1, "failed"));
         assertThat(modelsLine(s)).isEqualTo("models    0 staged, 1 failed");
     }
+
+    private static StagingEvent failedFile(String file, int slot, String host, String reason) {
+        StagingEvent e = new StagingEvent();
+        e.event = StagingEvent.FILE;
+        e.file = file;
+        e.slot = slot;
+        e.host = host;
+        e.status = "failed";
+        e.reason = reason;
+        return e;
+    }
+
+    @Test
+    void aFileThatFailedOnEverySlotOfAFleetIsOneLineNamingTheHosts() {
+        Summary s = new Summary();
+        for (int slot = 0; slot < 8; slot++) {
+            s.add(failedFile("http://h/m.safetensors", slot, "tm-" + slot / 2, "HTTP 404"));
+            s.add(model("m", slot, "failed"));
+        }
+        s.add(failedFile("http://h/other.safetensors", 3, "tm-1", "HTTP 403"));
+
+        assertThat(s.failureLines())
+                .containsExactly(
+                        "  FAILED http://h/m.safetensors: HTTP 404 (on 8 slots of hosts tm-0,"
+                                + " tm-1, tm-2, tm-3)",
+                        "  FAILED http://h/other.safetensors: HTTP 403 (on slot 3)");
+    }
+
+    @Test
+    void onASingleSlotAFailureNamesNoSlot() {
+        Summary s = new Summary();
+        s.add(failedFile("file:/m.safetensors", 0, null, "bad header"));
+        s.add(model("m", 0, "failed"));
+        assertThat(s.failureLines()).containsExactly("  FAILED file:/m.safetensors: bad header");
+    }
 }

@@ -182,7 +182,7 @@ public final class ModelPlanner {
         try {
             URI uri = URI.create(file);
             ObjectVersion version = RangeReads.stat(stores.forUri(uri), uri, retry);
-            if (expected != null && !expected.equals(version.etag())) {
+            if (expected != null && !version.hasToken(expected)) {
                 return FilePlan.failed(
                         model,
                         modelFiles,
@@ -260,17 +260,27 @@ public final class ModelPlanner {
     }
 
     private static List<String> resolveShards(String indexUri, ShardIndex index) {
-        URI base = ObjectStores.toUri(indexUri);
         List<String> files = new ArrayList<>();
         for (String shard : index.shardFiles()) {
-            if ("file".equals(base.getScheme())) {
-                // Path keeps the canonical file:/// form that URI.resolve would drop.
-                files.add(Path.of(base).resolveSibling(shard).normalize().toUri().toString());
-            } else {
-                files.add(base.resolve(encodePath(shard)).toString());
-            }
+            files.add(shardUri(indexUri, shard));
         }
         return files;
+    }
+
+    /**
+     * The URI of shard file {@code shard} (a weight_map value) of the index at {@code indexUri}, as
+     * the planner stages it.
+     *
+     * @throws IllegalArgumentException if {@code indexUri} is not a supported location or {@code
+     *     shard} not a path
+     */
+    public static String shardUri(String indexUri, String shard) {
+        URI base = ObjectStores.toUri(indexUri);
+        if ("file".equals(base.getScheme())) {
+            // Path keeps the canonical file:/// form that URI.resolve would drop.
+            return Path.of(base).resolveSibling(shard).normalize().toUri().toString();
+        }
+        return base.resolve(encodePath(shard)).toString();
     }
 
     private static String encodePath(String relative) {

@@ -6,6 +6,7 @@ import io.warmstage.source.enumerator.WeightEnumeratorState.StagedModel;
 import io.warmstage.source.fleet.FetchMode;
 import io.warmstage.source.fleet.ReaderHostEvent;
 import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.storage.Redaction;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -193,7 +194,10 @@ public final class WeightSplitEnumerator
         }
         for (FilePlan f : files) {
             if (f.isFailure() && warned.add(f.uri() + "\n" + f.error())) {
-                LOG.warn("Not staging {}: {}", f.uri(), f.error()); // once per file and reason
+                LOG.warn(
+                        "Not staging {}: {}",
+                        Redaction.uri(f.uri()),
+                        Redaction.text(f.error())); // once per file and reason
             }
         }
         planning.remove(model.name());
@@ -224,7 +228,7 @@ public final class WeightSplitEnumerator
                             + "' matches no slot (hosts: "
                             + String.join(", ", new java.util.TreeSet<>(hosts.values()))
                             + ")";
-            LOG.warn("Not staging {}: {}", model.name(), reason);
+            LOG.warn("Not staging {}: {}", model.name(), Redaction.text(reason));
             int first = hosts.keySet().iterator().next();
             queue(first)
                     .addAll(
@@ -360,7 +364,10 @@ public final class WeightSplitEnumerator
                     changed.add(m);
                 }
             } catch (Exception e) {
-                LOG.warn("Refresh: cannot check {}: {}", m.name(), ModelPlanner.describe(e));
+                LOG.warn(
+                        "Refresh: cannot check {}: {}",
+                        m.name(),
+                        Redaction.text(ModelPlanner.describe(e)));
             }
         }
         changed.add(null); // marker: the listed models follow
