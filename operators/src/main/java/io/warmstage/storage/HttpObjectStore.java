@@ -357,16 +357,55 @@ public final class HttpObjectStore implements ObjectStore {
                 false);
     }
 
+    /**
+     * A request for {@code uri}. User info in the URI ({@code http://user:password@host/...})
+     * becomes HTTP Basic authentication (RFC 7617), as curl does, and never part of the request
+     * line; a bearer token, when set, wins.
+     */
     private HttpUriRequestBase request(String method, URI uri) {
-        HttpUriRequestBase b = new HttpUriRequestBase(method, uri);
+        HttpUriRequestBase b = new HttpUriRequestBase(method, withoutUserInfo(uri));
         b.setHeader("Accept-Encoding", "identity");
-        bearerToken.ifPresent(t -> b.setHeader("Authorization", "Bearer " + t));
+        if (bearerToken.isPresent()) {
+            b.setHeader("Authorization", "Bearer " + bearerToken.get());
+        } else if (uri.getRawUserInfo() != null) {
+            String credentials =
+                    java.net.URLDecoder.decode(
+                            uri.getRawUserInfo().replace("+", "%2B"),
+                            java.nio.charset.StandardCharsets.UTF_8);
+            b.setHeader(
+                    "Authorization",
+                    "Basic "
+                            + java.util.Base64.getEncoder()
+                                    .encodeToString(
+                                            credentials.getBytes(
+                                                    java.nio.charset.StandardCharsets.UTF_8)));
+        }
         return b;
+    }
+
+    /** {@code uri} without its user info (the request line never carries credentials). */
+    static URI withoutUserInfo(URI uri) {
+        if (uri.getRawUserInfo() == null) {
+            return uri;
+        }
+        StringBuilder b = new StringBuilder(uri.getScheme()).append("://").append(uri.getHost());
+        if (uri.getPort() >= 0) {
+            b.append(':').append(uri.getPort());
+        }
+        b.append(uri.getRawPath() == null ? "" : uri.getRawPath());
+        if (uri.getRawQuery() != null) {
+            b.append('?').append(uri.getRawQuery()); // raw: a presigned URL's encoding kept
+        }
+        try {
+            return new URI(b.toString());
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("bad URI " + Redaction.uri(uri), e);
+        }
     }
 
     private Exchange send(HttpUriRequestBase request, URI uri) throws IOException {
         HttpUriRequestBase current = request;
-        URI at = uri;
+        URI at = withoutUserInfo(uri);
         for (int hops = 0; ; hops++) {
             Exchange x = sendOnce(current, at, uri);
             Optional<URI> target = HttpRedirects.target(at, x.response);
