@@ -49,15 +49,30 @@ public final class HostBuffer implements DeviceBuffer {
             Path tempPath,
             long headerBytes,
             long dataBytes,
+            StagingArea area,
             Consumer<HostBuffer> onClose)
             throws DeviceException {
         try {
             FileChannel ch =
                     FileChannel.open(
                             tempPath,
-                            StandardOpenOption.CREATE_NEW,
-                            StandardOpenOption.READ,
-                            StandardOpenOption.WRITE);
+                            java.util.EnumSet.of(
+                                    StandardOpenOption.CREATE_NEW,
+                                    StandardOpenOption.READ,
+                                    StandardOpenOption.WRITE),
+                            area.fileAttribute());
+            try {
+                area.share(tempPath);
+                long total = Math.addExact(headerBytes, dataBytes);
+                if (area.maxBytes() != Long.MAX_VALUE && total > 0) {
+                    // the whole size up front (sparse), so the area's cap counts this reservation
+                    ch.write(ByteBuffer.allocate(1), total - 1);
+                }
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                Files.deleteIfExists(tempPath);
+                throw e;
+            }
             return new HostBuffer(finalPath, tempPath, ch, headerBytes, dataBytes, onClose);
         } catch (IOException e) {
             throw new DeviceException("cpu: cannot create staging file " + tempPath + ": " + e, e);

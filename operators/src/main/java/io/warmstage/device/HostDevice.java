@@ -30,6 +30,7 @@ public final class HostDevice implements Device {
     private static final AtomicLong NAMES = new AtomicLong();
 
     private final Path dir;
+    private final StagingArea area;
     private final boolean ownsDir;
     private final Set<HostBuffer> open = ConcurrentHashMap.newKeySet();
     private final AtomicLong allocatedBytes = new AtomicLong();
@@ -37,7 +38,7 @@ public final class HostDevice implements Device {
 
     /** A cpu device with a private staging directory under {@link #DEFAULT_ROOT}. */
     public HostDevice() {
-        this(privateDir(DEFAULT_ROOT), true);
+        this(privateDir(DEFAULT_ROOT), StagingArea.unbounded(DEFAULT_ROOT), true);
     }
 
     /**
@@ -47,14 +48,25 @@ public final class HostDevice implements Device {
      * @throws UncheckedIOException if the directory cannot be created
      */
     public HostDevice(Path dir) {
-        this(dir, false);
+        this(dir, StagingArea.unbounded(dir), false);
     }
 
-    private HostDevice(Path dir, boolean ownsDir) {
+    /**
+     * A cpu device staging into {@code dir}, a directory inside {@code area}: its directories and
+     * files take the area's mode and group, and every allocation must fit under the area's cap.
+     *
+     * @throws UncheckedIOException if the directory cannot be created
+     */
+    public HostDevice(Path dir, StagingArea area) {
+        this(dir, area, false);
+    }
+
+    private HostDevice(Path dir, StagingArea area, boolean ownsDir) {
         this.dir = dir;
+        this.area = area;
         this.ownsDir = ownsDir;
         try {
-            Files.createDirectories(dir);
+            area.createDirectories(dir);
             deleteTempFiles(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cpu: cannot create staging directory " + dir, e);
@@ -64,6 +76,11 @@ public final class HostDevice implements Device {
     @Override
     public String name() {
         return "cpu";
+    }
+
+    /** The staging area this device's directory lies in. */
+    public StagingArea area() {
+        return area;
     }
 
     /** The directory this device stages into. */
@@ -76,7 +93,8 @@ public final class HostDevice implements Device {
      * is valid.
      *
      * @throws DeviceException when the staging directory's file system has less free space than
-     *     asked for (the message gives both sizes) or the file cannot be created
+     *     asked for, or the staging area's cap would be exceeded (the message gives the sizes), or
+     *     the file cannot be created
      * @throws IllegalStateException after {@link #close()}
      */
     @Override
@@ -105,14 +123,20 @@ public final class HostDevice implements Device {
         if (closed) {
             throw new IllegalStateException("cpu device is closed");
         }
-        checkSpace(Math.addExact(headerBytes, dataBytes));
+        long total = Math.addExact(headerBytes, dataBytes);
+        checkSpace(total);
         HostBuffer buffer =
-                HostBuffer.create(
-                        dir.resolve(name),
-                        dir.resolve("." + name + ".tmp-" + NAMES.incrementAndGet()),
-                        headerBytes,
-                        dataBytes,
-                        this::released);
+                area.reserve(
+                        total,
+                        "staging file " + dir.resolve(name),
+                        () ->
+                                HostBuffer.create(
+                                        dir.resolve(name),
+                                        dir.resolve("." + name + ".tmp-" + NAMES.incrementAndGet()),
+                                        headerBytes,
+                                        dataBytes,
+                                        area,
+                                        this::released));
         open.add(buffer);
         allocatedBytes.addAndGet(dataBytes);
         return buffer;

@@ -46,6 +46,7 @@ final class StagingFile {
     private final Coverage coverage = new Coverage();
     private SafetensorsHeader header;
     private boolean[] reported;
+    private int[] crcs;
     private final Set<String> skip = new HashSet<>();
 
     /** Checksummed pieces of the data section: data-relative begin -> {end, CRC-32C}. */
@@ -112,6 +113,22 @@ final class StagingFile {
 
     SafetensorsHeader header() {
         return header;
+    }
+
+    /**
+     * Every tensor of the complete file with its CRC-32C, in offset order: the value computed when
+     * its bytes were copied, or, for a tensor reported before a restore, read back from the device
+     * now.
+     */
+    List<Done> allTensors() throws DeviceException {
+        List<TensorInfo> tensors = header.tensors();
+        List<Done> out = new ArrayList<>(tensors.size());
+        for (int i = 0; i < tensors.size(); i++) {
+            TensorInfo t = tensors.get(i);
+            boolean computed = restoredReported == null || !restoredReported.get(i);
+            out.add(new Done(t, computed ? crcs[i] : data.crc32c(t.begin(), t.byteSize())));
+        }
+        return out;
     }
 
     /** Tensors this file reports: its header's, less those the index assigns elsewhere. */
@@ -208,6 +225,7 @@ final class StagingFile {
                 HeaderParser.parse(
                         Arrays.copyOfRange(headerBytes, 8, headerBytes.length), fileSize, uri);
         reported = new boolean[header.tensors().size()];
+        crcs = new int[reported.length];
         if (restoredReported != null) {
             restoredReported.stream()
                     .filter(i -> i < reported.length)
@@ -260,6 +278,7 @@ final class StagingFile {
             if (!reported[i] && coverage.covers(headerEnd + t.begin(), headerEnd + t.end())) {
                 reported[i] = true;
                 int crc = tensorCrc(t);
+                crcs[i] = crc;
                 if (!skip.contains(t.name())) {
                     out.add(new Done(t, crc));
                 }

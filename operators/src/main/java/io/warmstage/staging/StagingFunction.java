@@ -2,21 +2,28 @@ package io.warmstage.staging;
 
 import io.warmstage.cache.CacheOp;
 import io.warmstage.device.Device;
-import io.warmstage.device.DeviceBuffer;
 import io.warmstage.device.DeviceException;
 import io.warmstage.device.Devices;
+import io.warmstage.device.HostBuffer;
 import io.warmstage.device.HostDevice;
 import io.warmstage.device.SlotGpu;
+import io.warmstage.device.StagingArea;
 import io.warmstage.format.TensorInfo;
+import io.warmstage.registry.StagedEntry;
+import io.warmstage.registry.StagedGpu;
+import io.warmstage.registry.StagedSet;
+import io.warmstage.registry.StagedTensor;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.source.fleet.HostIdentity;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.RangeReads;
+import io.warmstage.storage.Redaction;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,6 +32,7 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MeterView;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
@@ -85,7 +93,12 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient List<StagingProgress> restored;
     private transient Map<String, StagingProgress> restoredPartial;
     private transient ObjectStores stores;
-    private transient List<DeviceBuffer> staged;
+
+    /** Files staged by this slot and kept until the job ends (without keep-resident), by URI. */
+    private transient Map<String, ResidentSet.Entry> staged;
+
+    private transient StagedSet stagedSet;
+    private transient String jobId;
 
     /**
      * @param config {@link StagingOptions}
@@ -111,6 +124,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                 cacheDir.isEmpty()
                         ? null
                         : new io.warmstage.cache.LocalCache(java.nio.file.Path.of(cacheDir));
+        jobId = getRuntimeContext().getJobInfo().getJobId().toString();
+        StagingArea area = stagingArea(hostId);
+        stagedSet = new StagedSet(area);
         var gpus = getRuntimeContext().getExternalResourceInfos("gpu");
         String spec = config.get(StagingOptions.DEVICE).trim();
         boolean cpu =
@@ -118,9 +134,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         || (spec.equals("auto") && !Devices.cudaAvailability().available());
         device =
                 cpu
-                        ? new HostDevice(stagingDir(hostId))
+                        ? new HostDevice(stagingDir(area), area)
                         : Devices.openForSlot(spec, () -> SlotGpu.forSlot(gpus, slot, config));
-        staged = new ArrayList<>();
+        staged = new HashMap<>();
         verify = config.get(StagingOptions.VERIFY);
         keepResident = config.get(StagingOptions.KEEP_RESIDENT);
         open = new HashMap<>();
@@ -227,16 +243,28 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     }
 
     /**
-     * This slot's staging directory for the cpu device: {@code <staging dir>[/<simulated
-     * host>]/job-<job id>/slot-<n>}, so that jobs and slots never touch each other's files.
+     * The host's staging area: {@code <staging dir>[/<simulated host>]}, with the configured group
+     * and cap. It holds the staged set's registry and, for the cpu device, the staging files.
      */
-    private java.nio.file.Path stagingDir(HostIdentity hostId) {
+    private StagingArea stagingArea(HostIdentity hostId) {
         java.nio.file.Path root =
                 config.getOptional(StagingOptions.STAGING_DIR)
                         .map(java.nio.file.Path::of)
                         .orElse(HostDevice.DEFAULT_ROOT);
-        String job = getRuntimeContext().getJobInfo().getJobId().toString();
-        return hostId.cacheDir(root).resolve("job-" + job).resolve("slot-" + slot);
+        return new StagingArea(
+                hostId.cacheDir(root),
+                config.getOptional(StagingOptions.STAGING_GROUP).orElse(null),
+                config.getOptional(StagingOptions.STAGING_MAX_SIZE)
+                        .map(MemorySize::getBytes)
+                        .orElse(Long.MAX_VALUE));
+    }
+
+    /**
+     * This slot's staging directory for the cpu device: {@code <area>/job-<job id>/slot-<n>}, so
+     * that jobs and slots never touch each other's files.
+     */
+    private java.nio.file.Path stagingDir(StagingArea area) {
+        return area.root().resolve("job-" + jobId).resolve("slot-" + slot);
     }
 
     private static void deleteIfEmpty(java.nio.file.Path dir) {
@@ -381,7 +409,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             open.clear();
         }
         if (staged != null) {
-            staged.forEach(DeviceBuffer::close);
+            staged.values().forEach(ResidentSet.Entry::free); // entries withdrawn, then freed
             staged.clear();
         }
         if (device != null) {
@@ -420,6 +448,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             throws DeviceException {
         f.data.synchronize();
         f.publish();
+        java.nio.file.Path entry = register(f);
         String key = key(f.model, f.uri, f.fileSize, f.version.etag());
         open.remove(key);
         finished.add(key);
@@ -437,12 +466,85 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         if (hit) {
             filesFromCache.inc();
         }
+        var resident = new ResidentSet.Entry(slot, f.model, f.uri, f.header(), f.data, entry);
         if (keepResident) {
-            ResidentSet.put(new ResidentSet.Entry(slot, f.model, f.uri, f.header(), f.data));
+            ResidentSet.put(resident); // an older version is withdrawn, then freed
         } else {
-            staged.add(f.data); // the staged set stays until the job ends
+            ResidentSet.Entry old = staged.put(f.uri, resident); // stays until the job ends
+            if (old != null && old.data() != f.data) {
+                old.free();
+            }
         }
         modelDone(f.model, f.fileSize, false, null, out);
+    }
+
+    /**
+     * Publishes a complete file's entry in the host's staged set, after every tensor is verified:
+     * each tensor with its CRC-32C, and where the bytes are (the staging file, or the GPU and an
+     * IPC handle). A file on a device that gives no handle is not listed: no other process could
+     * open it.
+     *
+     * @return the entry's path, or null when not listed
+     * @throws DeviceException if the entry cannot be written (the file then fails)
+     */
+    private java.nio.file.Path register(StagingFile f) throws DeviceException {
+        List<StagedTensor> tensors = new ArrayList<>();
+        for (StagingFile.Done d : f.allTensors()) {
+            TensorInfo t = d.tensor();
+            List<Long> shape = java.util.Arrays.stream(t.shape()).boxed().toList();
+            tensors.add(
+                    new StagedTensor(
+                            t.name(),
+                            t.dtype().name(),
+                            shape,
+                            List.of(t.begin(), t.end()),
+                            StagingEvent.hex(d.crc32c())));
+        }
+        String file = f.data instanceof HostBuffer hb ? hb.path().toString() : null;
+        StagedGpu gpu = null;
+        if (file == null) {
+            var handle = f.data.ipcHandle();
+            if (handle.isEmpty()) {
+                return null;
+            }
+            gpu =
+                    new StagedGpu(
+                            ordinal(device.name()), null, HexFormat.of().formatHex(handle.get()));
+        }
+        StagedEntry e =
+                new StagedEntry(
+                        StagedEntry.FORMAT,
+                        Redaction.uri(f.uriObject),
+                        f.fileSize,
+                        f.version.etag(),
+                        f.model,
+                        host,
+                        jobId,
+                        slot,
+                        device.name(),
+                        ProcessHandle.current().pid(),
+                        java.time.Instant.now().toString(),
+                        file,
+                        f.headerEnd,
+                        gpu,
+                        tensors);
+        try {
+            return stagedSet.publish(e);
+        } catch (java.io.IOException | RuntimeException ex) {
+            throw new DeviceException(
+                    f.uri
+                            + ": cannot publish its entry in the staged set "
+                            + stagedSet.directory()
+                            + ": "
+                            + ex,
+                    ex);
+        }
+    }
+
+    /** The ordinal of a device named {@code cuda:N}, else 0. */
+    private static int ordinal(String deviceName) {
+        int colon = deviceName.indexOf(':');
+        return colon < 0 ? 0 : Integer.parseInt(deviceName.substring(colon + 1));
     }
 
     private void fail(
@@ -491,6 +593,14 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
 
     private void release(String model, Collector<StagingEvent> out) {
         long freed = ResidentSet.release(slot, model);
+        for (var it = staged.values().iterator(); it.hasNext(); ) {
+            ResidentSet.Entry e = it.next();
+            if (e.model().equals(model)) {
+                freed += e.data().size();
+                e.free();
+                it.remove();
+            }
+        }
         ModelMetrics mm = modelMetrics.get(model);
         if (mm != null) {
             mm.staged = 0;

@@ -6,11 +6,11 @@ import java.net.URI;
  * Renders URIs for messages without credentials: no user info, no query (presigned URLs carry their
  * signature there), no fragment. Storage rules (DESIGN.md): never log credentials.
  */
-final class Redaction {
+public final class Redaction {
     private Redaction() {}
 
     /** {@code scheme://host[:port]/path}, with {@code ?…} when a query was dropped. */
-    static String uri(URI uri) {
+    public static String uri(URI uri) {
         if (uri.getScheme() == null || "file".equals(uri.getScheme())) {
             return uri.getRawPath() == null ? "<opaque uri>" : pathOnly(uri);
         }
