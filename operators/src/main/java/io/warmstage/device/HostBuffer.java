@@ -18,7 +18,7 @@ import java.util.zip.CRC32C;
  * Until {@link #publish} the file has a temp name; {@link #close()} deletes it. Not thread-safe
  * except for positional writes of disjoint ranges.
  */
-public final class HostBuffer implements DeviceBuffer {
+public final class HostBuffer implements DeviceBuffer, HostMapped {
     private static final ThreadLocal<ByteBuffer> SCRATCH =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
 
