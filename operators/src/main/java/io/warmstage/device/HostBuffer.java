@@ -203,6 +203,63 @@ public final class HostBuffer implements DeviceBuffer, HostMapped {
         }
     }
 
+    /**
+     * Opens a staging file that an earlier owner kept ({@link #keep}), under a new temp name, for
+     * staging to continue where it stopped.
+     *
+     * @throws DeviceException if it cannot be renamed or opened, or is larger than the file
+     */
+    static HostBuffer adopt(
+            Path finalPath,
+            Path kept,
+            Path tempPath,
+            long headerBytes,
+            long dataBytes,
+            Consumer<HostBuffer> onClose)
+            throws DeviceException {
+        try {
+            Files.move(kept, tempPath, StandardCopyOption.ATOMIC_MOVE);
+            FileChannel ch =
+                    FileChannel.open(tempPath, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (ch.size() > Math.addExact(headerBytes, dataBytes)) {
+                ch.close();
+                Files.deleteIfExists(tempPath);
+                throw new DeviceException(
+                        "cpu: kept staging file " + kept + " is larger than its file: not adopted");
+            }
+            return new HostBuffer(finalPath, tempPath, ch, headerBytes, dataBytes, onClose);
+        } catch (IOException e) {
+            throw new DeviceException("cpu: cannot adopt staging file " + kept + ": " + e, e);
+        }
+    }
+
+    /**
+     * Closes the buffer but keeps its file for a later owner to adopt: a file not yet published is
+     * renamed to {@code keptPath} (a name temp-file cleanup spares). Idempotent with {@link
+     * #close()}.
+     */
+    void keep(Path keptPath) {
+        FileChannel ch = channel;
+        if (ch == null) {
+            return;
+        }
+        channel = null;
+        try {
+            ch.close();
+            if (!published()) {
+                Files.move(path, keptPath, StandardCopyOption.REPLACE_EXISTING);
+                path = keptPath;
+            }
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(path); // cannot be kept: free it
+            } catch (IOException ignored) {
+                // already gone
+            }
+        }
+        onClose.accept(this);
+    }
+
     /** Closes the file and deletes it. Idempotent. */
     @Override
     public void close() {

@@ -28,6 +28,7 @@ public final class HostDevice implements Device {
     public static final Path DEFAULT_ROOT = defaultRoot();
 
     private static final AtomicLong NAMES = new AtomicLong();
+    private static final String KEPT = ".kept";
 
     private final Path dir;
     private final StagingArea area;
@@ -142,6 +143,54 @@ public final class HostDevice implements Device {
         return buffer;
     }
 
+    /**
+     * Closes {@code buffer} but keeps its staging file for a later device on this directory to
+     * adopt ({@link #adoptFile}): after a failover, a restored slot continues a partly staged file
+     * instead of fetching its bytes again.
+     */
+    public void keep(HostBuffer buffer, String name) {
+        buffer.keep(dir.resolve(keptName(name)));
+    }
+
+    /**
+     * The partly staged file {@code name} that an earlier owner kept ({@link #keep}), opened under
+     * a new temp name; empty when there is none. Which of its bytes are valid is the caller's
+     * record (the checkpoint).
+     *
+     * @throws DeviceException if a kept file exists but cannot be adopted
+     */
+    public java.util.Optional<HostBuffer> adoptFile(String name, long headerBytes, long dataBytes)
+            throws DeviceException {
+        Path kept = dir.resolve(keptName(name));
+        if (!Files.isRegularFile(kept)) {
+            return java.util.Optional.empty();
+        }
+        HostBuffer buffer =
+                HostBuffer.adopt(
+                        dir.resolve(name),
+                        kept,
+                        dir.resolve("." + name + ".tmp-" + NAMES.incrementAndGet()),
+                        headerBytes,
+                        dataBytes,
+                        this::released);
+        open.add(buffer);
+        allocatedBytes.addAndGet(dataBytes);
+        return java.util.Optional.of(buffer);
+    }
+
+    /** Deletes kept files nobody adopted. */
+    public void discardKept() {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (p.getFileName().toString().endsWith(KEPT)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            // the directory is gone
+        }
+    }
+
     /** Data bytes held by buffers of this device not yet closed (for metrics). */
     public long allocatedBytes() {
         return allocatedBytes.get();
@@ -190,6 +239,10 @@ public final class HostDevice implements Device {
                             + Sizes.describe(free)
                             + " free (set warmstage.staging.dir to a larger tmpfs)");
         }
+    }
+
+    private static String keptName(String name) {
+        return "." + name + KEPT;
     }
 
     private static void deleteTempFiles(Path dir) throws IOException {

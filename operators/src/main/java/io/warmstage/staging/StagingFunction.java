@@ -88,6 +88,12 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient Counter filesFailed;
     private transient Counter filesStaged;
     private transient Counter filesFromCache;
+    private transient Counter bytesAdopted;
+
+    /** Whether a checkpoint was taken or restored: a later restore may adopt kept files. */
+    private transient boolean snapshotTaken;
+
+    private transient boolean restoredOnce;
     private transient Map<String, ModelMetrics> modelMetrics;
     private transient ListState<StagingProgress> checkpointed;
     private transient List<StagingProgress> restored;
@@ -150,6 +156,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         filesFailed = group.counter("filesFailed");
         filesStaged = group.counter("filesStaged");
         filesFromCache = group.counter("filesFromCache");
+        bytesAdopted = group.counter("bytesAdopted");
         modelMetrics = new HashMap<>();
         restoredPartial = new HashMap<>();
         if (restored != null) {
@@ -167,6 +174,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                                         "staging-progress",
                                         TypeInformation.of(StagingProgress.class)));
         if (ctx.isRestored()) {
+            restoredOnce = true;
             int me = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
             restored = new ArrayList<>();
             for (StagingProgress p : checkpointed.get()) {
@@ -179,6 +187,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
+        snapshotTaken = true;
         List<StagingProgress> out = new ArrayList<>();
         for (String key : finished) {
             String[] k = key.split("\n", -1);
@@ -201,6 +210,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             p.etag = f.version.etag();
             p.ranges = f.ranges();
             p.reported = f.reportedSet().toLongArray();
+            p.crcs = f.reportedCrcs();
             p.skip = f.skipped().toArray(new String[0]);
             out.add(p);
         }
@@ -300,22 +310,28 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private void refill(
             StagingFile f,
             StagingProgress p,
+            boolean adopted,
             ChunkRecord next,
             Context ctx,
             Collector<StagingEvent> out)
             throws Exception {
         f.restoreReported(java.util.BitSet.valueOf(p.reported == null ? new long[0] : p.reported));
+        f.restoreCrcs(p.crcs);
         if (stores == null) {
             stores = ObjectStores.create(config);
         }
         URI uri = URI.create(p.uri);
-        for (int i = 0; i + 1 < p.ranges.length; i += 2) {
+        long[] fetch = p.ranges;
+        if (adopted) {
+            fetch = adoptDataRanges(f, p.ranges);
+        }
+        for (int i = 0; i + 1 < fetch.length; i += 2) {
             RangeReads.readPieces(
                     stores.forUri(uri),
                     uri,
                     f.version,
-                    p.ranges[i],
-                    p.ranges[i + 1],
+                    fetch[i],
+                    fetch[i + 1],
                     4 << 20,
                     stores.retryPolicy(),
                     (off, bytes) -> {
@@ -328,6 +344,29 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         stage(f, r, ctx, out);
                     });
         }
+    }
+
+    /**
+     * Marks the data-section parts of a checkpoint's staged ranges as staged in {@code f}, whose
+     * adopted staging file holds them; returns the header parts, which live on the heap until the
+     * file is published and are read again.
+     */
+    private long[] adoptDataRanges(StagingFile f, long[] ranges) {
+        List<Long> header = new ArrayList<>();
+        for (int i = 0; i + 1 < ranges.length; i += 2) {
+            long from = ranges[i];
+            long to = ranges[i + 1];
+            if (from < f.headerEnd) {
+                header.add(from);
+                header.add(Math.min(to, f.headerEnd));
+            }
+            if (to > f.headerEnd) {
+                long start = Math.max(from, f.headerEnd);
+                f.adopt(start, to);
+                bytesAdopted.inc(to - start);
+            }
+        }
+        return header.stream().mapToLong(Long::longValue).toArray();
     }
 
     @Override
@@ -355,17 +394,22 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         try {
             StagingFile f = open.get(key);
             if (f == null) {
+                String name = stagingName(r.file, r.fileSize, r.etag);
+                StagingProgress before = restoredPartial.remove(key);
+                var kept =
+                        before != null && device instanceof HostDevice hd
+                                ? hd.adoptFile(name, r.headerEnd, r.fileSize - r.headerEnd)
+                                : java.util.Optional.<HostBuffer>empty();
                 f =
                         new StagingFile(
                                 r,
-                                device.allocateFile(
-                                        stagingName(r.file, r.fileSize, r.etag),
-                                        r.headerEnd,
-                                        r.fileSize - r.headerEnd));
+                                kept.isPresent()
+                                        ? kept.get()
+                                        : device.allocateFile(
+                                                name, r.headerEnd, r.fileSize - r.headerEnd));
                 open.put(key, f);
-                StagingProgress before = restoredPartial.remove(key);
                 if (before != null) {
-                    refill(f, before, r, ctx, out);
+                    refill(f, before, kept.isPresent(), r, ctx, out);
                     if (f.complete()) {
                         return; // the refill brought the last bytes
                     }
@@ -405,7 +449,21 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             CacheClaims.releaseAll(claimant);
         }
         if (open != null) {
-            open.values().forEach(f -> f.data.close());
+            boolean restorable = snapshotTaken || restoredOnce;
+            for (StagingFile f : open.values()) {
+                if (restorable
+                        && device instanceof HostDevice hd
+                        && f.data instanceof HostBuffer b) {
+                    // Files open at close were cut short (a normal end has none): a restored slot
+                    // on this host adopts what the checkpoint says they hold.
+                    hd.keep(b, stagingName(f.uri, f.fileSize, f.version.etag()));
+                } else {
+                    f.data.close();
+                }
+            }
+            if (open.isEmpty() && restoredPartial.isEmpty() && device instanceof HostDevice hd) {
+                hd.discardKept(); // nothing left to adopt
+            }
             open.clear();
         }
         if (staged != null) {
