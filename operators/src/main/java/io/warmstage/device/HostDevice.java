@@ -39,7 +39,7 @@ public final class HostDevice implements Device {
 
     /** A cpu device with a private staging directory under {@link #DEFAULT_ROOT}. */
     public HostDevice() {
-        this(privateDir(DEFAULT_ROOT), StagingArea.unbounded(DEFAULT_ROOT), true);
+        this(privateDir(DEFAULT_ROOT), StagingArea.unbounded(DEFAULT_ROOT), true, false);
     }
 
     /**
@@ -49,26 +49,32 @@ public final class HostDevice implements Device {
      * @throws UncheckedIOException if the directory cannot be created
      */
     public HostDevice(Path dir) {
-        this(dir, StagingArea.unbounded(dir), false);
+        this(dir, StagingArea.unbounded(dir), false, false);
     }
 
     /**
      * A cpu device staging into {@code dir}, a directory inside {@code area}: its directories and
      * files take the area's mode and group, and every allocation must fit under the area's cap.
+     * Temp files that a dead process left there are kept for adoption ({@link #adoptFile}) under
+     * their kept names; {@link #discardKept} deletes those nobody adopts.
      *
      * @throws UncheckedIOException if the directory cannot be created
      */
     public HostDevice(Path dir, StagingArea area) {
-        this(dir, area, false);
+        this(dir, area, false, true);
     }
 
-    private HostDevice(Path dir, StagingArea area, boolean ownsDir) {
+    private HostDevice(Path dir, StagingArea area, boolean ownsDir, boolean keepTemp) {
         this.dir = dir;
         this.area = area;
         this.ownsDir = ownsDir;
         try {
             area.createDirectories(dir);
-            deleteTempFiles(dir);
+            if (keepTemp) {
+                keepTempFiles(dir);
+            } else {
+                deleteTempFiles(dir);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cpu: cannot create staging directory " + dir, e);
         }
@@ -243,6 +249,22 @@ public final class HostDevice implements Device {
 
     private static String keptName(String name) {
         return "." + name + KEPT;
+    }
+
+    /** Renames {@code .<name>.tmp-<n>} files of a dead writer to their kept names. */
+    private static void keepTempFiles(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String n = p.getFileName().toString();
+                int tmp = n.lastIndexOf(".tmp-");
+                if (n.startsWith(".") && tmp > 1) {
+                    Files.move(
+                            p,
+                            dir.resolve(keptName(n.substring(1, tmp))),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
     }
 
     private static void deleteTempFiles(Path dir) throws IOException {

@@ -63,6 +63,8 @@ import org.apache.flink.util.OutputTag;
 public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, StagingEvent>
         implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
+    private static final org.slf4j.Logger LOG =
+            org.slf4j.LoggerFactory.getLogger(StagingFunction.class);
 
     /** Side output: chunk bytes and commit/abort markers for the cache writer. */
     public static final OutputTag<CacheOp> CACHE_OPS =
@@ -366,7 +368,21 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                 bytesAdopted.inc(to - start);
             }
         }
+        LOG.info(
+                "slot {}: adopted {} staged bytes of {} from its kept staging file",
+                slot,
+                f.ranges().length == 0 ? 0 : bytesAdoptedOf(f),
+                Redaction.uri(f.uriObject));
         return header.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static long bytesAdoptedOf(StagingFile f) {
+        long[] r = f.ranges();
+        long n = 0;
+        for (int i = 0; i + 1 < r.length; i += 2) {
+            n += Math.max(0, r[i + 1] - Math.max(r[i], f.headerEnd));
+        }
+        return n;
     }
 
     @Override
@@ -450,6 +466,12 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         }
         if (open != null) {
             boolean restorable = snapshotTaken || restoredOnce;
+            if (restorable && !open.isEmpty() && device instanceof HostDevice) {
+                LOG.info(
+                        "slot {}: keeping {} partly staged file(s) for a restore to adopt",
+                        slot,
+                        open.size());
+            }
             for (StagingFile f : open.values()) {
                 if (restorable
                         && device instanceof HostDevice hd

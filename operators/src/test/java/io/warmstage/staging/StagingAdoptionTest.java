@@ -87,6 +87,15 @@ class StagingAdoptionTest {
 
     @Test
     void aRestoredSlotContinuesItsKeptFileAndRefetchesOnlyTheHeader() throws Exception {
+        restoreAndCheck(false);
+    }
+
+    @Test
+    void aRestoredSlotAdoptsTheTempFileOfAProcessThatDied() throws Exception {
+        restoreAndCheck(true); // close() never runs: the file keeps its temp name
+    }
+
+    private void restoreAndCheck(boolean crash) throws Exception {
         String etag;
         try (ObjectStores stores = ObjectStores.create(new Configuration())) {
             etag = stores.forUri(URI.create(uri)).stat(URI.create(uri)).etag();
@@ -108,11 +117,13 @@ class StagingAdoptionTest {
         OperatorSubtaskState checkpoint = first.snapshot(1, 0);
         List<StagingEvent> before = first.extractOutputValues(); // up to the checkpoint
         first.processElement(records.get(cut), 0); // staged after the checkpoint: sent again
-        first.close(); // the slot is cut short
-        try (Stream<Path> kept = Files.walk(stagingDir)) {
-            assertThat(kept.filter(p -> p.getFileName().toString().endsWith(".kept")))
-                    .as("the partly staged file is kept")
-                    .hasSize(1);
+        if (!crash) {
+            first.close(); // the slot is cut short
+            try (Stream<Path> kept = Files.walk(stagingDir)) {
+                assertThat(kept.filter(p -> p.getFileName().toString().endsWith(".kept")))
+                        .as("the partly staged file is kept")
+                        .hasSize(1);
+            }
         }
 
         var second = harness(job);
@@ -155,6 +166,11 @@ class StagingAdoptionTest {
                                         Collectors.toMap(StagedTensor::name, StagedTensor::crc32c)))
                 .isEqualTo(reference);
         second.close();
+        try (Stream<Path> left = Files.walk(stagingDir)) {
+            assertThat(left.filter(p -> p.getFileName().toString().contains(".kept")))
+                    .as("nothing kept once the file is done")
+                    .isEmpty();
+        }
     }
 
     private KeyedOneInputStreamOperatorTestHarness<Integer, ChunkRecord, StagingEvent> harness(
