@@ -234,6 +234,35 @@ public final class HostBuffer implements DeviceBuffer, HostMapped {
     }
 
     /**
+     * Opens a published staging file that an earlier owner left in place, as a published buffer.
+     *
+     * @throws DeviceException if it cannot be opened or its size is not {@code headerBytes +
+     *     dataBytes}
+     */
+    static HostBuffer openPublished(
+            Path finalPath, long headerBytes, long dataBytes, Consumer<HostBuffer> onClose)
+            throws DeviceException {
+        try {
+            FileChannel ch =
+                    FileChannel.open(finalPath, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (ch.size() != Math.addExact(headerBytes, dataBytes)) {
+                ch.close();
+                throw new DeviceException(
+                        "cpu: staging file "
+                                + finalPath
+                                + " holds "
+                                + Files.size(finalPath)
+                                + " bytes, expected "
+                                + (headerBytes + dataBytes)
+                                + ": not adopted");
+            }
+            return new HostBuffer(finalPath, finalPath, ch, headerBytes, dataBytes, onClose);
+        } catch (IOException e) {
+            throw new DeviceException("cpu: cannot open staging file " + finalPath + ": " + e, e);
+        }
+    }
+
+    /**
      * Closes the buffer but keeps its file for a later owner to adopt: a file not yet published is
      * renamed to {@code keptPath} (a name temp-file cleanup spares). Idempotent with {@link
      * #close()}.

@@ -184,6 +184,25 @@ public final class HostDevice implements Device {
         return java.util.Optional.of(buffer);
     }
 
+    /**
+     * The published staging file {@code name} that an earlier owner of this directory left in place
+     * (a slot cut short, or a process that died), opened as a published buffer of this device;
+     * empty when there is none. The caller checks its bytes before using it.
+     *
+     * @throws DeviceException if the file exists but has the wrong size or cannot be opened
+     */
+    public java.util.Optional<HostBuffer> adoptPublished(
+            String name, long headerBytes, long dataBytes) throws DeviceException {
+        Path file = dir.resolve(name);
+        if (!Files.isRegularFile(file)) {
+            return java.util.Optional.empty();
+        }
+        HostBuffer buffer = HostBuffer.openPublished(file, headerBytes, dataBytes, this::released);
+        open.add(buffer);
+        allocatedBytes.addAndGet(dataBytes);
+        return java.util.Optional.of(buffer);
+    }
+
     /** Deletes kept files nobody adopted. */
     public void discardKept() {
         try (Stream<Path> files = Files.list(dir)) {

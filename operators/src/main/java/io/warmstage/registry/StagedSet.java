@@ -135,20 +135,30 @@ public final class StagedSet {
         return Optional.ofNullable(found);
     }
 
-    /** An entry's file name: {@code sha256(uri, size, etag, job, slot)[:32 hex].json}. */
+    /**
+     * The entry a staging slot published for a file, if it is still there.
+     *
+     * @param uri the file's URI as recorded (without credentials)
+     */
+    public Optional<Path> entryOf(
+            String uri, long size, String etag, String job, int slot, String device) {
+        Path p = directory().resolve(entryName(uri, size, etag, job, slot, device));
+        return read(p).isPresent() ? Optional.of(p) : Optional.empty();
+    }
+
+    /** Reads one entry; empty if it is gone or unreadable. */
+    public static Optional<StagedEntry> readEntry(Path entry) {
+        return read(entry);
+    }
+
     static String entryName(StagedEntry e) {
-        String key =
-                e.uri()
-                        + "\n"
-                        + e.size()
-                        + "\n"
-                        + e.etag()
-                        + "\n"
-                        + e.job()
-                        + "\n"
-                        + e.slot()
-                        + "\n"
-                        + e.device();
+        return entryName(e.uri(), e.size(), e.etag(), e.job(), e.slot(), e.device());
+    }
+
+    /** An entry's file name: {@code sha256(uri, size, etag, job, slot, device)[:32 hex].json}. */
+    static String entryName(
+            String uri, long size, String etag, String job, int slot, String device) {
+        String key = uri + "\n" + size + "\n" + etag + "\n" + job + "\n" + slot + "\n" + device;
         try {
             byte[] h =
                     MessageDigest.getInstance("SHA-256")

@@ -237,8 +237,10 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private void restore(List<StagingProgress> entries) {
         for (StagingProgress p : entries) {
             switch (p.kind) {
-                case StagingProgress.FILE_DONE ->
-                        finished.add(key(p.model, p.uri, p.fileSize, p.etag));
+                case StagingProgress.FILE_DONE -> {
+                    finished.add(key(p.model, p.uri, p.fileSize, p.etag));
+                    adoptDone(p);
+                }
                 case StagingProgress.FILE_PARTIAL ->
                         restoredPartial.put(key(p.model, p.uri, p.fileSize, p.etag), p);
                 case StagingProgress.MODEL -> {
@@ -269,6 +271,78 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                 config.getOptional(StagingOptions.STAGING_MAX_SIZE)
                         .map(MemorySize::getBytes)
                         .orElse(Long.MAX_VALUE));
+    }
+
+    /**
+     * After a restore: takes over the published staging file of a file the checkpoint records as
+     * staged, when it is still on this host with its staged-set entry and every tensor's CRC-32C
+     * matches the entry, so that it stays listed and is freed at the job's end. A file that does
+     * not match is withdrawn and deleted.
+     */
+    private void adoptDone(StagingProgress p) {
+        if (!(device instanceof HostDevice hd) || ResidentSet.get(slot, p.uri) != null) {
+            return; // not a staging file, or still resident in this JVM
+        }
+        String recorded = Redaction.uri(URI.create(p.uri));
+        var entryPath = stagedSet.entryOf(recorded, p.fileSize, p.etag, jobId, slot, device.name());
+        var entry = entryPath.flatMap(StagedSet::readEntry);
+        if (entry.isEmpty()) {
+            return;
+        }
+        StagedEntry e = entry.get();
+        ResidentSet.Entry adopted = null;
+        try {
+            var buffer =
+                    hd.adoptPublished(
+                            stagingName(p.uri, p.fileSize, p.etag),
+                            e.dataStart(),
+                            e.size() - e.dataStart());
+            if (buffer.isEmpty()) {
+                StagedSet.withdraw(entryPath.get());
+                return;
+            }
+            var header = io.warmstage.format.HeaderParser.read(buffer.get().path());
+            adopted =
+                    new ResidentSet.Entry(
+                            slot, p.model, p.uri, header, buffer.get(), entryPath.get());
+            if (!matches(header, e, buffer.get())) {
+                throw new DeviceException("its bytes do not match its staged-set entry");
+            }
+        } catch (Exception ex) {
+            LOG.warn("slot {}: staged file of {} not adopted: {}", slot, recorded, ex.toString());
+            if (adopted != null) {
+                adopted.free();
+            }
+            return;
+        }
+        if (keepResident) {
+            ResidentSet.put(adopted);
+        } else {
+            staged.put(p.uri, adopted);
+        }
+        LOG.info("slot {}: adopted staged file of {} ({} bytes)", slot, recorded, p.fileSize);
+    }
+
+    private static boolean matches(
+            io.warmstage.format.SafetensorsHeader h,
+            StagedEntry e,
+            io.warmstage.device.DeviceBuffer data)
+            throws DeviceException {
+        List<TensorInfo> tensors = h.tensors();
+        if (h.dataStart() != e.dataStart() || tensors.size() != e.tensors().size()) {
+            return false;
+        }
+        for (int i = 0; i < tensors.size(); i++) {
+            TensorInfo t = tensors.get(i);
+            StagedTensor w = e.tensors().get(i);
+            if (!t.name().equals(w.name())
+                    || t.begin() != w.begin()
+                    || t.byteSize() != w.byteSize()
+                    || data.crc32c(t.begin(), t.byteSize()) != w.crc32cValue()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -489,7 +563,18 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             open.clear();
         }
         if (staged != null) {
-            staged.values().forEach(ResidentSet.Entry::free); // entries withdrawn, then freed
+            boolean cutShort =
+                    (snapshotTaken || restoredOnce)
+                            && (!models.isEmpty() || !restoredPartial.isEmpty());
+            for (ResidentSet.Entry e : staged.values()) {
+                if (cutShort
+                        && device instanceof HostDevice hd
+                        && e.data() instanceof HostBuffer b) {
+                    hd.keep(b, "published"); // stays listed and in place for the restored slot
+                } else {
+                    e.free(); // entry withdrawn, then memory freed
+                }
+            }
             staged.clear();
         }
         if (device != null) {

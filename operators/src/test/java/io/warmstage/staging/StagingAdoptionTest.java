@@ -173,6 +173,39 @@ class StagingAdoptionTest {
         }
     }
 
+    @Test
+    void aRestoredSlotKeepsItsStagedFilesListedAndFreesThemAtTheEnd() throws Exception {
+        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 100_000, false);
+        records.forEach(r -> r.modelFiles = 2); // the model's other file is still to come
+        JobID job = new JobID();
+        var first = harness(job);
+        first.open();
+        for (ChunkRecord r : records) {
+            first.processElement(r, 0);
+        }
+        OperatorSubtaskState checkpoint = first.snapshot(1, 0);
+        StagedEntry staged = StagedSet.at(stagingDir).entries().get(0);
+        first.close(); // cut short: the model is not done
+        assertThat(StagedSet.at(stagingDir).entries()).containsExactly(staged);
+        assertThat(Path.of(staged.file())).exists();
+
+        var second = harness(job);
+        second.initializeState(checkpoint);
+        second.open();
+        assertThat(StagedSet.at(stagingDir).findOnHost(staged.uri())).contains(staged);
+        ChunkRecord failed = records.get(0).copy();
+        failed.file = records.get(0).file.replace(".safetensors", "-2.safetensors");
+        failed.error = "not found";
+        second.processElement(failed, 0); // the model ends (failed) on this slot
+        assertThat(second.extractOutputValues())
+                .filteredOn(e -> StagingEvent.TENSOR.equals(e.event))
+                .as("nothing staged again")
+                .isEmpty();
+        second.close(); // the job's end: withdrawn, then freed
+        assertThat(StagedSet.at(stagingDir).entries()).isEmpty();
+        assertThat(Path.of(staged.file())).doesNotExist();
+    }
+
     private KeyedOneInputStreamOperatorTestHarness<Integer, ChunkRecord, StagingEvent> harness(
             JobID job) throws Exception {
         Configuration conf = new Configuration();
