@@ -2,8 +2,12 @@ package io.warmstage.device;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -29,6 +33,10 @@ public final class HostDevice implements Device {
 
     private static final AtomicLong NAMES = new AtomicLong();
     private static final String KEPT = ".kept";
+    private static final String OWNER = ".owner";
+
+    private FileChannel ownerChannel;
+    private FileLock ownerLock;
 
     private final Path dir;
     private final StagingArea area;
@@ -71,6 +79,7 @@ public final class HostDevice implements Device {
         try {
             area.createDirectories(dir);
             if (keepTemp) {
+                claimOwnership();
                 keepTempFiles(dir);
             } else {
                 deleteTempFiles(dir);
@@ -232,6 +241,7 @@ public final class HostDevice implements Device {
         closed = true;
         List<HostBuffer> buffers = new ArrayList<>(open);
         buffers.forEach(HostBuffer::close);
+        releaseOwnership();
         if (ownsDir) {
             try {
                 Files.deleteIfExists(dir);
@@ -264,6 +274,57 @@ public final class HostDevice implements Device {
                             + Sizes.describe(free)
                             + " free (set warmstage.staging.dir to a larger tmpfs)");
         }
+    }
+
+    /**
+     * Whether a live device (of this or another process of the host) stages into {@code dir}: its
+     * owner holds a lock on {@code <dir>/.owner}, which the operating system releases when the
+     * process dies. A directory nobody owns holds files left by a slot that went elsewhere.
+     */
+    public static boolean owned(Path dir) {
+        Path lockFile = dir.resolve(OWNER);
+        if (!Files.exists(lockFile)) {
+            return false;
+        }
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+            FileLock lock = ch.tryLock();
+            if (lock == null) {
+                return true;
+            }
+            lock.release();
+            return false;
+        } catch (OverlappingFileLockException e) {
+            return true; // held by a device of this JVM
+        } catch (IOException e) {
+            return true; // cannot tell: leave it
+        }
+    }
+
+    private void claimOwnership() throws IOException {
+        ownerChannel =
+                FileChannel.open(
+                        dir.resolve(OWNER), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            ownerLock = ownerChannel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            ownerLock = null; // an earlier device of this JVM is still closing: it owns it
+        }
+    }
+
+    private void releaseOwnership() {
+        if (ownerChannel == null) {
+            return;
+        }
+        try {
+            if (ownerLock != null) {
+                ownerLock.release();
+                Files.deleteIfExists(dir.resolve(OWNER));
+            }
+            ownerChannel.close();
+        } catch (IOException e) {
+            // the lock goes with the channel
+        }
+        ownerChannel = null;
     }
 
     private static String keptName(String name) {

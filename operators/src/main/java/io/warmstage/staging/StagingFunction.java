@@ -353,6 +353,52 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         return area.root().resolve("job-" + jobId).resolve("slot-" + slot);
     }
 
+    /**
+     * Removes what other slots of this job left on this host in directories no live device owns (a
+     * slot restored on another host, or a process that died): their staged-set entries first, then
+     * their files. Runs when this slot ends.
+     */
+    private void sweepOrphans(java.nio.file.Path mine) {
+        java.nio.file.Path jobDir = mine.getParent();
+        List<java.nio.file.Path> orphans = new ArrayList<>();
+        try (var dirs = java.nio.file.Files.list(jobDir)) {
+            dirs.filter(d -> !d.equals(mine) && java.nio.file.Files.isDirectory(d))
+                    .filter(d -> !HostDevice.owned(d))
+                    .forEach(orphans::add);
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return;
+        }
+        for (java.nio.file.Path d : orphans) {
+            for (StagedEntry e : stagedSet.entries()) {
+                if (e.file() != null && java.nio.file.Path.of(e.file()).getParent().equals(d)) {
+                    stagedSet
+                            .entryOf(e.uri(), e.size(), e.etag(), e.job(), e.slot(), e.device())
+                            .ifPresent(StagingFunction::withdrawQuietly);
+                }
+            }
+            try (var files = java.nio.file.Files.list(d)) {
+                for (var f : (Iterable<java.nio.file.Path>) files::iterator) {
+                    java.nio.file.Files.deleteIfExists(f);
+                }
+                java.nio.file.Files.deleteIfExists(d);
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                LOG.warn(
+                        "slot {}: cannot remove orphaned staging directory {}: {}",
+                        slot,
+                        d,
+                        e.toString());
+            }
+        }
+    }
+
+    private static void withdrawQuietly(java.nio.file.Path entry) {
+        try {
+            StagedSet.withdraw(entry);
+        } catch (java.io.IOException e) {
+            // its file is deleted next: consumers skip an entry whose file is gone
+        }
+    }
+
     private static void deleteIfEmpty(java.nio.file.Path dir) {
         try {
             java.nio.file.Files.deleteIfExists(dir);
@@ -562,6 +608,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             }
             open.clear();
         }
+        boolean ended = true;
         if (staged != null) {
             boolean cutShort =
                     (snapshotTaken || restoredOnce)
@@ -576,6 +623,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                 }
             }
             staged.clear();
+            ended = !cutShort;
         }
         if (device != null) {
             if (keepResident) {
@@ -583,6 +631,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             } else {
                 device.close();
                 if (device instanceof HostDevice host) {
+                    if (ended) {
+                        sweepOrphans(host.directory());
+                    }
                     deleteIfEmpty(host.directory());
                     deleteIfEmpty(host.directory().getParent()); // the job's directory
                 }

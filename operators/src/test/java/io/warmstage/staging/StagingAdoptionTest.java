@@ -206,6 +206,46 @@ class StagingAdoptionTest {
         assertThat(Path.of(staged.file())).doesNotExist();
     }
 
+    @Test
+    void aSlotThatEndsRemovesWhatSlotsGoneElsewhereLeftOnItsHost() throws Exception {
+        JobID job = new JobID();
+        Path orphan = Files.createDirectories(stagingDir.resolve("job-" + job).resolve("slot-1"));
+        Path kept = Files.write(orphan.resolve(".abc.safetensors.kept"), new byte[100]);
+        Path published = Files.copy(PEFT, orphan.resolve("def.safetensors"));
+        StagedSet set = StagedSet.at(stagingDir);
+        Path entry =
+                set.publish(
+                        new StagedEntry(
+                                StagedEntry.FORMAT,
+                                "http://h/m.safetensors",
+                                Files.size(PEFT),
+                                "v1",
+                                "m",
+                                "host",
+                                job.toString(),
+                                1,
+                                "cpu",
+                                1,
+                                java.time.Instant.now().toString(),
+                                published.toString(),
+                                HeaderParser.read(PEFT).dataStart(),
+                                null,
+                                List.of()));
+
+        var slot0 = harness(job);
+        slot0.open();
+        for (ChunkRecord r : StagingFunctionTest.chunks(PEFT, "peft", 100_000, false)) {
+            slot0.processElement(r, 0);
+        }
+        assertThat(kept).as("nothing swept while the slot runs").exists();
+        slot0.close(); // its job ends here
+        assertThat(entry).doesNotExist();
+        assertThat(published).doesNotExist();
+        assertThat(kept).doesNotExist();
+        assertThat(orphan).doesNotExist();
+        assertThat(set.entries()).isEmpty();
+    }
+
     private KeyedOneInputStreamOperatorTestHarness<Integer, ChunkRecord, StagingEvent> harness(
             JobID job) throws Exception {
         Configuration conf = new Configuration();
