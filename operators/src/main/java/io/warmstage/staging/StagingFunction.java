@@ -475,6 +475,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
      */
     private long[] adoptDataRanges(StagingFile f, long[] ranges) {
         List<Long> header = new ArrayList<>();
+        long adopted = 0;
         for (int i = 0; i + 1 < ranges.length; i += 2) {
             long from = ranges[i];
             long to = ranges[i + 1];
@@ -485,24 +486,16 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             if (to > f.headerEnd) {
                 long start = Math.max(from, f.headerEnd);
                 f.adopt(start, to);
-                bytesAdopted.inc(to - start);
+                adopted += to - start;
             }
         }
+        bytesAdopted.inc(adopted);
         LOG.info(
                 "slot {}: adopted {} staged bytes of {} from its kept staging file",
                 slot,
-                f.ranges().length == 0 ? 0 : bytesAdoptedOf(f),
+                adopted,
                 Redaction.uri(f.uriObject));
         return header.stream().mapToLong(Long::longValue).toArray();
-    }
-
-    private static long bytesAdoptedOf(StagingFile f) {
-        long[] r = f.ranges();
-        long n = 0;
-        for (int i = 0; i + 1 < r.length; i += 2) {
-            n += Math.max(0, r[i + 1] - Math.max(r[i], f.headerEnd));
-        }
-        return n;
     }
 
     @Override
@@ -603,9 +596,6 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                     f.data.close();
                 }
             }
-            if (open.isEmpty() && restoredPartial.isEmpty() && device instanceof HostDevice hd) {
-                hd.discardKept(); // nothing left to adopt
-            }
             open.clear();
         }
         boolean ended = true;
@@ -632,6 +622,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                 device.close();
                 if (device instanceof HostDevice host) {
                     if (ended) {
+                        host.discardKept(); // nothing will adopt them now
                         sweepOrphans(host.directory());
                     }
                     deleteIfEmpty(host.directory());
