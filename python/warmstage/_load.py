@@ -70,6 +70,8 @@ def load_file(uri, device="cpu", staging_dir=None, framework=None, verify=False)
       ValueError: the staging file does not match its entry, or a dtype the framework lacks.
     """
     framework = framework or _default_framework()
+    if device != "cpu" and framework != "pt":
+        raise ValueError("device=%r needs torch (framework='pt'), got %r" % (device, framework))
     for _ in range(3):  # an entry withdrawn between lookup and open: look again
         entry = _registry.find(uri, device, staging_dir)
         if entry is None:
