@@ -36,12 +36,13 @@ public record Tensor(
 
     /**
      * The tensor's bytes where the device is host memory, without a copy: for the {@code cpu}
-     * device, a read-only little-endian mapping of the file's staging file (shared memory), valid
-     * until the mapping is collected even after {@link Warmstage#release}. Empty for other devices,
-     * and for a tensor over 2 GiB - 1 (read it with {@link #toHost} in pieces).
+     * device (and a file found in the host's staged set), a read-only little-endian mapping of the
+     * file's staging file (shared memory), valid until the mapping is collected even after {@link
+     * Warmstage#release}. Empty for other devices, and for a tensor over 2 GiB - 1 (read it with
+     * {@link #toHost} in pieces).
      */
     public java.util.Optional<ByteBuffer> hostView() throws DeviceException {
-        if (buffer instanceof io.warmstage.device.HostBuffer host
+        if (buffer instanceof io.warmstage.device.HostMapped host
                 && byteSize <= Integer.MAX_VALUE) {
             return java.util.Optional.of(host.map(offset, byteSize).order(ByteOrder.LITTLE_ENDIAN));
         }

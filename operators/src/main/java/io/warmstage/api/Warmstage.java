@@ -3,11 +3,13 @@ package io.warmstage.api;
 import io.warmstage.device.Device;
 import io.warmstage.device.DeviceBuffer;
 import io.warmstage.device.DeviceException;
+import io.warmstage.device.HostDevice;
 import io.warmstage.format.SafetensorsException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.flink.configuration.Configuration;
 
 /**
@@ -16,6 +18,7 @@ import org.apache.flink.configuration.Configuration;
  *
  * <pre>{@code
  * Warmstage.setLocalCacheDir(Path.of("/var/cache/warmstage"));   // optional; off by default
+ * Warmstage.setStagingDir(Path.of("/dev/shm/warmstage"));        // the staged set (the default)
  * try (Device gpu = Devices.open("cuda:0", 0)) {
  *     Map<String, Tensor> weights = Warmstage.loadFile("https://host/model.safetensors", gpu);
  *     Tensor w = weights.get("lm_head.weight");
@@ -26,6 +29,7 @@ import org.apache.flink.configuration.Configuration;
  */
 public final class Warmstage {
     private static volatile Path localCacheDir;
+    private static volatile Path stagingDir = HostDevice.DEFAULT_ROOT;
 
     private Warmstage() {}
 
@@ -38,6 +42,20 @@ public final class Warmstage {
         localCacheDir = dir;
     }
 
+    /**
+     * Sets the host's staging area whose staged set {@link #loadFile} looks in first (the {@code
+     * warmstage.staging.dir} of the staging job; default {@link HostDevice#DEFAULT_ROOT}, that is
+     * {@code /dev/shm/warmstage}), or {@code null} to always read the origin.
+     */
+    public static void setStagingDir(Path dir) {
+        stagingDir = dir;
+    }
+
+    /** The staging area looked in first, or null. */
+    public static Path stagingDir() {
+        return stagingDir;
+    }
+
     /** The cache directory, or null when the cache is off. */
     public static Path localCacheDir() {
         return localCacheDir;
@@ -46,6 +64,13 @@ public final class Warmstage {
     /**
      * Loads every tensor of one safetensors file into {@code device}, with the storage options'
      * defaults.
+     *
+     * <p>The host's staged set ({@link #setStagingDir}) is looked in first: when a staging job
+     * published the file there, nothing is read from the origin. For the {@code cpu} device the
+     * tensors are then a mapping of the staging file (zero copy, {@link Tensor#hostView}); other
+     * devices copy from it. Every tensor is checked against the entry's CRC-32C first; a staged
+     * copy that fails a check is not used. The staged copy is the version the staging job pinned (a
+     * refreshing job keeps it current); it is not compared with the origin.
      *
      * @param uri {@code file://}, a plain path, or {@code http(s)://}
      * @return tensors by name, in data-offset order; they share one device buffer per file
@@ -65,6 +90,13 @@ public final class Warmstage {
      */
     public static Map<String, Tensor> loadFile(String uri, Device device, Configuration config)
             throws IOException, SafetensorsException, DeviceException {
+        Path staged = stagingDir;
+        if (staged != null) {
+            Optional<Map<String, Tensor>> hit = StagedLookup.load(staged, uri, device, config);
+            if (hit.isPresent()) {
+                return hit.get();
+            }
+        }
         try (FileLoader loader = new FileLoader(config, localCacheDir)) {
             return loader.load(uri, device);
         }

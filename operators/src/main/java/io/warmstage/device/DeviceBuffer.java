@@ -45,6 +45,16 @@ public interface DeviceBuffer extends AutoCloseable {
      */
     default void publish(ByteBuffer header) throws DeviceException {}
 
+    /**
+     * A handle through which another process of the host can open this allocation: for a GPU, the
+     * {@code CUipcMemHandle} of its base ({@code cuIpcGetMemHandle}, 64 bytes), valid while this
+     * buffer is open. Empty where the device has none (the cpu device's buffers are files: their
+     * path is the handle) or cannot give one.
+     */
+    default java.util.Optional<byte[]> ipcHandle() throws DeviceException {
+        return java.util.Optional.empty();
+    }
+
     /** Frees the memory. Idempotent. */
     @Override
     void close();

@@ -18,7 +18,7 @@ import java.util.zip.CRC32C;
  * Until {@link #publish} the file has a temp name; {@link #close()} deletes it. Not thread-safe
  * except for positional writes of disjoint ranges.
  */
-public final class HostBuffer implements DeviceBuffer {
+public final class HostBuffer implements DeviceBuffer, HostMapped {
     private static final ThreadLocal<ByteBuffer> SCRATCH =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
 
@@ -49,15 +49,30 @@ public final class HostBuffer implements DeviceBuffer {
             Path tempPath,
             long headerBytes,
             long dataBytes,
+            StagingArea area,
             Consumer<HostBuffer> onClose)
             throws DeviceException {
         try {
             FileChannel ch =
                     FileChannel.open(
                             tempPath,
-                            StandardOpenOption.CREATE_NEW,
-                            StandardOpenOption.READ,
-                            StandardOpenOption.WRITE);
+                            java.util.EnumSet.of(
+                                    StandardOpenOption.CREATE_NEW,
+                                    StandardOpenOption.READ,
+                                    StandardOpenOption.WRITE),
+                            area.fileAttribute());
+            try {
+                area.share(tempPath);
+                long total = Math.addExact(headerBytes, dataBytes);
+                if (area.maxBytes() != Long.MAX_VALUE && total > 0) {
+                    // the whole size up front (sparse), so the area's cap counts this reservation
+                    ch.write(ByteBuffer.allocate(1), total - 1);
+                }
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                Files.deleteIfExists(tempPath);
+                throw e;
+            }
             return new HostBuffer(finalPath, tempPath, ch, headerBytes, dataBytes, onClose);
         } catch (IOException e) {
             throw new DeviceException("cpu: cannot create staging file " + tempPath + ": " + e, e);
@@ -186,6 +201,92 @@ public final class HostBuffer implements DeviceBuffer {
         } catch (IOException e) {
             throw new DeviceException("cpu: cannot map " + path + ": " + e, e);
         }
+    }
+
+    /**
+     * Opens a staging file that an earlier owner kept ({@link #keep}), under a new temp name, for
+     * staging to continue where it stopped.
+     *
+     * @throws DeviceException if it cannot be renamed or opened, or is larger than the file
+     */
+    static HostBuffer adopt(
+            Path finalPath,
+            Path kept,
+            Path tempPath,
+            long headerBytes,
+            long dataBytes,
+            Consumer<HostBuffer> onClose)
+            throws DeviceException {
+        try {
+            Files.move(kept, tempPath, StandardCopyOption.ATOMIC_MOVE);
+            FileChannel ch =
+                    FileChannel.open(tempPath, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (ch.size() > Math.addExact(headerBytes, dataBytes)) {
+                ch.close();
+                Files.deleteIfExists(tempPath);
+                throw new DeviceException(
+                        "cpu: kept staging file " + kept + " is larger than its file: not adopted");
+            }
+            return new HostBuffer(finalPath, tempPath, ch, headerBytes, dataBytes, onClose);
+        } catch (IOException e) {
+            throw new DeviceException("cpu: cannot adopt staging file " + kept + ": " + e, e);
+        }
+    }
+
+    /**
+     * Opens a published staging file that an earlier owner left in place, as a published buffer.
+     *
+     * @throws DeviceException if it cannot be opened or its size is not {@code headerBytes +
+     *     dataBytes}
+     */
+    static HostBuffer openPublished(
+            Path finalPath, long headerBytes, long dataBytes, Consumer<HostBuffer> onClose)
+            throws DeviceException {
+        try {
+            FileChannel ch =
+                    FileChannel.open(finalPath, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (ch.size() != Math.addExact(headerBytes, dataBytes)) {
+                ch.close();
+                throw new DeviceException(
+                        "cpu: staging file "
+                                + finalPath
+                                + " holds "
+                                + Files.size(finalPath)
+                                + " bytes, expected "
+                                + (headerBytes + dataBytes)
+                                + ": not adopted");
+            }
+            return new HostBuffer(finalPath, finalPath, ch, headerBytes, dataBytes, onClose);
+        } catch (IOException e) {
+            throw new DeviceException("cpu: cannot open staging file " + finalPath + ": " + e, e);
+        }
+    }
+
+    /**
+     * Closes the buffer but keeps its file for a later owner to adopt: a file not yet published is
+     * renamed to {@code keptPath} (a name temp-file cleanup spares). Idempotent with {@link
+     * #close()}.
+     */
+    void keep(Path keptPath) {
+        FileChannel ch = channel;
+        if (ch == null) {
+            return;
+        }
+        channel = null;
+        try {
+            ch.close();
+            if (!published()) {
+                Files.move(path, keptPath, StandardCopyOption.REPLACE_EXISTING);
+                path = keptPath;
+            }
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(path); // cannot be kept: free it
+            } catch (IOException ignored) {
+                // already gone
+            }
+        }
+        onClose.accept(this);
     }
 
     /** Closes the file and deletes it. Idempotent. */

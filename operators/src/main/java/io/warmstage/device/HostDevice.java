@@ -2,8 +2,12 @@ package io.warmstage.device;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -28,8 +32,14 @@ public final class HostDevice implements Device {
     public static final Path DEFAULT_ROOT = defaultRoot();
 
     private static final AtomicLong NAMES = new AtomicLong();
+    private static final String KEPT = ".kept";
+    private static final String OWNER = ".owner";
+
+    private FileChannel ownerChannel;
+    private FileLock ownerLock;
 
     private final Path dir;
+    private final StagingArea area;
     private final boolean ownsDir;
     private final Set<HostBuffer> open = ConcurrentHashMap.newKeySet();
     private final AtomicLong allocatedBytes = new AtomicLong();
@@ -37,7 +47,7 @@ public final class HostDevice implements Device {
 
     /** A cpu device with a private staging directory under {@link #DEFAULT_ROOT}. */
     public HostDevice() {
-        this(privateDir(DEFAULT_ROOT), true);
+        this(privateDir(DEFAULT_ROOT), StagingArea.unbounded(DEFAULT_ROOT), true, false);
     }
 
     /**
@@ -47,15 +57,33 @@ public final class HostDevice implements Device {
      * @throws UncheckedIOException if the directory cannot be created
      */
     public HostDevice(Path dir) {
-        this(dir, false);
+        this(dir, StagingArea.unbounded(dir), false, false);
     }
 
-    private HostDevice(Path dir, boolean ownsDir) {
+    /**
+     * A cpu device staging into {@code dir}, a directory inside {@code area}: its directories and
+     * files take the area's mode and group, and every allocation must fit under the area's cap.
+     * Temp files that a dead process left there are kept for adoption ({@link #adoptFile}) under
+     * their kept names; {@link #discardKept} deletes those nobody adopts.
+     *
+     * @throws UncheckedIOException if the directory cannot be created
+     */
+    public HostDevice(Path dir, StagingArea area) {
+        this(dir, area, false, true);
+    }
+
+    private HostDevice(Path dir, StagingArea area, boolean ownsDir, boolean keepTemp) {
         this.dir = dir;
+        this.area = area;
         this.ownsDir = ownsDir;
         try {
-            Files.createDirectories(dir);
-            deleteTempFiles(dir);
+            area.createDirectories(dir);
+            if (keepTemp) {
+                claimOwnership();
+                keepTempFiles(dir);
+            } else {
+                deleteTempFiles(dir);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cpu: cannot create staging directory " + dir, e);
         }
@@ -64,6 +92,11 @@ public final class HostDevice implements Device {
     @Override
     public String name() {
         return "cpu";
+    }
+
+    /** The staging area this device's directory lies in. */
+    public StagingArea area() {
+        return area;
     }
 
     /** The directory this device stages into. */
@@ -76,7 +109,8 @@ public final class HostDevice implements Device {
      * is valid.
      *
      * @throws DeviceException when the staging directory's file system has less free space than
-     *     asked for (the message gives both sizes) or the file cannot be created
+     *     asked for, or the staging area's cap would be exceeded (the message gives the sizes), or
+     *     the file cannot be created
      * @throws IllegalStateException after {@link #close()}
      */
     @Override
@@ -105,17 +139,90 @@ public final class HostDevice implements Device {
         if (closed) {
             throw new IllegalStateException("cpu device is closed");
         }
-        checkSpace(Math.addExact(headerBytes, dataBytes));
+        long total = Math.addExact(headerBytes, dataBytes);
+        checkSpace(total);
         HostBuffer buffer =
-                HostBuffer.create(
+                area.reserve(
+                        total,
+                        "staging file " + dir.resolve(name),
+                        () ->
+                                HostBuffer.create(
+                                        dir.resolve(name),
+                                        dir.resolve("." + name + ".tmp-" + NAMES.incrementAndGet()),
+                                        headerBytes,
+                                        dataBytes,
+                                        area,
+                                        this::released));
+        open.add(buffer);
+        allocatedBytes.addAndGet(dataBytes);
+        return buffer;
+    }
+
+    /**
+     * Closes {@code buffer} but keeps its staging file for a later device on this directory to
+     * adopt ({@link #adoptFile}): after a failover, a restored slot continues a partly staged file
+     * instead of fetching its bytes again.
+     */
+    public void keep(HostBuffer buffer, String name) {
+        buffer.keep(dir.resolve(keptName(name)));
+    }
+
+    /**
+     * The partly staged file {@code name} that an earlier owner kept ({@link #keep}), opened under
+     * a new temp name; empty when there is none. Which of its bytes are valid is the caller's
+     * record (the checkpoint).
+     *
+     * @throws DeviceException if a kept file exists but cannot be adopted
+     */
+    public java.util.Optional<HostBuffer> adoptFile(String name, long headerBytes, long dataBytes)
+            throws DeviceException {
+        Path kept = dir.resolve(keptName(name));
+        if (!Files.isRegularFile(kept)) {
+            return java.util.Optional.empty();
+        }
+        HostBuffer buffer =
+                HostBuffer.adopt(
                         dir.resolve(name),
+                        kept,
                         dir.resolve("." + name + ".tmp-" + NAMES.incrementAndGet()),
                         headerBytes,
                         dataBytes,
                         this::released);
         open.add(buffer);
         allocatedBytes.addAndGet(dataBytes);
-        return buffer;
+        return java.util.Optional.of(buffer);
+    }
+
+    /**
+     * The published staging file {@code name} that an earlier owner of this directory left in place
+     * (a slot cut short, or a process that died), opened as a published buffer of this device;
+     * empty when there is none. The caller checks its bytes before using it.
+     *
+     * @throws DeviceException if the file exists but has the wrong size or cannot be opened
+     */
+    public java.util.Optional<HostBuffer> adoptPublished(
+            String name, long headerBytes, long dataBytes) throws DeviceException {
+        Path file = dir.resolve(name);
+        if (!Files.isRegularFile(file)) {
+            return java.util.Optional.empty();
+        }
+        HostBuffer buffer = HostBuffer.openPublished(file, headerBytes, dataBytes, this::released);
+        open.add(buffer);
+        allocatedBytes.addAndGet(dataBytes);
+        return java.util.Optional.of(buffer);
+    }
+
+    /** Deletes kept files nobody adopted. */
+    public void discardKept() {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (p.getFileName().toString().endsWith(KEPT)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            // the directory is gone
+        }
     }
 
     /** Data bytes held by buffers of this device not yet closed (for metrics). */
@@ -134,6 +241,7 @@ public final class HostDevice implements Device {
         closed = true;
         List<HostBuffer> buffers = new ArrayList<>(open);
         buffers.forEach(HostBuffer::close);
+        releaseOwnership();
         if (ownsDir) {
             try {
                 Files.deleteIfExists(dir);
@@ -165,6 +273,77 @@ public final class HostDevice implements Device {
                             + ": "
                             + Sizes.describe(free)
                             + " free (set warmstage.staging.dir to a larger tmpfs)");
+        }
+    }
+
+    /**
+     * Whether a live device (of this or another process of the host) stages into {@code dir}: its
+     * owner holds a lock on {@code <dir>/.owner}, which the operating system releases when the
+     * process dies. A directory nobody owns holds files left by a slot that went elsewhere.
+     */
+    public static boolean owned(Path dir) {
+        Path lockFile = dir.resolve(OWNER);
+        if (!Files.exists(lockFile)) {
+            return false;
+        }
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+            FileLock lock = ch.tryLock();
+            if (lock == null) {
+                return true;
+            }
+            lock.release();
+            return false;
+        } catch (OverlappingFileLockException e) {
+            return true; // held by a device of this JVM
+        } catch (IOException e) {
+            return true; // cannot tell: leave it
+        }
+    }
+
+    private void claimOwnership() throws IOException {
+        ownerChannel =
+                FileChannel.open(
+                        dir.resolve(OWNER), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            ownerLock = ownerChannel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            ownerLock = null; // an earlier device of this JVM is still closing: it owns it
+        }
+    }
+
+    private void releaseOwnership() {
+        if (ownerChannel == null) {
+            return;
+        }
+        try {
+            if (ownerLock != null) {
+                ownerLock.release();
+                Files.deleteIfExists(dir.resolve(OWNER));
+            }
+            ownerChannel.close();
+        } catch (IOException e) {
+            // the lock goes with the channel
+        }
+        ownerChannel = null;
+    }
+
+    private static String keptName(String name) {
+        return "." + name + KEPT;
+    }
+
+    /** Renames {@code .<name>.tmp-<n>} files of a dead writer to their kept names. */
+    private static void keepTempFiles(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String n = p.getFileName().toString();
+                int tmp = n.lastIndexOf(".tmp-");
+                if (n.startsWith(".") && tmp > 1) {
+                    Files.move(
+                            p,
+                            dir.resolve(keptName(n.substring(1, tmp))),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
         }
     }
 

@@ -21,19 +21,52 @@ public final class ResidentSet {
      * @param uri the file
      * @param header its header; tensor offsets index into {@code data}
      * @param data the data section in device memory ({@code dataSize} bytes)
+     * @param registryEntry the file's entry in the host's staged set, or null; withdrawn before
+     *     {@code data} is freed
      */
     public record Entry(
-            int slot, String model, String uri, SafetensorsHeader header, DeviceBuffer data) {}
+            int slot,
+            String model,
+            String uri,
+            SafetensorsHeader header,
+            DeviceBuffer data,
+            java.nio.file.Path registryEntry) {
+
+        /** An entry not listed in a staged set. */
+        public Entry(
+                int slot, String model, String uri, SafetensorsHeader header, DeviceBuffer data) {
+            this(slot, model, uri, header, data, null);
+        }
+
+        /**
+         * Withdraws the registry entry, then frees the memory: no consumer finds the file once its
+         * memory may be gone. A consumer that mapped the staging file keeps its bytes until it
+         * unmaps.
+         */
+        public void free() {
+            if (registryEntry != null) {
+                try {
+                    io.warmstage.registry.StagedSet.withdraw(registryEntry);
+                } catch (java.io.IOException e) {
+                    // the entry's file is checked by consumers: it names a file that is gone
+                }
+            }
+            data.close();
+        }
+    }
 
     private static final Map<String, Entry> ENTRIES = new ConcurrentHashMap<>();
 
     private ResidentSet() {}
 
-    /** Keeps {@code entry}, replacing (and freeing) an older copy of the same file on the slot. */
+    /**
+     * Keeps {@code entry}, replacing an older copy of the same file on the slot: the old copy's
+     * registry entry is withdrawn, then its memory freed.
+     */
     public static void put(Entry entry) {
         Entry old = ENTRIES.put(key(entry.slot(), entry.uri()), entry);
         if (old != null && old.data() != entry.data()) {
-            old.data().close();
+            old.free(); // the new version is published: withdraw the old one, then free it
         }
     }
 
@@ -58,7 +91,7 @@ public final class ResidentSet {
             Entry v = e.getValue();
             if (v.slot() == slot && v.model().equals(model) && ENTRIES.remove(e.getKey(), v)) {
                 freed += v.data().size();
-                v.data().close();
+                v.free();
             }
         }
         return freed;
@@ -69,7 +102,7 @@ public final class ResidentSet {
         for (String k : new ArrayList<>(ENTRIES.keySet())) {
             Entry e = ENTRIES.remove(k);
             if (e != null) {
-                e.data().close();
+                e.free();
             }
         }
     }

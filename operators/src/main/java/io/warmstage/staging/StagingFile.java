@@ -46,6 +46,7 @@ final class StagingFile {
     private final Coverage coverage = new Coverage();
     private SafetensorsHeader header;
     private boolean[] reported;
+    private int[] crcs;
     private final Set<String> skip = new HashSet<>();
 
     /** Checksummed pieces of the data section: data-relative begin -> {end, CRC-32C}. */
@@ -58,6 +59,7 @@ final class StagingFile {
     Boolean hostHas;
 
     private java.util.BitSet restoredReported;
+    private int[] restoredCrcs;
 
     StagingFile(ChunkRecord first, DeviceBuffer data) {
         this.uri = first.file;
@@ -117,6 +119,76 @@ final class StagingFile {
 
     SafetensorsHeader header() {
         return header;
+    }
+
+    /**
+     * Every tensor of the complete file with its CRC-32C, in offset order: the value computed when
+     * its bytes were copied, or, for a tensor reported before a restore, read back from the device
+     * now.
+     */
+    List<Done> allTensors() throws DeviceException {
+        List<TensorInfo> tensors = header.tensors();
+        List<Done> out = new ArrayList<>(tensors.size());
+        for (int i = 0; i < tensors.size(); i++) {
+            TensorInfo t = tensors.get(i);
+            boolean computed = restoredReported == null || !restoredReported.get(i);
+            int crc = computed ? crcs[i] : data.crc32c(t.begin(), t.byteSize());
+            if (!computed && restoredCrcs != null && i < restoredCrcs.length) {
+                checkRestored(t, crc, restoredCrcs[i]);
+            }
+            out.add(new Done(t, crc));
+        }
+        return out;
+    }
+
+    /**
+     * Marks data bytes {@code [from, to)} (absolute offsets, at or past the header) as staged
+     * without copying: an adopted staging file already holds them. Their CRC-32C is read back from
+     * the device when their tensors complete.
+     */
+    void adopt(long from, long to) {
+        if (from < headerEnd || to > fileSize || from > to) {
+            throw new IllegalArgumentException(
+                    uri + ": cannot adopt [" + from + ", " + to + ") of a data section");
+        }
+        coverage.add(from, to);
+        allFromCache = false;
+    }
+
+    /**
+     * CRC-32C of tensors reported so far, by index in offset order (0 for others), for a
+     * checkpoint; null before the header is known.
+     */
+    int[] reportedCrcs() {
+        if (crcs == null) {
+            return restoredCrcs;
+        }
+        int[] out = crcs.clone();
+        if (restoredCrcs != null && restoredReported != null) {
+            restoredReported.stream()
+                    .filter(i -> i < out.length && i < restoredCrcs.length)
+                    .forEach(i -> out[i] = restoredCrcs[i]);
+        }
+        return out;
+    }
+
+    /** Before any byte arrives after a restore: CRC-32C of the tensors reported before it. */
+    void restoreCrcs(int[] values) {
+        restoredCrcs = values;
+    }
+
+    private void checkRestored(TensorInfo t, int now, int before) throws DeviceException {
+        if (now != before) {
+            throw new DeviceException(
+                    uri
+                            + ": tensor "
+                            + t.name()
+                            + " holds CRC-32C "
+                            + StagingEvent.hex(now)
+                            + " after the restore, reported "
+                            + StagingEvent.hex(before)
+                            + " before it: not published");
+        }
     }
 
     /** Tensors this file reports: its header's, less those the index assigns elsewhere. */
@@ -213,6 +285,7 @@ final class StagingFile {
                 HeaderParser.parse(
                         Arrays.copyOfRange(headerBytes, 8, headerBytes.length), fileSize, uri);
         reported = new boolean[header.tensors().size()];
+        crcs = new int[reported.length];
         if (restoredReported != null) {
             restoredReported.stream()
                     .filter(i -> i < reported.length)
@@ -265,6 +338,7 @@ final class StagingFile {
             if (!reported[i] && coverage.covers(headerEnd + t.begin(), headerEnd + t.end())) {
                 reported[i] = true;
                 int crc = tensorCrc(t);
+                crcs[i] = crc;
                 if (!skip.contains(t.name())) {
                     out.add(new Done(t, crc));
                 }

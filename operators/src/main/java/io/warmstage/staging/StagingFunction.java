@@ -2,22 +2,29 @@ package io.warmstage.staging;
 
 import io.warmstage.cache.CacheOp;
 import io.warmstage.device.Device;
-import io.warmstage.device.DeviceBuffer;
 import io.warmstage.device.DeviceException;
 import io.warmstage.device.DeviceLostException;
 import io.warmstage.device.Devices;
+import io.warmstage.device.HostBuffer;
 import io.warmstage.device.HostDevice;
 import io.warmstage.device.SlotGpu;
+import io.warmstage.device.StagingArea;
 import io.warmstage.format.TensorInfo;
+import io.warmstage.registry.StagedEntry;
+import io.warmstage.registry.StagedGpu;
+import io.warmstage.registry.StagedSet;
+import io.warmstage.registry.StagedTensor;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.source.fleet.HostIdentity;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.RangeReads;
+import io.warmstage.storage.Redaction;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -26,6 +33,7 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MeterView;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
@@ -56,6 +64,8 @@ import org.apache.flink.util.OutputTag;
 public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, StagingEvent>
         implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
+    private static final org.slf4j.Logger LOG =
+            org.slf4j.LoggerFactory.getLogger(StagingFunction.class);
 
     /** Side output: chunk bytes and commit/abort markers for the cache writer. */
     public static final OutputTag<CacheOp> CACHE_OPS =
@@ -82,12 +92,23 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient Counter filesFailed;
     private transient Counter filesStaged;
     private transient Counter filesFromCache;
+    private transient Counter bytesAdopted;
+
+    /** Whether a checkpoint was taken or restored: a later restore may adopt kept files. */
+    private transient boolean snapshotTaken;
+
+    private transient boolean restoredOnce;
     private transient Map<String, ModelMetrics> modelMetrics;
     private transient ListState<StagingProgress> checkpointed;
     private transient List<StagingProgress> restored;
     private transient Map<String, StagingProgress> restoredPartial;
     private transient ObjectStores stores;
-    private transient List<DeviceBuffer> staged;
+
+    /** Files staged by this slot and kept until the job ends (without keep-resident), by URI. */
+    private transient Map<String, ResidentSet.Entry> staged;
+
+    private transient StagedSet stagedSet;
+    private transient String jobId;
 
     /**
      * @param config {@link StagingOptions}
@@ -115,6 +136,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         ? null
                         : io.warmstage.cache.LocalCache.open(
                                 java.nio.file.Path.of(cacheDir), config);
+        jobId = getRuntimeContext().getJobInfo().getJobId().toString();
+        StagingArea area = stagingArea(hostId);
+        stagedSet = new StagedSet(area);
         var gpus = getRuntimeContext().getExternalResourceInfos("gpu");
         String spec = config.get(StagingOptions.DEVICE).trim();
         boolean cpu =
@@ -122,9 +146,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         || (spec.equals("auto") && !Devices.cudaAvailability().available());
         device =
                 cpu
-                        ? new HostDevice(stagingDir(hostId))
+                        ? new HostDevice(stagingDir(area), area)
                         : openDevice(spec, () -> SlotGpu.forSlot(gpus, slot, config));
-        staged = new ArrayList<>();
+        staged = new HashMap<>();
         verify = config.get(StagingOptions.VERIFY);
         keepResident = config.get(StagingOptions.KEEP_RESIDENT);
         open = new HashMap<>();
@@ -138,6 +162,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         filesFailed = group.counter("filesFailed");
         filesStaged = group.counter("filesStaged");
         filesFromCache = group.counter("filesFromCache");
+        bytesAdopted = group.counter("bytesAdopted");
         modelMetrics = new HashMap<>();
         restoredPartial = new HashMap<>();
         if (restored != null) {
@@ -155,6 +180,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                                         "staging-progress",
                                         TypeInformation.of(StagingProgress.class)));
         if (ctx.isRestored()) {
+            restoredOnce = true;
             int me = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
             restored = new ArrayList<>();
             for (StagingProgress p : checkpointed.get()) {
@@ -167,6 +193,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
 
     @Override
     public void snapshotState(FunctionSnapshotContext ctx) throws Exception {
+        snapshotTaken = true;
         List<StagingProgress> out = new ArrayList<>();
         for (String key : finished) {
             String[] k = key.split("\n", -1);
@@ -189,6 +216,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             p.etag = f.version.etag();
             p.ranges = f.ranges();
             p.reported = f.reportedSet().toLongArray();
+            p.crcs = f.reportedCrcs();
             p.skip = f.skipped().toArray(new String[0]);
             out.add(p);
         }
@@ -213,8 +241,10 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private void restore(List<StagingProgress> entries) {
         for (StagingProgress p : entries) {
             switch (p.kind) {
-                case StagingProgress.FILE_DONE ->
-                        finished.add(key(p.model, p.uri, p.fileSize, p.etag));
+                case StagingProgress.FILE_DONE -> {
+                    finished.add(key(p.model, p.uri, p.fileSize, p.etag));
+                    adoptDone(p);
+                }
                 case StagingProgress.FILE_PARTIAL ->
                         restoredPartial.put(key(p.model, p.uri, p.fileSize, p.etag), p);
                 case StagingProgress.MODEL -> {
@@ -231,16 +261,146 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     }
 
     /**
-     * This slot's staging directory for the cpu device: {@code <staging dir>[/<simulated
-     * host>]/job-<job id>/slot-<n>}, so that jobs and slots never touch each other's files.
+     * The host's staging area: {@code <staging dir>[/<simulated host>]}, with the configured group
+     * and cap. It holds the staged set's registry and, for the cpu device, the staging files.
      */
-    private java.nio.file.Path stagingDir(HostIdentity hostId) {
+    private StagingArea stagingArea(HostIdentity hostId) {
         java.nio.file.Path root =
                 config.getOptional(StagingOptions.STAGING_DIR)
                         .map(java.nio.file.Path::of)
                         .orElse(HostDevice.DEFAULT_ROOT);
-        String job = getRuntimeContext().getJobInfo().getJobId().toString();
-        return hostId.cacheDir(root).resolve("job-" + job).resolve("slot-" + slot);
+        return new StagingArea(
+                hostId.cacheDir(root),
+                config.getOptional(StagingOptions.STAGING_GROUP).orElse(null),
+                config.getOptional(StagingOptions.STAGING_MAX_SIZE)
+                        .map(MemorySize::getBytes)
+                        .orElse(Long.MAX_VALUE));
+    }
+
+    /**
+     * After a restore: takes over the published staging file of a file the checkpoint records as
+     * staged, when it is still on this host with its staged-set entry and every tensor's CRC-32C
+     * matches the entry, so that it stays listed and is freed at the job's end. A file that does
+     * not match is withdrawn and deleted.
+     */
+    private void adoptDone(StagingProgress p) {
+        if (!(device instanceof HostDevice hd) || ResidentSet.get(slot, p.uri) != null) {
+            return; // not a staging file, or still resident in this JVM
+        }
+        String recorded = Redaction.stagedUri(URI.create(p.uri));
+        var entryPath = stagedSet.entryOf(recorded, p.fileSize, p.etag, jobId, slot, device.name());
+        var entry = entryPath.flatMap(StagedSet::readEntry);
+        if (entry.isEmpty()) {
+            return;
+        }
+        StagedEntry e = entry.get();
+        ResidentSet.Entry adopted = null;
+        try {
+            var buffer =
+                    hd.adoptPublished(
+                            stagingName(p.uri, p.fileSize, p.etag),
+                            e.dataStart(),
+                            e.size() - e.dataStart());
+            if (buffer.isEmpty()) {
+                StagedSet.withdraw(entryPath.get());
+                return;
+            }
+            var header = io.warmstage.format.HeaderParser.read(buffer.get().path());
+            adopted =
+                    new ResidentSet.Entry(
+                            slot, p.model, p.uri, header, buffer.get(), entryPath.get());
+            if (!matches(header, e, buffer.get())) {
+                throw new DeviceException("its bytes do not match its staged-set entry");
+            }
+        } catch (Exception ex) {
+            LOG.warn("slot {}: staged file of {} not adopted: {}", slot, recorded, ex.toString());
+            if (adopted != null) {
+                adopted.free();
+            }
+            return;
+        }
+        if (keepResident) {
+            ResidentSet.put(adopted);
+        } else {
+            staged.put(p.uri, adopted);
+        }
+        LOG.info("slot {}: adopted staged file of {} ({} bytes)", slot, recorded, p.fileSize);
+    }
+
+    private static boolean matches(
+            io.warmstage.format.SafetensorsHeader h,
+            StagedEntry e,
+            io.warmstage.device.DeviceBuffer data)
+            throws DeviceException {
+        List<TensorInfo> tensors = h.tensors();
+        if (h.dataStart() != e.dataStart() || tensors.size() != e.tensors().size()) {
+            return false;
+        }
+        for (int i = 0; i < tensors.size(); i++) {
+            TensorInfo t = tensors.get(i);
+            StagedTensor w = e.tensors().get(i);
+            if (!t.name().equals(w.name())
+                    || t.begin() != w.begin()
+                    || t.byteSize() != w.byteSize()
+                    || data.crc32c(t.begin(), t.byteSize()) != w.crc32cValue()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * This slot's staging directory for the cpu device: {@code <area>/job-<job id>/slot-<n>}, so
+     * that jobs and slots never touch each other's files.
+     */
+    private java.nio.file.Path stagingDir(StagingArea area) {
+        return area.root().resolve("job-" + jobId).resolve("slot-" + slot);
+    }
+
+    /**
+     * Removes what other slots of this job left on this host in directories no live device owns (a
+     * slot restored on another host, or a process that died): their staged-set entries first, then
+     * their files. Runs when this slot ends.
+     */
+    private void sweepOrphans(java.nio.file.Path mine) {
+        java.nio.file.Path jobDir = mine.getParent();
+        List<java.nio.file.Path> orphans = new ArrayList<>();
+        try (var dirs = java.nio.file.Files.list(jobDir)) {
+            dirs.filter(d -> !d.equals(mine) && java.nio.file.Files.isDirectory(d))
+                    .filter(d -> !HostDevice.owned(d))
+                    .forEach(orphans::add);
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return;
+        }
+        for (java.nio.file.Path d : orphans) {
+            for (StagedEntry e : stagedSet.entries()) {
+                if (e.file() != null && java.nio.file.Path.of(e.file()).getParent().equals(d)) {
+                    stagedSet
+                            .entryOf(e.uri(), e.size(), e.etag(), e.job(), e.slot(), e.device())
+                            .ifPresent(StagingFunction::withdrawQuietly);
+                }
+            }
+            try (var files = java.nio.file.Files.list(d)) {
+                for (var f : (Iterable<java.nio.file.Path>) files::iterator) {
+                    java.nio.file.Files.deleteIfExists(f);
+                }
+                java.nio.file.Files.deleteIfExists(d);
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                LOG.warn(
+                        "slot {}: cannot remove orphaned staging directory {}: {}",
+                        slot,
+                        d,
+                        e.toString());
+            }
+        }
+    }
+
+    private static void withdrawQuietly(java.nio.file.Path entry) {
+        try {
+            StagedSet.withdraw(entry);
+        } catch (java.io.IOException e) {
+            // its file is deleted next: consumers skip an entry whose file is gone
+        }
     }
 
     private static void deleteIfEmpty(java.nio.file.Path dir) {
@@ -276,22 +436,28 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private void refill(
             StagingFile f,
             StagingProgress p,
+            boolean adopted,
             ChunkRecord next,
             Context ctx,
             Collector<StagingEvent> out)
             throws Exception {
         f.restoreReported(java.util.BitSet.valueOf(p.reported == null ? new long[0] : p.reported));
+        f.restoreCrcs(p.crcs);
         if (stores == null) {
             stores = ObjectStores.create(config);
         }
         URI uri = URI.create(p.uri);
-        for (int i = 0; i + 1 < p.ranges.length; i += 2) {
+        long[] fetch = p.ranges;
+        if (adopted) {
+            fetch = adoptDataRanges(f, p.ranges);
+        }
+        for (int i = 0; i + 1 < fetch.length; i += 2) {
             RangeReads.readPieces(
                     stores.forUri(uri),
                     uri,
                     f.version,
-                    p.ranges[i],
-                    p.ranges[i + 1],
+                    fetch[i],
+                    fetch[i + 1],
                     4 << 20,
                     stores.retryPolicy(),
                     (off, bytes) -> {
@@ -304,6 +470,36 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         stage(f, r, ctx, out);
                     });
         }
+    }
+
+    /**
+     * Marks the data-section parts of a checkpoint's staged ranges as staged in {@code f}, whose
+     * adopted staging file holds them; returns the header parts, which live on the heap until the
+     * file is published and are read again.
+     */
+    private long[] adoptDataRanges(StagingFile f, long[] ranges) {
+        List<Long> header = new ArrayList<>();
+        long adopted = 0;
+        for (int i = 0; i + 1 < ranges.length; i += 2) {
+            long from = ranges[i];
+            long to = ranges[i + 1];
+            if (from < f.headerEnd) {
+                header.add(from);
+                header.add(Math.min(to, f.headerEnd));
+            }
+            if (to > f.headerEnd) {
+                long start = Math.max(from, f.headerEnd);
+                f.adopt(start, to);
+                adopted += to - start;
+            }
+        }
+        bytesAdopted.inc(adopted);
+        LOG.info(
+                "slot {}: adopted {} staged bytes of {} from its kept staging file",
+                slot,
+                adopted,
+                Redaction.uri(f.uriObject));
+        return header.stream().mapToLong(Long::longValue).toArray();
     }
 
     @Override
@@ -331,17 +527,22 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         try {
             StagingFile f = open.get(key);
             if (f == null) {
+                String name = stagingName(r.file, r.fileSize, r.etag);
+                StagingProgress before = restoredPartial.remove(key);
+                var kept =
+                        before != null && device instanceof HostDevice hd
+                                ? hd.adoptFile(name, r.headerEnd, r.fileSize - r.headerEnd)
+                                : java.util.Optional.<HostBuffer>empty();
                 f =
                         new StagingFile(
                                 r,
-                                device.allocateFile(
-                                        stagingName(r.file, r.fileSize, r.etag),
-                                        r.headerEnd,
-                                        r.fileSize - r.headerEnd));
+                                kept.isPresent()
+                                        ? kept.get()
+                                        : device.allocateFile(
+                                                name, r.headerEnd, r.fileSize - r.headerEnd));
                 open.put(key, f);
-                StagingProgress before = restoredPartial.remove(key);
                 if (before != null) {
-                    refill(f, before, r, ctx, out);
+                    refill(f, before, kept.isPresent(), r, ctx, out);
                     if (f.complete()) {
                         return; // the refill brought the last bytes
                     }
@@ -393,12 +594,42 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             CacheClaims.releaseAll(claimant);
         }
         if (open != null) {
-            open.values().forEach(f -> f.data.close());
+            boolean restorable = snapshotTaken || restoredOnce;
+            if (restorable && !open.isEmpty() && device instanceof HostDevice) {
+                LOG.info(
+                        "slot {}: keeping {} partly staged file(s) for a restore to adopt",
+                        slot,
+                        open.size());
+            }
+            for (StagingFile f : open.values()) {
+                if (restorable
+                        && device instanceof HostDevice hd
+                        && f.data instanceof HostBuffer b) {
+                    // Files open at close were cut short (a normal end has none): a restored slot
+                    // on this host adopts what the checkpoint says they hold.
+                    hd.keep(b, stagingName(f.uri, f.fileSize, f.version.etag()));
+                } else {
+                    f.data.close();
+                }
+            }
             open.clear();
         }
+        boolean ended = true;
         if (staged != null) {
-            staged.forEach(DeviceBuffer::close);
+            boolean cutShort =
+                    (snapshotTaken || restoredOnce)
+                            && (!models.isEmpty() || !restoredPartial.isEmpty());
+            for (ResidentSet.Entry e : staged.values()) {
+                if (cutShort
+                        && device instanceof HostDevice hd
+                        && e.data() instanceof HostBuffer b) {
+                    hd.keep(b, "published"); // stays listed and in place for the restored slot
+                } else {
+                    e.free(); // entry withdrawn, then memory freed
+                }
+            }
             staged.clear();
+            ended = !cutShort;
         }
         if (device != null) {
             if (keepResident) {
@@ -406,6 +637,10 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             } else {
                 device.close();
                 if (device instanceof HostDevice host) {
+                    if (ended) {
+                        host.discardKept(); // nothing will adopt them now
+                        sweepOrphans(host.directory());
+                    }
                     deleteIfEmpty(host.directory());
                     deleteIfEmpty(host.directory().getParent()); // the job's directory
                 }
@@ -447,6 +682,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             return;
         }
         f.publish();
+        java.nio.file.Path entry = register(f);
         open.remove(key);
         finished.add(key);
         if (f.cacheWritten()) {
@@ -463,12 +699,85 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         if (hit) {
             filesFromCache.inc();
         }
+        var resident = new ResidentSet.Entry(slot, f.model, f.uri, f.header(), f.data, entry);
         if (keepResident) {
-            ResidentSet.put(new ResidentSet.Entry(slot, f.model, f.uri, f.header(), f.data));
+            ResidentSet.put(resident); // an older version is withdrawn, then freed
         } else {
-            staged.add(f.data); // the staged set stays until the job ends
+            ResidentSet.Entry old = staged.put(f.uri, resident); // stays until the job ends
+            if (old != null && old.data() != f.data) {
+                old.free();
+            }
         }
         modelDone(f.model, f.fileSize, false, null, out);
+    }
+
+    /**
+     * Publishes a complete file's entry in the host's staged set, after every tensor is verified:
+     * each tensor with its CRC-32C, and where the bytes are (the staging file, or the GPU and an
+     * IPC handle). A file on a device that gives no handle is not listed: no other process could
+     * open it.
+     *
+     * @return the entry's path, or null when not listed
+     * @throws DeviceException if the entry cannot be written (the file then fails)
+     */
+    private java.nio.file.Path register(StagingFile f) throws DeviceException {
+        List<StagedTensor> tensors = new ArrayList<>();
+        for (StagingFile.Done d : f.allTensors()) {
+            TensorInfo t = d.tensor();
+            List<Long> shape = java.util.Arrays.stream(t.shape()).boxed().toList();
+            tensors.add(
+                    new StagedTensor(
+                            t.name(),
+                            t.dtype().name(),
+                            shape,
+                            List.of(t.begin(), t.end()),
+                            StagingEvent.hex(d.crc32c())));
+        }
+        String file = f.data instanceof HostBuffer hb ? hb.path().toString() : null;
+        StagedGpu gpu = null;
+        if (file == null) {
+            var handle = f.data.ipcHandle();
+            if (handle.isEmpty()) {
+                return null;
+            }
+            gpu =
+                    new StagedGpu(
+                            ordinal(device.name()), null, HexFormat.of().formatHex(handle.get()));
+        }
+        StagedEntry e =
+                new StagedEntry(
+                        StagedEntry.FORMAT,
+                        Redaction.stagedUri(f.uriObject),
+                        f.fileSize,
+                        f.version.etag(),
+                        f.model,
+                        host,
+                        jobId,
+                        slot,
+                        device.name(),
+                        ProcessHandle.current().pid(),
+                        java.time.Instant.now().toString(),
+                        file,
+                        f.headerEnd,
+                        gpu,
+                        tensors);
+        try {
+            return stagedSet.publish(e);
+        } catch (java.io.IOException | RuntimeException ex) {
+            throw new DeviceException(
+                    f.uri
+                            + ": cannot publish its entry in the staged set "
+                            + stagedSet.directory()
+                            + ": "
+                            + ex,
+                    ex);
+        }
+    }
+
+    /** The ordinal of a device named {@code cuda:N}, else 0. */
+    private static int ordinal(String deviceName) {
+        int colon = deviceName.indexOf(':');
+        return colon < 0 ? 0 : Integer.parseInt(deviceName.substring(colon + 1));
     }
 
     private void fail(
@@ -517,6 +826,14 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
 
     private void release(String model, Collector<StagingEvent> out) {
         long freed = ResidentSet.release(slot, model);
+        for (var it = staged.values().iterator(); it.hasNext(); ) {
+            ResidentSet.Entry e = it.next();
+            if (e.model().equals(model)) {
+                freed += e.data().size();
+                e.free();
+                it.remove();
+            }
+        }
         ModelMetrics mm = modelMetrics.get(model);
         if (mm != null) {
             mm.staged = 0;

@@ -2,6 +2,7 @@ package io.warmstage.staging;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
 
 /** Options of the staging operator. */
 public final class StagingOptions {
@@ -45,4 +46,28 @@ public final class StagingOptions {
                                     + " Default: /dev/shm/warmstage where /dev/shm exists, else"
                                     + " the temp directory. Each job and slot stages into"
                                     + " job-<id>/slot-<n> below it.");
+
+    /** The group that may read the staging area. */
+    public static final ConfigOption<String> STAGING_GROUP =
+            ConfigOptions.key("warmstage.staging.group")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Group given read access to staging files and the staged set's"
+                                    + " registry entries (files 0640, directories 0750), so that"
+                                    + " a model server running as another user of the group can"
+                                    + " load them. Default: the staging process's own group."
+                                    + " Nothing is ever world-readable or world-writable.");
+
+    /** The cap on the staging area's bytes. */
+    public static final ConfigOption<MemorySize> STAGING_MAX_SIZE =
+            ConfigOptions.key("warmstage.staging.max-size")
+                    .memoryType()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Cap on the bytes of a host's staging area (every job's staging"
+                                    + " files under warmstage.staging.dir). A file that does not"
+                                    + " fit fails with a clear error and its model is reported"
+                                    + " failed; nothing is evicted. Default: no cap (the tmpfs's"
+                                    + " free space).");
 }

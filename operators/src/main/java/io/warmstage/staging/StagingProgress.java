@@ -44,6 +44,12 @@ public class StagingProgress {
     /** Partial file: reported tensors, as a bit set over the header's tensors in offset order. */
     public long[] reported;
 
+    /**
+     * Partial file: CRC-32C of the reported tensors, by index in offset order (0 for the others);
+     * checked again when the file completes after a restore. Null in older checkpoints.
+     */
+    public int[] crcs;
+
     /** Partial file: tensors the index assigns to another shard. */
     public String[] skip;
 

@@ -85,6 +85,35 @@ public final class Redaction {
     }
 
     /**
+     * The URI as the host's staged set records it and consumers look it up: {@code
+     * scheme://host[:port]/path}, with {@code ?…} when a query was dropped (presigned URLs carry
+     * their signature there); no user info, no fragment; {@code file:<raw path>} for a local file.
+     * The Python consumer ({@code python/warmstage/_registry.py}, {@code redact}) computes the same
+     * string from the URI it is given.
+     */
+    public static String stagedUri(URI uri) {
+        if (uri.getScheme() == null || "file".equals(uri.getScheme())) {
+            if (uri.getRawPath() == null) {
+                return "<opaque uri>";
+            }
+            return uri.getScheme() == null ? uri.getRawPath() : "file:" + uri.getRawPath();
+        }
+        if (uri.getRawAuthority() == null && uri.getRawPath() == null) {
+            return uri.getScheme() + ":<opaque uri>";
+        }
+        StringBuilder b = new StringBuilder().append(uri.getScheme()).append("://");
+        b.append(uri.getHost() != null ? uri.getHost() : authorityWithoutUser(uri));
+        if (uri.getHost() != null && uri.getPort() >= 0) {
+            b.append(':').append(uri.getPort());
+        }
+        b.append(path(uri));
+        if (uri.getRawQuery() != null) {
+            b.append("?…");
+        }
+        return b.toString();
+    }
+
+    /**
      * {@link #uri(URI)} of a URI string; a string that is not a URI is redacted as {@link
      * #text(String)}. Null stays null.
      */

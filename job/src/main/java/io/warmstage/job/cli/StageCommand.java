@@ -97,6 +97,16 @@ public final class StageCommand implements Callable<Integer> {
     String refresh;
 
     @Option(
+            names = "--keep-staged",
+            description =
+                    "Leave what was staged in place when the command ends, listed in the host's"
+                            + " staged set for model servers to load (warmstage.load_file in"
+                            + " Python, Warmstage.loadFile in Java); cpu: shared-memory staging"
+                            + " files under warmstage.staging.dir. Same as"
+                            + " -Dwarmstage.staging.keep-resident=true.")
+    boolean keepStaged;
+
+    @Option(
             names = "--keep-ui",
             paramLabel = "SECONDS",
             description = "Keep the cluster and its Web UI up this long after the summary.")
@@ -199,6 +209,9 @@ public final class StageCommand implements Callable<Integer> {
                                 ? m.device
                                 : conf.getOptional(StagingOptions.DEVICE).orElse("cpu");
         conf.set(StagingOptions.DEVICE, dev);
+        if (keepStaged) {
+            conf.set(StagingOptions.KEEP_RESIDENT, true);
+        }
         Path cache =
                 cacheDir != null
                         ? cacheDir

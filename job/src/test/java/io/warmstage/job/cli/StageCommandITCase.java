@@ -55,6 +55,31 @@ class StageCommandITCase {
     }
 
     @Test
+    void keepStagedLeavesTheFileListedInTheStagedSetForAnotherProcess() throws Exception {
+        Path staging = tmp.resolve("staging");
+        try {
+            Run run =
+                    cli(
+                            "stage",
+                            "--model",
+                            PEFT.toString(),
+                            "--device",
+                            "cpu",
+                            "--keep-staged",
+                            "-Dwarmstage.staging.dir=" + staging);
+            assertThat(run.code()).as(run.out() + run.err()).isZero();
+            var entries = io.warmstage.registry.StagedSet.at(staging).entries();
+            assertThat(entries).hasSize(1);
+            assertThat(entries.get(0).uri()).isEqualTo("file:" + PEFT.toUri().getRawPath());
+            assertThat(Files.readAllBytes(Path.of(entries.get(0).file())))
+                    .isEqualTo(Files.readAllBytes(PEFT));
+        } finally {
+            io.warmstage.staging.ResidentSet.releaseAll();
+        }
+        assertThat(io.warmstage.registry.StagedSet.at(staging).entries()).isEmpty();
+    }
+
+    @Test
     void aBadModelFailsAloneWithExitOneAndTheGoodOnesReportTheOriginsChecksums() throws Exception {
         Path lfs =
                 SharedData.malformed()

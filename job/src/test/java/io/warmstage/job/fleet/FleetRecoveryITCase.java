@@ -46,6 +46,7 @@ class FleetRecoveryITCase {
     static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir Path cacheDir;
+    @TempDir Path stagingDir;
 
     @BeforeAll
     static void model() throws Exception {
@@ -73,6 +74,8 @@ class FleetRecoveryITCase {
             Configuration conf = new Configuration();
             conf.set(FleetOptions.FETCH_MODE, FetchMode.PER_HOST.label());
             conf.set(WeightSourceOptions.CACHE_DIR, cacheDir.toString());
+            // staging files a lost (simulated) host kept for a restore stay in the test's directory
+            conf.set(io.warmstage.staging.StagingOptions.STAGING_DIR, stagingDir.toString());
             conf.setString(WeightSourceOptions.SPLIT_SIZE.key(), "1mb");
             conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(500));
             String uri =

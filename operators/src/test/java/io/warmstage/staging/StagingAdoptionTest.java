@@ -1,0 +1,259 @@
+package io.warmstage.staging;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warmstage.format.HeaderParser;
+import io.warmstage.registry.StagedEntry;
+import io.warmstage.registry.StagedSet;
+import io.warmstage.registry.StagedTensor;
+import io.warmstage.source.ChunkRecord;
+import io.warmstage.storage.ObjectStores;
+import io.warmstage.testing.SharedData;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.operators.testutils.MockEnvironmentBuilder;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ResourceHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.resource.ResourceFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Recovery adopts instead of refetching: a slot cut short keeps its partly staged file, and the
+ * slot restored from the checkpoint on the same host continues it, reading again from the origin
+ * only the header (held on the heap until publish), never the data bytes the checkpoint covers.
+ */
+class StagingAdoptionTest {
+    private static final Path PEFT =
+            SharedData.real()
+                    .resolve("anirudh-ak_peft-gpt2__model__lora_model__adapter_model.safetensors");
+
+    @TempDir Path stagingDir;
+
+    private final ConcurrentLinkedQueue<String> ranges = new ConcurrentLinkedQueue<>();
+    private Server origin;
+    private String uri;
+
+    @BeforeEach
+    void serve() throws Exception {
+        origin = new Server();
+        ServerConnector c = new ServerConnector(origin);
+        c.setHost("127.0.0.1");
+        origin.addConnector(c);
+        ResourceHandler files = new ResourceHandler();
+        files.setBaseResource(ResourceFactory.of(origin).newResource(PEFT.getParent().toUri()));
+        files.getResourceService().setEtags(true);
+        origin.setHandler(
+                new Handler.Wrapper(files) {
+                    @Override
+                    public boolean handle(Request req, Response resp, Callback cb)
+                            throws Exception {
+                        String range = req.getHeaders().get("Range");
+                        if ("GET".equals(req.getMethod()) && range != null) {
+                            ranges.add(range);
+                        }
+                        return super.handle(req, resp, cb);
+                    }
+                });
+        origin.start();
+        uri = "http://127.0.0.1:" + c.getLocalPort() + "/" + PEFT.getFileName();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        origin.stop();
+        ResidentSet.releaseAll();
+    }
+
+    @Test
+    void aRestoredSlotContinuesItsKeptFileAndRefetchesOnlyTheHeader() throws Exception {
+        restoreAndCheck(false);
+    }
+
+    @Test
+    void aRestoredSlotAdoptsTheTempFileOfAProcessThatDied() throws Exception {
+        restoreAndCheck(true); // close() never runs: the file keeps its temp name
+    }
+
+    private void restoreAndCheck(boolean crash) throws Exception {
+        String etag;
+        try (ObjectStores stores = ObjectStores.create(new Configuration())) {
+            etag = stores.forUri(URI.create(uri)).stat(URI.create(uri)).etag();
+        }
+        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 30_000, false);
+        records.forEach(
+                r -> {
+                    r.file = uri;
+                    r.etag = etag;
+                });
+        int cut = records.size() / 2;
+        JobID job = new JobID();
+
+        var first = harness(job);
+        first.open();
+        for (ChunkRecord r : records.subList(0, cut)) {
+            first.processElement(r, 0);
+        }
+        OperatorSubtaskState checkpoint = first.snapshot(1, 0);
+        List<StagingEvent> before = first.extractOutputValues(); // up to the checkpoint
+        first.processElement(records.get(cut), 0); // staged after the checkpoint: sent again
+        if (!crash) {
+            first.close(); // the slot is cut short
+            try (Stream<Path> kept = Files.walk(stagingDir)) {
+                assertThat(kept.filter(p -> p.getFileName().toString().endsWith(".kept")))
+                        .as("the partly staged file is kept")
+                        .hasSize(1);
+            }
+        }
+
+        var second = harness(job);
+        second.initializeState(checkpoint);
+        second.open();
+        for (ChunkRecord r : records.subList(cut, records.size())) {
+            second.processElement(r, 0);
+        }
+        List<StagingEvent> after = second.extractOutputValues();
+
+        long headerEnd = HeaderParser.read(PEFT).dataStart();
+        assertThat(ranges).as("origin reads after the restore").isNotEmpty();
+        for (String range : ranges) {
+            long end = Long.parseLong(range.substring(range.indexOf('-') + 1));
+            assertThat(end).as("range %s lies in the header", range).isLessThan(headerEnd);
+        }
+        Map<String, String> reported = new TreeMap<>();
+        for (StagingEvent e : before) {
+            if (StagingEvent.TENSOR.equals(e.event)) {
+                reported.put(e.tensor, e.crc32c);
+            }
+        }
+        for (StagingEvent e : after) {
+            if (StagingEvent.TENSOR.equals(e.event)) {
+                assertThat(reported.put(e.tensor, e.crc32c)).as("reported once").isNull();
+            }
+        }
+        Map<String, String> reference = StagingFunctionTest.referenceCrcs(PEFT);
+        assertThat(reported).isEqualTo(new TreeMap<>(reference));
+        assertThat(after)
+                .filteredOn(e -> StagingEvent.FILE.equals(e.event))
+                .singleElement()
+                .satisfies(e -> assertThat(e.status).isEqualTo("staged"));
+
+        StagedEntry entry = StagedSet.at(stagingDir).entries().get(0);
+        assertThat(Files.readAllBytes(Path.of(entry.file()))).isEqualTo(Files.readAllBytes(PEFT));
+        assertThat(
+                        entry.tensors().stream()
+                                .collect(
+                                        Collectors.toMap(StagedTensor::name, StagedTensor::crc32c)))
+                .isEqualTo(reference);
+        second.close();
+        try (Stream<Path> left = Files.walk(stagingDir)) {
+            assertThat(left.filter(p -> p.getFileName().toString().contains(".kept")))
+                    .as("nothing kept once the file is done")
+                    .isEmpty();
+        }
+    }
+
+    @Test
+    void aRestoredSlotKeepsItsStagedFilesListedAndFreesThemAtTheEnd() throws Exception {
+        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 100_000, false);
+        records.forEach(r -> r.modelFiles = 2); // the model's other file is still to come
+        JobID job = new JobID();
+        var first = harness(job);
+        first.open();
+        for (ChunkRecord r : records) {
+            first.processElement(r, 0);
+        }
+        OperatorSubtaskState checkpoint = first.snapshot(1, 0);
+        StagedEntry staged = StagedSet.at(stagingDir).entries().get(0);
+        first.close(); // cut short: the model is not done
+        assertThat(StagedSet.at(stagingDir).entries()).containsExactly(staged);
+        assertThat(Path.of(staged.file())).exists();
+
+        var second = harness(job);
+        second.initializeState(checkpoint);
+        second.open();
+        assertThat(StagedSet.at(stagingDir).findOnHost(staged.uri())).contains(staged);
+        ChunkRecord failed = records.get(0).copy();
+        failed.file = records.get(0).file.replace(".safetensors", "-2.safetensors");
+        failed.error = "not found";
+        second.processElement(failed, 0); // the model ends (failed) on this slot
+        assertThat(second.extractOutputValues())
+                .filteredOn(e -> StagingEvent.TENSOR.equals(e.event))
+                .as("nothing staged again")
+                .isEmpty();
+        second.close(); // the job's end: withdrawn, then freed
+        assertThat(StagedSet.at(stagingDir).entries()).isEmpty();
+        assertThat(Path.of(staged.file())).doesNotExist();
+    }
+
+    @Test
+    void aSlotThatEndsRemovesWhatSlotsGoneElsewhereLeftOnItsHost() throws Exception {
+        JobID job = new JobID();
+        Path orphan = Files.createDirectories(stagingDir.resolve("job-" + job).resolve("slot-1"));
+        Path kept = Files.write(orphan.resolve(".abc.safetensors.kept"), new byte[100]);
+        Path published = Files.copy(PEFT, orphan.resolve("def.safetensors"));
+        StagedSet set = StagedSet.at(stagingDir);
+        Path entry =
+                set.publish(
+                        new StagedEntry(
+                                StagedEntry.FORMAT,
+                                "http://h/m.safetensors",
+                                Files.size(PEFT),
+                                "v1",
+                                "m",
+                                "host",
+                                job.toString(),
+                                1,
+                                "cpu",
+                                1,
+                                java.time.Instant.now().toString(),
+                                published.toString(),
+                                HeaderParser.read(PEFT).dataStart(),
+                                null,
+                                List.of()));
+
+        var slot0 = harness(job);
+        slot0.open();
+        for (ChunkRecord r : StagingFunctionTest.chunks(PEFT, "peft", 100_000, false)) {
+            slot0.processElement(r, 0);
+        }
+        assertThat(kept).as("nothing swept while the slot runs").exists();
+        slot0.close(); // its job ends here
+        assertThat(entry).doesNotExist();
+        assertThat(published).doesNotExist();
+        assertThat(kept).doesNotExist();
+        assertThat(orphan).doesNotExist();
+        assertThat(set.entries()).isEmpty();
+    }
+
+    private KeyedOneInputStreamOperatorTestHarness<Integer, ChunkRecord, StagingEvent> harness(
+            JobID job) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(StagingOptions.STAGING_DIR, stagingDir.toString());
+        return new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new StagingFunction(conf, false)),
+                r -> r.target,
+                Types.INT,
+                new MockEnvironmentBuilder().setJobID(job).setMaxParallelism(128).build());
+    }
+}
