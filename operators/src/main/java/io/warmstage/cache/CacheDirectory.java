@@ -214,8 +214,10 @@ public final class CacheDirectory {
     /**
      * Deletes the temp files in {@code .tmp/} whose writer is gone: a data temp file is locked by
      * its writer's process for the writer's whole life ({@link FileChannel#tryLock}), so one that
-     * can be locked here has no writer; a sidecar temp (written and renamed in one step) also has
-     * to be older than {@link #STALE_SIDECAR_TEMP}.
+     * can be locked here has no writer. A temp file written to within {@link #STALE_SIDECAR_TEMP}
+     * is always kept: its writer may be between creating it and locking it (seen with two
+     * TaskManager processes on one host: the second one's start deleted the first one's new temp
+     * file), and a sidecar temp is written and renamed in one step.
      *
      * @return how many were deleted
      */
@@ -228,9 +230,10 @@ public final class CacheDirectory {
         Instant staleSidecar = Instant.now().minus(STALE_SIDECAR_TEMP);
         try (DirectoryStream<Path> temps = Files.newDirectoryStream(tmp)) {
             for (Path t : temps) {
-                boolean sidecar = t.getFileName().toString().endsWith(LocalCache.SIDECAR_SUFFIX);
                 try {
-                    if (sidecar && Files.getLastModifiedTime(t).toInstant().isAfter(staleSidecar)) {
+                    // Written to within the last minute: a live writer's, perhaps between its
+                    // create and its lock (another process must not take it for a dead one).
+                    if (Files.getLastModifiedTime(t).toInstant().isAfter(staleSidecar)) {
                         continue;
                     }
                     if (ownerGone(t) && Files.deleteIfExists(t)) {

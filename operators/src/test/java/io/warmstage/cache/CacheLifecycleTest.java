@@ -83,9 +83,13 @@ class CacheLifecycleTest {
     }
 
     @Test
-    void tempFilesOfDeadWritersGoThoseOfLiveWritersStayWhateverTheirAge() throws Exception {
+    void tempFilesOfDeadWritersGoThoseOfLiveWritersStayWhateverTheirAgeAndNewOnesStay()
+            throws Exception {
         new LocalCache(dir);
-        Path dead = Files.write(dir.resolve(".tmp/dead.1.part"), new byte[10]); // just written
+        Path dead = Files.write(dir.resolve(".tmp/dead.1.part"), new byte[10]);
+        Files.setLastModifiedTime(dead, FileTime.from(Instant.now().minusSeconds(120)));
+        // a writer of another process between creating its temp file and locking it
+        Path creating = Files.write(dir.resolve(".tmp/creating.3.part"), new byte[10]);
         Path otherProcess = Files.write(dir.resolve(".tmp/other.2.part"), new byte[10]);
         Files.setLastModifiedTime(otherProcess, FileTime.from(Instant.now().minusSeconds(86400)));
         Process holder =
@@ -106,6 +110,7 @@ class CacheLifecycleTest {
             new LocalCache(dir); // another cache opens the directory
 
             assertThat(dead).doesNotExist();
+            assertThat(creating).exists();
             assertThat(otherProcess).exists();
             assertThat(thisProcess.tempFile()).exists();
             thisProcess.abort();
