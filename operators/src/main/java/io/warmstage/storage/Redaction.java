@@ -45,7 +45,7 @@ public final class Redaction {
 
     /** Name fragments that mark a parameter secret whatever else its name says. */
     private static final String[] SECRET_PARTS = {
-        "signature", "token", "secret", "password", "credential", "auth", "hmac", "session"
+        "signature", "token", "secret", "password", "credential", "auth", "hmac", "session", "key"
     };
 
     /** {@code scheme://user[:password]@}: the user info of a hierarchical URI inside any text. */
@@ -54,7 +54,7 @@ public final class Redaction {
 
     /** {@code ?name=value} or {@code &name=value} inside any text. */
     private static final Pattern QUERY_PARAM =
-            Pattern.compile("([?&;])([^=&?#\\s\"'<>]+)=([^&#\\s\"'<>,)]*)");
+            Pattern.compile("([?&;])([^=&?#\\s\"'<>]+)=([^&#?\\s\"'<>,)]*)");
 
     private Redaction() {}
 

@@ -51,4 +51,19 @@ class RedactionTest {
         assertThat(Redaction.hasCredentials(URI.create("http://h/x?versionId=1"))).isFalse();
         assertThat(Redaction.hasCredentials(URI.create("file:/x"))).isFalse();
     }
+
+    @Test
+    void aSplitIdHoldingTheRawUriAfterAPlainParameterHidesItsSecretsAndKeyNamesAreSecret() {
+        String logged =
+                "Adding split(s) to reader: [ChunkSplit{0:http://h/m.safetensors?foo=bar"
+                        + ":http://h/m.safetensors?X-Amz-Signature=SIGSECRET&access_key=AKSECRET"
+                        + "&x-api-key=APIKEYSECRET&OSSAccessKeyId=OSSSECRET&foo=bar@0}]";
+        String out = Redaction.text(logged);
+        assertThat(out)
+                .doesNotContain("SIGSECRET")
+                .doesNotContain("AKSECRET")
+                .doesNotContain("APIKEYSECRET")
+                .doesNotContain("OSSSECRET")
+                .contains("foo=bar");
+    }
 }

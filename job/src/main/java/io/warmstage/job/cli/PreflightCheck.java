@@ -58,6 +58,7 @@ final class PreflightCheck {
             }
             StorageOptions.retryPolicy(conf);
             checkCacheDir(conf);
+            checkStagingDir(conf);
             checkReport(report);
         } catch (IllegalArgumentException | IOException | DeviceException e) {
             throw new ParameterException(cmd, Redaction.text(e.getMessage()));
@@ -123,6 +124,49 @@ final class PreflightCheck {
         }
         if (!Files.isWritable(p)) {
             throw new IllegalArgumentException("cache directory " + p + " is not writable");
+        }
+    }
+
+    /**
+     * The cpu device's staging directory (a device that cannot be opened would make every slot fail
+     * and restart forever): it must be, or become, a writable directory.
+     */
+    private static void checkStagingDir(Configuration conf) {
+        String device = conf.get(StagingOptions.DEVICE).trim();
+        if (!device.equals("cpu") && !device.equals("auto")) {
+            return;
+        }
+        Path p =
+                conf.getOptional(StagingOptions.STAGING_DIR)
+                        .map(Path::of)
+                        .orElse(io.warmstage.device.HostDevice.DEFAULT_ROOT);
+        if (Files.exists(p) && !Files.isDirectory(p)) {
+            throw new IllegalArgumentException(
+                    "staging directory " + p + " (warmstage.staging.dir) is not a directory");
+        }
+        try {
+            Files.createDirectories(p);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(
+                    "staging directory "
+                            + p
+                            + " (warmstage.staging.dir) cannot be created ("
+                            + e
+                            + ")");
+        }
+        if (!Files.isWritable(p)) {
+            throw new IllegalArgumentException(
+                    "staging directory " + p + " (warmstage.staging.dir) is not writable");
+        }
+        try {
+            Files.deleteIfExists(Files.createTempFile(p, ".probe-", ".tmp")); // a read-only mount
+        } catch (IOException e) {
+            throw new IllegalArgumentException(
+                    "staging directory "
+                            + p
+                            + " (warmstage.staging.dir) is not writable ("
+                            + e
+                            + ")");
         }
     }
 

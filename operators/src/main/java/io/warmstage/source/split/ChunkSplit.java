@@ -391,6 +391,10 @@ public final class ChunkSplit implements SourceSplit {
 
     @Override
     public String toString() {
+        return io.warmstage.storage.Redaction.text(describe());
+    }
+
+    private String describe() {
         return isFailure()
                 ? "ChunkSplit{" + id + " " + uri + " failed: " + error + "}"
                 : "ChunkSplit{"
