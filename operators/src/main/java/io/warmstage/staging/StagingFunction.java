@@ -149,6 +149,10 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         ? new HostDevice(stagingDir(area), area)
                         : openDevice(spec, () -> SlotGpu.forSlot(gpus, slot, config));
         staged = new HashMap<>();
+        if (device instanceof HostDevice host) {
+            java.nio.file.Path jobDir = host.directory().getParent();
+            sweepDeadJobs(jobDir.getParent(), jobDir);
+        }
         verify = config.get(StagingOptions.VERIFY);
         keepResident = config.get(StagingOptions.KEEP_RESIDENT);
         open = new HashMap<>();
@@ -362,6 +366,86 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
      * slot restored on another host, or a process that died): their staged-set entries first, then
      * their files. Runs when this slot ends.
      */
+    /** Marks a job's staging directory as kept on purpose: no later job sweeps it. */
+    private static void markKept(java.nio.file.Path jobDir) {
+        try {
+            java.nio.file.Files.write(jobDir.resolve(KEPT_MARKER), new byte[0]);
+        } catch (java.io.IOException e) {
+            LOG.warn("cannot mark {} as kept: {}", jobDir, e.toString());
+        }
+    }
+
+    /** A job directory holding this file was kept on purpose (keep-resident, --keep-staged). */
+    static final String KEPT_MARKER = ".kept";
+
+    /**
+     * Removes the staging directories of dead jobs of this host: a job directory other than this
+     * one whose slots nobody owns (their processes were killed or interrupted before they could
+     * clean up), not marked kept, and untouched for a minute (a job that is starting). Their
+     * registry entries are withdrawn first.
+     */
+    private void sweepDeadJobs(java.nio.file.Path root, java.nio.file.Path mine) {
+        List<java.nio.file.Path> jobs = new ArrayList<>();
+        java.time.Instant young = java.time.Instant.now().minusSeconds(60);
+        try (var dirs = java.nio.file.Files.list(root)) {
+            for (var d : (Iterable<java.nio.file.Path>) dirs::iterator) {
+                if (d.equals(mine)
+                        || !d.getFileName().toString().startsWith("job-")
+                        || !java.nio.file.Files.isDirectory(d)
+                        || java.nio.file.Files.exists(d.resolve(KEPT_MARKER))
+                        || java.nio.file.Files.getLastModifiedTime(d).toInstant().isAfter(young)) {
+                    continue;
+                }
+                jobs.add(d);
+            }
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            return;
+        }
+        for (var job : jobs) {
+            List<java.nio.file.Path> slots = new ArrayList<>();
+            try (var dirs = java.nio.file.Files.list(job)) {
+                dirs.filter(java.nio.file.Files::isDirectory).forEach(slots::add);
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                continue;
+            }
+            if (slots.stream().anyMatch(HostDevice::owned)) {
+                continue; // still running somewhere on this host
+            }
+            for (var d : slots) {
+                removeSlotDir(d);
+            }
+            try (var rest = java.nio.file.Files.list(job)) {
+                for (var f : (Iterable<java.nio.file.Path>) rest::iterator) {
+                    java.nio.file.Files.deleteIfExists(f);
+                }
+                java.nio.file.Files.deleteIfExists(job);
+                LOG.info("slot {}: removed the staging files of dead job {}", slot, job);
+            } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                LOG.warn(
+                        "slot {}: cannot remove staging directory {}: {}", slot, job, e.toString());
+            }
+        }
+    }
+
+    /** Withdraws the registry entries of a slot directory's files, then deletes them. */
+    private void removeSlotDir(java.nio.file.Path d) {
+        for (StagedEntry e : stagedSet.entries()) {
+            if (e.file() != null && java.nio.file.Path.of(e.file()).getParent().equals(d)) {
+                stagedSet
+                        .entryOf(e.uri(), e.size(), e.etag(), e.job(), e.slot(), e.device())
+                        .ifPresent(StagingFunction::withdrawQuietly);
+            }
+        }
+        try (var files = java.nio.file.Files.list(d)) {
+            for (var f : (Iterable<java.nio.file.Path>) files::iterator) {
+                java.nio.file.Files.deleteIfExists(f);
+            }
+            java.nio.file.Files.deleteIfExists(d);
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            LOG.warn("slot {}: cannot remove staging directory {}: {}", slot, d, e.toString());
+        }
+    }
+
     private void sweepOrphans(java.nio.file.Path mine) {
         java.nio.file.Path jobDir = mine.getParent();
         List<java.nio.file.Path> orphans = new ArrayList<>();
@@ -634,6 +718,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         if (device != null) {
             if (keepResident) {
                 Devices.releaseClaim(device); // memory stays; the GPU may be claimed again
+                if (device instanceof HostDevice host) {
+                    markKept(host.directory().getParent());
+                }
             } else {
                 device.close();
                 if (device instanceof HostDevice host) {
