@@ -55,6 +55,9 @@ final class StagingFile {
     private boolean allFromCache = true;
     private boolean cacheWritten;
 
+    /** Tensor events held back until the file is verified (a file pinned by SHA-256). */
+    final List<StagingEvent> held = new ArrayList<>();
+
     /** Whether the slot's host cache held the file when it began here; null until asked. */
     Boolean hostHas;
 

@@ -748,9 +748,16 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         if (!verify && !done.isEmpty()) {
             f.data.synchronize(); // a tensor is reported once its bytes have landed, not queued
         }
+        // A file pinned by SHA-256 reports its tensors only once the whole file matches the pin.
+        boolean pinned = io.warmstage.cache.ContentPins.pinOf(sha256Pins, f.uri) != null;
         for (StagingFile.Done t : done) {
-            out.collect(tensorEvent(f, t));
-            tensors.inc();
+            StagingEvent e = tensorEvent(f, t);
+            if (pinned) {
+                f.held.add(e);
+            } else {
+                out.collect(e);
+                tensors.inc();
+            }
         }
         if (f.complete()) {
             finish(f, r, ctx, out);
@@ -769,6 +776,11 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             return;
         }
         f.publish();
+        for (StagingEvent held : f.held) {
+            out.collect(held);
+            tensors.inc();
+        }
+        f.held.clear();
         java.nio.file.Path entry = register(f);
         open.remove(key);
         finished.add(key);

@@ -82,6 +82,8 @@ class Sha256PinITCase {
         try (Stream<Path> s = Files.list(cache)) {
             assertThat(s.filter(p -> p.toString().endsWith(".entry.json"))).isEmpty();
         }
+        // no tensor of the rejected file is reported: its tensor events wait for the pin's check
+        assertThat(crcs(tmp.resolve("r1.jsonl"))).isEmpty();
     }
 
     @Test
