@@ -25,6 +25,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.filesystem.OutputFileConfig;
 import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
+import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -118,6 +119,9 @@ public final class WarmstageJob implements Callable<Integer> {
                                             new org.apache.flink.core.fs.Path(reportPath),
                                             new SimpleStringEncoder<String>())
                                     .withBucketAssigner(new BasePathBucketAssigner<>())
+                                    // a part file per checkpoint: a refreshing (unbounded) job's
+                                    // events are published when the checkpoint completes
+                                    .withRollingPolicy(OnCheckpointRollingPolicy.build())
                                     .withOutputFileConfig(
                                             OutputFileConfig.builder()
                                                     .withPartPrefix("events")

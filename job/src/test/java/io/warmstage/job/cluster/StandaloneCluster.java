@@ -188,6 +188,30 @@ public final class StandaloneCluster implements AutoCloseable {
                 taskManagers);
     }
 
+    /** Every process this cluster started (the JobManager first), killed ones included. */
+    public List<Process> processes() {
+        return List.copyOf(all);
+    }
+
+    /**
+     * Cancels a job ({@code PATCH /jobs/:id?mode=cancel}); returns at once, see {@link #awaitEnd}.
+     *
+     * @throws IOException if the cancellation is refused (the message gives the REST answer)
+     */
+    public void cancel(String jobId) throws IOException, InterruptedException {
+        HttpResponse<String> r =
+                http.send(
+                        HttpRequest.newBuilder(rest.resolve("jobs/" + jobId + "?mode=cancel"))
+                                .timeout(Duration.ofSeconds(10))
+                                .method("PATCH", HttpRequest.BodyPublishers.noBody())
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 202) {
+            throw new IOException(
+                    "cancelling job " + jobId + " failed: " + r.statusCode() + " " + r.body());
+        }
+    }
+
     /** Resource IDs of the registered TaskManagers. */
     public Set<String> registeredTaskManagers() throws IOException, InterruptedException {
         Set<String> ids = new java.util.TreeSet<>();

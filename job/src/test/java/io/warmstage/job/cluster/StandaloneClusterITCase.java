@@ -33,7 +33,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  * every tensor with the reference's CRC-32C (read from the report the job writes with Flink's
  * FileSink), the two TaskManager processes agree on one cache writer per file, and the host's cache
  * holds the origin's bytes. Last, a TaskManager process killed with SIGKILL mid-run: the job
- * restarts from its checkpoint on a replacement TaskManager and finishes with the same checks.
+ * restarts from its checkpoint on a replacement TaskManager and finishes with the same checks. Then
+ * a refresh round: a manifest of two models with {@code refresh: 1s}; one model's file changes at
+ * the origin, every slot stages its new bytes while the other file is not fetched again, and the
+ * job cancelled through REST frees every slot, after which every process stops on SIGTERM.
  *
  * <p>Runs in the integration-test phase ({@code mvn verify}), after the shaded jar is built.
  */
@@ -137,6 +140,111 @@ class StandaloneClusterITCase {
                     .as("published at most once per file")
                     .allMatch(n -> n == 1);
             assertThat(digests(cache)).as("the host cache").isEqualTo(digests(modelDir));
+        }
+    }
+
+    @Test
+    @Order(4)
+    void aRefreshRoundStagesTheChangedFileAgainAndCancellingStopsTheCluster() throws Exception {
+        Path origin = cluster.dir().resolve("refresh-origin");
+        DemoModel.Dims dims = new DemoModel.Dims(1024, 256, 704, 1, 8, 2);
+        DemoModel.write(origin.resolve("a"), dims, 1L << 30);
+        DemoModel.write(origin.resolve("b"), dims, 1L << 30);
+        Path fileA = onlyShard(origin.resolve("a"));
+        Path fileB = onlyShard(origin.resolve("b"));
+        String pathA = "/a/" + fileA.getFileName();
+        String pathB = "/b/" + fileB.getFileName();
+        Map<String, String> oldB = ReferenceReader.crcs(fileB);
+        Path report = cluster.dir().resolve("report-refresh");
+        try (LoopbackOrigin server = LoopbackOrigin.serve(origin)) {
+            Path manifest = cluster.dir().resolve("refresh-manifest.yaml");
+            Files.writeString(
+                    manifest,
+                    String.join(
+                            "\n",
+                            "device: cpu",
+                            "fetchMode: per-target",
+                            "refresh: 1s",
+                            "models:",
+                            "  - name: a",
+                            "    uri: " + server.uri("a/model.safetensors.index.json"),
+                            "  - name: b",
+                            "    uri: " + server.uri("b/model.safetensors.index.json"),
+                            ""));
+            String job =
+                    cluster.submit(
+                            jar,
+                            SLOTS,
+                            List.of(
+                                    "--manifest",
+                                    manifest.toString(),
+                                    "--report",
+                                    report.toUri().toString()));
+            awaitReport(
+                    report,
+                    events ->
+                            modelsStaged(events, "a") == SLOTS
+                                    && modelsStaged(events, "b") == SLOTS,
+                    "a and b staged on every slot");
+            assertThat(lastCrcs(report(report), "b"))
+                    .hasSize(SLOTS)
+                    .allSatisfy((slot, crcs) -> assertThat(crcs).isEqualTo(oldB));
+            long servedA = server.bytesServed(pathA);
+            long servedB = server.bytesServed(pathB);
+            System.out.printf(
+                    "cluster refresh: first version, origin served a %d, b %d bytes (file %d)%n",
+                    servedA, servedB, Files.size(fileA));
+            assertThat(servedA).isGreaterThanOrEqualTo(SLOTS * Files.size(fileA));
+
+            // b changes at the origin: same size, other bytes, a new modification time
+            replaceData(fileB);
+            Map<String, String> newB = ReferenceReader.crcs(fileB);
+            assertThat(newB).isNotEqualTo(oldB);
+            awaitReport(
+                    report,
+                    events ->
+                            modelsStaged(events, "b") == 2 * SLOTS
+                                    && everySlotHas(events, "b", newB),
+                    "b's new version staged on every slot");
+            assertThat(modelsStaged(report(report), "a"))
+                    .as("a staged once per slot")
+                    .isEqualTo(SLOTS);
+            // three more checkpoints, each after a refresh check or more: nothing else fetched
+            int done =
+                    cluster.get("jobs/" + job + "/checkpoints")
+                            .path("counts")
+                            .path("completed")
+                            .asInt();
+            awaitCompletedCheckpoints(job, done + 3);
+            long againB = server.bytesServed(pathB) - servedB;
+            System.out.printf(
+                    "cluster refresh: after b changed, origin served a %d more, b %d more bytes%n",
+                    server.bytesServed(pathA) - servedA, againB);
+            assertThat(server.bytesServed(pathA))
+                    .as("a unchanged: not one of its bytes fetched again")
+                    .isEqualTo(servedA);
+            assertThat(againB)
+                    .as("b fetched again once by every slot")
+                    .isBetween(SLOTS * Files.size(fileB), SLOTS * Files.size(fileB) + 65_536L);
+            List<JsonNode> events = report(report);
+            assertThat(modelsStaged(events, "b")).isEqualTo(2 * SLOTS);
+            assertThat(events.stream().filter(e -> "model".equals(e.path("event").asText())))
+                    .allMatch(e -> "staged".equals(e.path("status").asText()));
+
+            cluster.cancel(job);
+            assertThat(cluster.awaitEnd(job, Duration.ofMinutes(1))).isEqualTo("CANCELED");
+            JsonNode overview = cluster.get("overview");
+            assertThat(overview.path("slots-available").asInt())
+                    .as("every slot free after the cancel")
+                    .isEqualTo(overview.path("slots-total").asInt());
+        }
+        // every process of the cluster stops on SIGTERM
+        List<Process> processes = cluster.processes();
+        processes.forEach(Process::destroy);
+        for (Process p : processes) {
+            assertThat(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("process %d stopped within 30 s of SIGTERM", p.pid())
+                    .isTrue();
         }
     }
 
@@ -256,6 +364,111 @@ class StandaloneClusterITCase {
             Thread.sleep(100); // polling interval of a wait with a deadline
         }
         throw new AssertionError(n + " checkpoints did not complete within 90 s");
+    }
+
+    private static long modelsStaged(List<JsonNode> events, String model) {
+        return events.stream()
+                .filter(e -> "model".equals(e.path("event").asText()))
+                .filter(e -> model.equals(e.path("model").asText()))
+                .filter(e -> "staged".equals(e.path("status").asText()))
+                .count();
+    }
+
+    /** Whether every slot reported every tensor of {@code model} with the given CRC-32C. */
+    private static boolean everySlotHas(
+            List<JsonNode> events, String model, Map<String, String> crcs) {
+        Map<Integer, Map<String, java.util.Set<String>>> seen = new TreeMap<>();
+        for (JsonNode e : events) {
+            if ("tensor".equals(e.path("event").asText())
+                    && model.equals(e.path("model").asText())) {
+                seen.computeIfAbsent(e.path("slot").asInt(), s -> new TreeMap<>())
+                        .computeIfAbsent(e.path("tensor").asText(), t -> new java.util.HashSet<>())
+                        .add(e.path("crc32c").asText());
+            }
+        }
+        return seen.size() == SLOTS
+                && seen.values().stream()
+                        .allMatch(
+                                bySlot ->
+                                        crcs.entrySet().stream()
+                                                .allMatch(
+                                                        c ->
+                                                                bySlot.getOrDefault(
+                                                                                c.getKey(),
+                                                                                java.util.Set.of())
+                                                                        .contains(c.getValue())));
+    }
+
+    /** Per slot, the CRC-32C of each tensor of {@code model} (one version staged so far). */
+    private static Map<Integer, Map<String, String>> lastCrcs(List<JsonNode> events, String model) {
+        Map<Integer, Map<String, String>> out = new TreeMap<>();
+        for (JsonNode e : events) {
+            if ("tensor".equals(e.path("event").asText())
+                    && model.equals(e.path("model").asText())) {
+                out.computeIfAbsent(e.path("slot").asInt(), s -> new TreeMap<>())
+                        .put(e.path("tensor").asText(), e.path("crc32c").asText());
+            }
+        }
+        return out;
+    }
+
+    /** Waits (60 s at most) until the report's published events satisfy {@code done}. */
+    private static void awaitReport(
+            Path report, java.util.function.Predicate<List<JsonNode>> done, String what)
+            throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        List<JsonNode> events = List.of();
+        while (System.nanoTime() < deadline) {
+            events = Files.exists(report) ? report(report) : List.of();
+            if (done.test(events)) {
+                return;
+            }
+            Thread.sleep(200); // polling interval of a wait with a deadline
+        }
+        throw new AssertionError(
+                "not within 60 s: "
+                        + what
+                        + "; published events other than tensors: "
+                        + events.stream()
+                                .filter(e -> !"tensor".equals(e.path("event").asText()))
+                                .toList());
+    }
+
+    private static Path onlyShard(Path dir) throws Exception {
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> shards = files.filter(p -> p.toString().endsWith(".safetensors")).toList();
+            assertThat(shards).hasSize(1);
+            return shards.get(0);
+        }
+    }
+
+    /**
+     * Replaces {@code file} at once with a copy whose data section has other bytes (the header and
+     * the size kept) and whose modification time is a minute later.
+     */
+    private static void replaceData(Path file) throws Exception {
+        Path tmp = file.resolveSibling(".replacement");
+        Files.copy(file, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(tmp.toFile(), "rw")) {
+            long start = 8 + Long.reverseBytes(f.readLong());
+            byte[] data = new byte[(int) (f.length() - start)];
+            f.seek(start);
+            f.readFully(data);
+            for (int i = 0; i < data.length; i++) {
+                data[i] ^= 0x5a;
+            }
+            f.seek(start);
+            f.write(data);
+        }
+        Files.setLastModifiedTime(
+                tmp,
+                java.nio.file.attribute.FileTime.fromMillis(
+                        Files.getLastModifiedTime(file).toMillis() + 60_000));
+        Files.move(
+                tmp,
+                file,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** SHA-256 of every .safetensors file directly in {@code dir}, sorted. */
