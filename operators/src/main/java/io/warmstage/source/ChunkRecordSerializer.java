@@ -6,10 +6,8 @@ import java.io.IOException;
 import java.lang.reflect.Type;
 import java.nio.ByteBuffer;
 import java.util.Map;
-import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
@@ -211,67 +209,7 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
         @Override
         public TypeInformation<ChunkRecord> createTypeInfo(
                 Type t, Map<String, TypeInformation<?>> genericParameters) {
-            return new ChunkRecordTypeInfo();
-        }
-    }
-
-    /** Type information of {@link ChunkRecord}: no fields Flink looks into. */
-    public static final class ChunkRecordTypeInfo extends TypeInformation<ChunkRecord> {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        public boolean isBasicType() {
-            return false;
-        }
-
-        @Override
-        public boolean isTupleType() {
-            return false;
-        }
-
-        @Override
-        public int getArity() {
-            return 1;
-        }
-
-        @Override
-        public int getTotalFields() {
-            return 1;
-        }
-
-        @Override
-        public Class<ChunkRecord> getTypeClass() {
-            return ChunkRecord.class;
-        }
-
-        @Override
-        public boolean isKeyType() {
-            return false;
-        }
-
-        @Override
-        public TypeSerializer<ChunkRecord> createSerializer(SerializerConfig config) {
-            return INSTANCE;
-        }
-
-        @Override
-        public String toString() {
-            return "ChunkRecord";
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof ChunkRecordTypeInfo;
-        }
-
-        @Override
-        public int hashCode() {
-            return ChunkRecordTypeInfo.class.hashCode();
-        }
-
-        @Override
-        public boolean canEqual(Object o) {
-            return o instanceof ChunkRecordTypeInfo;
+            return new io.warmstage.memory.SerializerTypeInfo<>(ChunkRecord.class, INSTANCE);
         }
     }
 }

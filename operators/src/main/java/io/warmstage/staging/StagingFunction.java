@@ -457,25 +457,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             return;
         }
         for (java.nio.file.Path d : orphans) {
-            for (StagedEntry e : stagedSet.entries()) {
-                if (e.file() != null && java.nio.file.Path.of(e.file()).getParent().equals(d)) {
-                    stagedSet
-                            .entryOf(e.uri(), e.size(), e.etag(), e.job(), e.slot(), e.device())
-                            .ifPresent(StagingFunction::withdrawQuietly);
-                }
-            }
-            try (var files = java.nio.file.Files.list(d)) {
-                for (var f : (Iterable<java.nio.file.Path>) files::iterator) {
-                    java.nio.file.Files.deleteIfExists(f);
-                }
-                java.nio.file.Files.deleteIfExists(d);
-            } catch (java.io.IOException | java.io.UncheckedIOException e) {
-                LOG.warn(
-                        "slot {}: cannot remove orphaned staging directory {}: {}",
-                        slot,
-                        d,
-                        e.toString());
-            }
+            removeSlotDir(d);
         }
     }
 

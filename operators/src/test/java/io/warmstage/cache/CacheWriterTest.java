@@ -123,7 +123,7 @@ class CacheWriterTest {
     @Test
     void opsRoundTripThroughTheirSerializerAndResultsAreFlinkPojos() throws Exception {
         CacheOp op = CacheOp.write(3, uri, version, 17, new byte[] {1, 2, 3});
-        CacheOp back = roundTrip(CacheOp.class, op, CacheOpSerializer.Info.class);
+        CacheOp back = roundTrip(CacheOp.class, op, io.warmstage.memory.SerializerTypeInfo.class);
         assertThat(back).usingRecursiveComparison().isEqualTo(op);
 
         io.warmstage.source.ChunkRecord record = new io.warmstage.source.ChunkRecord();
@@ -132,7 +132,8 @@ class CacheWriterTest {
         record.data = record.buffer.memory().put(new byte[] {4, 5, 6, 7}).flip().slice();
         CacheOp shared = CacheOp.write(1, uri, version, 40, record);
         assertThat(record.buffer.references()).isEqualTo(2);
-        CacheOp restored = roundTrip(CacheOp.class, shared, CacheOpSerializer.Info.class);
+        CacheOp restored =
+                roundTrip(CacheOp.class, shared, io.warmstage.memory.SerializerTypeInfo.class);
         assertThat(restored.data).containsExactly(4, 5, 6, 7);
         assertThat(restored.offset).isEqualTo(40);
         assertThat(restored.lease).isNull();

@@ -17,7 +17,7 @@ class ChunkRecordSerializerTest {
     @Test
     void flinkUsesTheRecordsOwnSerializer() {
         TypeInformation<ChunkRecord> info = TypeInformation.of(ChunkRecord.class);
-        assertThat(info).isInstanceOf(ChunkRecordSerializer.ChunkRecordTypeInfo.class);
+        assertThat(info).isInstanceOf(io.warmstage.memory.SerializerTypeInfo.class);
         assertThat(info.createSerializer(new SerializerConfigImpl()))
                 .isSameAs(ChunkRecordSerializer.INSTANCE);
     }
