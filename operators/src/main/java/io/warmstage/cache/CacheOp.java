@@ -1,7 +1,6 @@
 package io.warmstage.cache;
 
 import io.warmstage.memory.ChunkBuffer;
-import io.warmstage.source.ChunkRecord;
 import io.warmstage.storage.ObjectVersion;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -72,15 +71,21 @@ public class CacheOp {
     }
 
     /**
-     * A WRITE of {@code record}'s bytes at byte {@code offset}, sharing them (no copy): takes a
-     * reference to the record's pooled buffer, which the writer gives back once written.
+     * A WRITE of {@code bytes} at byte {@code offset}, sharing them (no copy): takes a reference to
+     * their pooled {@code buffer} (null when they are not pooled), which the writer gives back once
+     * written.
      */
     public static CacheOp write(
-            int target, URI uri, ObjectVersion version, long offset, ChunkRecord record) {
+            int target,
+            URI uri,
+            ObjectVersion version,
+            long offset,
+            ByteBuffer bytes,
+            ChunkBuffer buffer) {
         CacheOp op = of(Kind.WRITE, target, uri, version);
         op.offset = offset;
-        op.buffer = record.bytes();
-        op.lease = record.buffer == null ? null : record.buffer.retain();
+        op.buffer = bytes;
+        op.lease = buffer == null ? null : buffer.retain();
         return op;
     }
 

@@ -2,7 +2,6 @@ package io.warmstage.cache;
 
 import java.io.IOException;
 import java.lang.reflect.Type;
-import java.nio.ByteBuffer;
 import java.util.Map;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
@@ -24,9 +23,6 @@ public final class CacheOpSerializer extends TypeSerializerSingleton<CacheOp> {
 
     /** The one instance. */
     public static final CacheOpSerializer INSTANCE = new CacheOpSerializer();
-
-    private static final ThreadLocal<byte[]> SCRATCH =
-            ThreadLocal.withInitial(() -> new byte[64 << 10]);
 
     @Override
     public boolean isImmutableType() {
@@ -79,18 +75,8 @@ public final class CacheOpSerializer extends TypeSerializerSingleton<CacheOp> {
         out.writeLong(op.size);
         writeString(op.etag, out);
         out.writeLong(op.offset);
-        if (op.buffer == null && op.data == null) {
-            out.writeInt(-1);
-        } else {
-            ByteBuffer b = op.bytes();
-            out.writeInt(b.remaining());
-            byte[] scratch = SCRATCH.get();
-            while (b.hasRemaining()) {
-                int n = Math.min(scratch.length, b.remaining());
-                b.get(scratch, 0, n);
-                out.write(scratch, 0, n);
-            }
-        }
+        io.warmstage.memory.BufferBytes.write(
+                op.buffer == null && op.data == null ? null : op.bytes(), out);
         out.writeBoolean(op.crc32c != null);
         if (op.crc32c != null) {
             out.writeInt(op.crc32c);

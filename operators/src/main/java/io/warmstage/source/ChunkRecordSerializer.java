@@ -1,5 +1,6 @@
 package io.warmstage.source;
 
+import io.warmstage.memory.BufferBytes;
 import io.warmstage.memory.ChunkBuffer;
 import io.warmstage.memory.ChunkBuffers;
 import java.io.IOException;
@@ -80,7 +81,7 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
         writeString(r.etag, out);
         out.writeLong(r.headerEnd);
         out.writeLong(r.offset);
-        writeBytes(r.data == null ? null : r.bytes(), out);
+        BufferBytes.write(r.data == null ? null : r.bytes(), out);
         out.writeBoolean(r.cacheHit);
         out.writeBoolean(r.cacheOwner);
         if (r.skipTensors == null) {
@@ -135,24 +136,6 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
     @Override
     public TypeSerializerSnapshot<ChunkRecord> snapshotConfiguration() {
         return new Snapshot();
-    }
-
-    private static void writeBytes(ByteBuffer bytes, DataOutputView out) throws IOException {
-        if (bytes == null) {
-            out.writeInt(-1);
-            return;
-        }
-        out.writeInt(bytes.remaining());
-        if (bytes.hasArray()) {
-            out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
-            return;
-        }
-        byte[] scratch = SCRATCH.get();
-        while (bytes.hasRemaining()) {
-            int n = Math.min(scratch.length, bytes.remaining());
-            bytes.get(scratch, 0, n);
-            out.write(scratch, 0, n);
-        }
     }
 
     private static void readBytes(ChunkRecord r, DataInputView in) throws IOException {

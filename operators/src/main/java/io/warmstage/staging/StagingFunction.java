@@ -724,7 +724,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         modelMetrics(r.model, r.modelBytes).staged += r.length();
         chunks.inc();
         if (cacheOn && f.cacheOwner && !hostHas(f) && claims(f)) {
-            ctx.output(CACHE_OPS, CacheOp.write(slot, f.uriObject, f.version, r.offset, r));
+            ctx.output(
+                    CACHE_OPS,
+                    CacheOp.write(slot, f.uriObject, f.version, r.offset, r.bytes(), r.buffer));
             f.markCacheWritten();
         }
         if (!verify && !done.isEmpty()) {

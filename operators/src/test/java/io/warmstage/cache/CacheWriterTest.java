@@ -130,7 +130,7 @@ class CacheWriterTest {
         io.warmstage.memory.ChunkBuffers pool = new io.warmstage.memory.ChunkBuffers(16, 64);
         record.buffer = pool.take();
         record.data = record.buffer.memory().put(new byte[] {4, 5, 6, 7}).flip().slice();
-        CacheOp shared = CacheOp.write(1, uri, version, 40, record);
+        CacheOp shared = CacheOp.write(1, uri, version, 40, record.bytes(), record.buffer);
         assertThat(record.buffer.references()).isEqualTo(2);
         CacheOp restored =
                 roundTrip(CacheOp.class, shared, io.warmstage.memory.SerializerTypeInfo.class);
