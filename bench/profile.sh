@@ -80,11 +80,12 @@ ARGS=()
 [[ " ${EXTRA[*]} " == *" --device"* ]] || ARGS=(--device cpu)
 for m in "${MODELS[@]}"; do ARGS+=(--model "$m"); done
 ARGS+=("${EXTRA[@]}")
-# The launcher's JAVA_OPTS replaces its default: keep the default and add the agent.
-BASE_OPTS=${BENCH_JAVA_OPTS:-$(grep -o 'JAVA_OPTS:-[^}]*' "$ROOT/warmstage" | cut -c12-)}
+# The agent goes in through JAVA_TOOL_OPTIONS, so the launcher keeps its own default options (and
+# its class-data-sharing archive) unless BENCH_JAVA_OPTS replaces them as JAVA_OPTS.
 AGENT="-agentpath:$LIB=start,event=itimer,interval=$INTERVAL,file=$OUT/stage.collapsed,collapsed"
 log "./warmstage stage ${ARGS[*]}  (async-profiler $VERSION, event itimer, interval $INTERVAL)"
-if ! JAVA_OPTS="$BASE_OPTS $AGENT" "$ROOT/warmstage" stage "${ARGS[@]}" >"$OUT/stage.log" 2>&1; then
+if [[ -n "${BENCH_JAVA_OPTS:-}" ]]; then export JAVA_OPTS="$BENCH_JAVA_OPTS"; else unset JAVA_OPTS; fi
+if ! JAVA_TOOL_OPTIONS="$AGENT" "$ROOT/warmstage" stage "${ARGS[@]}" >"$OUT/stage.log" 2>&1; then
   tail -30 "$OUT/stage.log" >&2
   echo "bench/profile.sh: stage failed (log: $OUT/stage.log)" >&2
   exit 1
@@ -92,7 +93,7 @@ fi
 [[ -s "$OUT/stage.collapsed" ]] || { echo "bench/profile.sh: the agent wrote no $OUT/stage.collapsed" >&2; exit 1; }
 
 {
-  echo "\`JAVA_OPTS=\"$BASE_OPTS -agentpath:libasyncProfiler.so=start,event=itimer,interval=$INTERVAL,file=stage.collapsed,collapsed\" ./warmstage stage ${ARGS[*]}\`"
+  echo "\`${BENCH_JAVA_OPTS:+JAVA_OPTS=\"$BENCH_JAVA_OPTS\" }JAVA_TOOL_OPTIONS=\"-agentpath:libasyncProfiler.so=start,event=itimer,interval=$INTERVAL,file=stage.collapsed,collapsed\" ./warmstage stage ${ARGS[*]}\`"
   echo "(async-profiler $VERSION; every sampled stack: $OUT/stage.collapsed)."
   echo
   summary=$(grep -E '^ *(files|bytes|seconds|GB/s|cache) ' "$OUT/stage.log" | sed 's/^ */  /' || true)
