@@ -1,6 +1,7 @@
 package io.warmstage.cache;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.warmstage.memory.Crc32c;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.storage.Redaction;
 import java.io.IOException;
@@ -144,18 +145,62 @@ public final class LocalCache {
 
     /** CRC-32C of a whole file, read in 1 MiB pieces, also fed to {@code sha256} if not null. */
     static int crc32cOf(Path file, MessageDigest sha256) throws IOException {
+        return crc32cOf(file, sha256, new long[0], new int[0]);
+    }
+
+    /**
+     * CRC-32C of a whole file in one pass, read in 1 MiB pieces, also fed to {@code sha256} if not
+     * null. With {@code bounds} (ascending offsets from 0 to the file size), also the CRC-32C of
+     * each segment {@code [bounds[i], bounds[i + 1])} into {@code segments[i]}; the whole file's
+     * value is then combined from them, so each byte is checksummed once.
+     */
+    static int crc32cOf(Path file, MessageDigest sha256, long[] bounds, int[] segments)
+            throws IOException {
         CRC32C crc = new CRC32C();
         ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        int seg = 0;
+        long pos = 0;
+        int whole = 0;
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
             while (c.read(buf.clear()) >= 0) {
                 buf.flip();
                 if (sha256 != null) {
                     sha256.update(buf.duplicate());
                 }
-                crc.update(buf);
+                if (segments.length == 0) {
+                    crc.update(buf);
+                    continue;
+                }
+                while (buf.hasRemaining()) {
+                    while (seg < segments.length && bounds[seg + 1] <= pos) {
+                        seg++; // an empty segment (a zero-byte tensor)
+                    }
+                    if (seg == segments.length) {
+                        throw new IOException(file + " is longer than its last segment");
+                    }
+                    int n = (int) Math.min(buf.remaining(), bounds[seg + 1] - pos);
+                    crc.update(buf.slice(buf.position(), n));
+                    buf.position(buf.position() + n);
+                    pos += n;
+                    if (pos == bounds[seg + 1]) {
+                        segments[seg] = (int) crc.getValue();
+                        whole = Crc32c.combine(whole, segments[seg], bounds[seg + 1] - bounds[seg]);
+                        crc.reset();
+                        seg++;
+                    }
+                }
             }
         }
-        return (int) crc.getValue();
+        if (segments.length == 0) {
+            return (int) crc.getValue();
+        }
+        for (; seg < segments.length; seg++) {
+            if (bounds[seg + 1] != pos) {
+                throw new IOException(file + " ends at " + pos + ", before " + bounds[seg + 1]);
+            }
+            segments[seg] = 0; // empty trailing segments
+        }
+        return whole;
     }
 
     /**
@@ -234,63 +279,93 @@ public final class LocalCache {
 
     /**
      * The published data file of {@code uri} at {@code version}, if its sidecar exists, parses,
-     * matches uri, size and ETag, and the data file has exactly {@code version.size()} bytes.
-     * Otherwise deletes that entry's data file and sidecar (never a writer's temp file) and returns
-     * empty. Empty, and nothing deleted, for a version the cache does not {@link #trusts trust}
-     * (warned once per origin in the log).
+     * matches uri, size and ETag, the data file has exactly {@code version.size()} bytes, and its
+     * CRC-32C equals the sidecar's (read once per JVM and modification of the file). Otherwise
+     * deletes that entry's data file and sidecar (never a writer's temp file) and returns empty.
+     * Empty, and nothing deleted, for a version the cache does not {@link #trusts trust} (warned
+     * once per origin in the log).
      *
      * @throws IOException if a stale piece cannot be deleted
      */
     public Optional<Path> lookup(URI uri, ObjectVersion version) throws IOException {
+        return lookup(uri, version, false).map(CachedCopy::data);
+    }
+
+    /**
+     * As {@link #lookup}, but an entry that records its header's and every tensor's CRC-32C ({@link
+     * CacheEntry#checkableWhileStaged}) is returned without reading the data file: whoever stages
+     * the copy checks each tensor against the entry as its bytes pass, and calls {@link #reject} on
+     * a mismatch. Entries without them are checked whole, as by {@link #lookup}.
+     *
+     * @throws IOException if a stale piece cannot be deleted
+     */
+    public Optional<CachedCopy> find(URI uri, ObjectVersion version) throws IOException {
+        return lookup(uri, version, true);
+    }
+
+    /**
+     * A published copy and its sidecar.
+     *
+     * @param data the data file
+     * @param entry its sidecar
+     */
+    public record CachedCopy(Path data, CacheEntry entry) {}
+
+    /**
+     * Removes the copy of {@code uri} at {@code version} after its bytes were found not to match
+     * its sidecar while they were staged: warns, notes why (see {@link #takeCorruptNote}) and
+     * deletes the data file and sidecar. Nothing happens when there is no such entry.
+     *
+     * @param why what did not match, e.g. the tensor and both checksums
+     * @throws IOException if the entry cannot be deleted
+     */
+    public void reject(URI uri, ObjectVersion version, String why) throws IOException {
         String pin = ContentPins.pinOf(pins, uri.toString());
-        if (pin != null) {
-            return lookupPinned(uri, version, pin);
-        }
-        if (!trusts(version)) {
-            warnUntrusted(uri, version);
-            return Optional.empty();
-        }
-        String key = key(uri, version);
+        String key = pin != null ? contentKey(pin) : key(uri, version);
         Path data = dataPath(key);
         Path sidecar = sidecarPath(key);
         synchronized (lockFor(key)) {
-            Optional<CacheEntry> entry = readSidecar(sidecar);
-            boolean described =
-                    entry.isPresent()
-                            && entry.get().matches(uri, version)
-                            && sizeOf(data) == version.size();
-            if (described && contentMatches(data, entry.get())) {
-                CacheDirectory.touch(sidecar);
-                return Optional.of(data);
+            if (!Files.exists(sidecar) && !Files.exists(data)) {
+                return;
             }
-            if (described) {
-                noteCorrupt(key, uri, data);
-            }
+            noteCorrupt(key, uri, data, why);
             Files.deleteIfExists(sidecar);
             Files.deleteIfExists(data);
-            return Optional.empty();
         }
     }
 
-    /** A pinned file's entry: trusted if its sidecar names the pin and its bytes are intact. */
-    private Optional<Path> lookupPinned(URI uri, ObjectVersion version, String pin)
+    private Optional<CachedCopy> lookup(URI uri, ObjectVersion version, boolean deferCheck)
             throws IOException {
-        String key = contentKey(pin);
+        String pin = ContentPins.pinOf(pins, uri.toString());
+        if (pin == null && !trusts(version)) {
+            warnUntrusted(uri, version);
+            return Optional.empty();
+        }
+        String key = pin != null ? contentKey(pin) : key(uri, version);
         Path data = dataPath(key);
         Path sidecar = sidecarPath(key);
         synchronized (lockFor(key)) {
             Optional<CacheEntry> entry = readSidecar(sidecar);
             boolean described =
                     entry.isPresent()
-                            && pin.equals(entry.get().sha256())
-                            && entry.get().size() == version.size()
+                            && (pin != null
+                                    ? pin.equals(entry.get().sha256())
+                                            && entry.get().size() == version.size()
+                                    : entry.get().matches(uri, version))
                             && sizeOf(data) == version.size();
-            if (described && contentMatches(data, entry.get())) {
+            if (described
+                    && ((deferCheck && entry.get().checkableWhileStaged())
+                            || contentMatches(data, entry.get()))) {
                 CacheDirectory.touch(sidecar);
-                return Optional.of(data);
+                return Optional.of(new CachedCopy(data, entry.get()));
             }
             if (described) {
-                noteCorrupt(key, uri, data);
+                noteCorrupt(
+                        key,
+                        uri,
+                        data,
+                        "its CRC-32C no longer matches its sidecar's "
+                                + String.format("%08x", entry.get().crc32c()));
             }
             Files.deleteIfExists(sidecar);
             Files.deleteIfExists(data);
@@ -359,14 +434,15 @@ public final class LocalCache {
     }
 
     /** A published copy whose bytes no longer match its sidecar: warned, noted, then deleted. */
-    private void noteCorrupt(String key, URI uri, Path data) {
+    private void noteCorrupt(String key, URI uri, Path data, String detail) {
         String why =
                 "cached copy "
                         + data
                         + " of "
                         + Redaction.uri(uri)
-                        + " was corrupt (its CRC-32C no longer matches its sidecar): removed and"
-                        + " fetched again";
+                        + " was corrupt ("
+                        + detail
+                        + "): removed and fetched again";
         LOG.warn("{}", why);
         try {
             Files.writeString(dir.resolve(key + CORRUPT_SUFFIX), why, StandardCharsets.UTF_8);

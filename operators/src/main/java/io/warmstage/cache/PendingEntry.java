@@ -154,7 +154,9 @@ public final class PendingEntry {
             throw new IOException("temp file has " + size + " bytes, expected " + version.size());
         }
         MessageDigest digest = sha256 == null ? null : LocalCache.sha256();
-        int crc = LocalCache.crc32cOf(temp, digest);
+        long[] bounds = segments(temp, size, uri);
+        int[] segmentCrcs = new int[Math.max(0, bounds.length - 1)];
+        int crc = LocalCache.crc32cOf(temp, digest, bounds, segmentCrcs);
         if (digest != null && !sha256.equals(HexFormat.of().formatHex(digest.digest()))) {
             throw new IOException("bytes do not have the pinned SHA-256 " + sha256);
         }
@@ -162,13 +164,54 @@ public final class PendingEntry {
             throw new IOException(
                     String.format("CRC-32C %08x, expected %08x", crc, expectedCrc32c.getAsInt()));
         }
+        Long headerCrc = null;
+        java.util.List<Long> tensorCrcs = null;
+        if (segmentCrcs.length > 0) {
+            headerCrc = Integer.toUnsignedLong(segmentCrcs[0]);
+            tensorCrcs = new java.util.ArrayList<>(segmentCrcs.length - 1);
+            for (int i = 1; i < segmentCrcs.length; i++) {
+                tensorCrcs.add(Integer.toUnsignedLong(segmentCrcs[i]));
+            }
+        }
         return new CacheEntry(
                 Redaction.uri(uri),
                 version.size(),
                 version.etag(),
                 Integer.toUnsignedLong(crc),
                 sha256,
-                Instant.now().toString());
+                Instant.now().toString(),
+                headerCrc,
+                tensorCrcs);
+    }
+
+    /**
+     * The boundaries of the checksummed segments of a safetensors file: {@code 0}, the header's end
+     * {@code 8 + N}, then each tensor's end in data-offset order (the tensors tile the data
+     * section, so the last boundary is the file size). Empty when the file is not valid
+     * safetensors: its entry then records no per-tensor checksums.
+     */
+    private static long[] segments(Path file, long size, URI uri) throws IOException {
+        if (size < 8) {
+            return new long[0];
+        }
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer prefix = ByteBuffer.allocate(8);
+            while (prefix.hasRemaining() && c.read(prefix, prefix.position()) >= 0) {}
+            String name = Redaction.uri(uri);
+            long n = io.warmstage.format.HeaderParser.readHeaderLength(prefix.array(), size, name);
+            ByteBuffer json = ByteBuffer.allocate(Math.toIntExact(n));
+            while (json.hasRemaining() && c.read(json, 8 + json.position()) >= 0) {}
+            var header = io.warmstage.format.HeaderParser.parse(json.array(), size, name);
+            var tensors = header.tensors();
+            long[] bounds = new long[tensors.size() + 2];
+            bounds[1] = 8 + n;
+            for (int i = 0; i < tensors.size(); i++) {
+                bounds[i + 2] = 8 + n + tensors.get(i).end();
+            }
+            return bounds[bounds.length - 1] == size ? bounds : new long[0];
+        } catch (io.warmstage.format.SafetensorsException | ArithmeticException e) {
+            return new long[0];
+        }
     }
 
     private static void writeSidecar(Path path, CacheEntry entry) throws IOException {

@@ -62,6 +62,20 @@ public class ChunkRecord {
     /** True when the bytes were read from this host's verified local cache. */
     public boolean cacheHit;
 
+    /**
+     * On the first record of each split read from a cached copy whose entry records per-tensor
+     * checksums: the CRC-32C of the file's header bytes {@code [0, headerEnd)}, which staging
+     * checks the copy's header against. Null otherwise.
+     */
+    public Integer expectedHeaderCrc;
+
+    /**
+     * With {@link #expectedHeaderCrc}: every tensor's CRC-32C in data-offset order, from the cache
+     * entry ({@code io.warmstage.cache.CacheEntry#tensorCrc32c}). Staging checks each tensor of the
+     * file against it as the tensor completes; a mismatch means the cached copy is corrupt.
+     */
+    public int[] expectedCrcs;
+
     /** True when this target writes the file into its host's cache (one writer per host). */
     public boolean cacheOwner;
 
@@ -100,6 +114,8 @@ public class ChunkRecord {
         c.data = data;
         c.buffer = buffer;
         c.cacheHit = cacheHit;
+        c.expectedHeaderCrc = expectedHeaderCrc;
+        c.expectedCrcs = expectedCrcs;
         c.cacheOwner = cacheOwner;
         c.skipTensors = skipTensors;
         c.release = release;

@@ -20,10 +20,11 @@ import org.apache.flink.core.memory.DataOutputView;
  * receiving JVM ({@link ChunkBuffers#shared}), through one small reused scratch array per thread
  * (Flink's data views take arrays): no array of the record's size is allocated on either side.
  *
- * <p>Format (version 1): target, model, model files, model bytes, file, file size, ETag, header
- * end, offset, data length (-1 for none) and bytes, cache-hit and cache-owner flags, skipped
- * tensors (-1 for none), release flag, error. Strings are nullable ({@code writeBoolean} then
- * {@code writeUTF}).
+ * <p>Format (version 2): target, model, model files, model bytes, file, file size, ETag, header
+ * end, offset, data length (-1 for none) and bytes, cache-hit flag, expected checksums (flag, then
+ * header CRC-32C, tensor count and each tensor's CRC-32C), cache-owner flag, skipped tensors (-1
+ * for none), release flag, error. Strings are nullable ({@code writeBoolean} then {@code
+ * writeUTF}).
  */
 public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRecord> {
     private static final long serialVersionUID = 1L;
@@ -83,6 +84,15 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
         out.writeLong(r.offset);
         BufferBytes.write(r.data == null ? null : r.bytes(), out);
         out.writeBoolean(r.cacheHit);
+        out.writeBoolean(r.expectedHeaderCrc != null);
+        if (r.expectedHeaderCrc != null) {
+            out.writeInt(r.expectedHeaderCrc);
+            int[] crcs = r.expectedCrcs == null ? new int[0] : r.expectedCrcs;
+            out.writeInt(crcs.length);
+            for (int c : crcs) {
+                out.writeInt(c);
+            }
+        }
         out.writeBoolean(r.cacheOwner);
         if (r.skipTensors == null) {
             out.writeInt(-1);
@@ -110,6 +120,13 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
         r.offset = in.readLong();
         readBytes(r, in);
         r.cacheHit = in.readBoolean();
+        if (in.readBoolean()) {
+            r.expectedHeaderCrc = in.readInt();
+            r.expectedCrcs = new int[in.readInt()];
+            for (int i = 0; i < r.expectedCrcs.length; i++) {
+                r.expectedCrcs[i] = in.readInt();
+            }
+        }
         r.cacheOwner = in.readBoolean();
         int skipped = in.readInt();
         if (skipped >= 0) {

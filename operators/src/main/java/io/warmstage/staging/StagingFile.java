@@ -9,6 +9,7 @@ import io.warmstage.format.TensorInfo;
 import io.warmstage.memory.Crc32c;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.Redaction;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -58,11 +59,20 @@ final class StagingFile {
     /** Tensor events held back until the file is verified (a file pinned by SHA-256). */
     final List<StagingEvent> held = new ArrayList<>();
 
+    /** Set when this slot must not write the file into its host's cache (its write was dropped). */
+    boolean noCacheWrite;
+
     /** Whether the slot's host cache held the file when it began here; null until asked. */
     Boolean hostHas;
 
     private java.util.BitSet restoredReported;
     private int[] restoredCrcs;
+
+    /** From a cached copy's entry: the header's CRC-32C, or null when nothing is expected. */
+    private Integer expectedHeader;
+
+    /** From a cached copy's entry: each tensor's CRC-32C in offset order, or null. */
+    private int[] expected;
 
     StagingFile(ChunkRecord first, DeviceBuffer data) {
         this.uri = first.file;
@@ -82,7 +92,11 @@ final class StagingFile {
      *
      * @throws SafetensorsException if the header, once complete, is invalid
      */
-    List<Done> accept(ChunkRecord r) throws DeviceException, SafetensorsException {
+    List<Done> accept(ChunkRecord r)
+            throws DeviceException, SafetensorsException, CachedCopyMismatch {
+        if (r.expectedHeaderCrc != null && expectedHeader == null) {
+            expect(r.expectedHeaderCrc, r.expectedCrcs);
+        }
         long end = Math.addExact(r.offset, r.length());
         if (r.offset < 0 || end > fileSize) {
             throw new IllegalArgumentException(
@@ -97,6 +111,7 @@ final class StagingFile {
         boolean headerNew = header == null && coverage.covers(0, headerEnd);
         if (headerNew) {
             parseHeader();
+            checkHeader();
         }
         if (header == null) {
             return List.of();
@@ -329,8 +344,49 @@ final class StagingFile {
         return skip;
     }
 
+    /**
+     * Checks this file against a cached copy's recorded checksums from now on: the header (at once,
+     * if it is complete) and each tensor as it completes. Every tensor completed so far had no byte
+     * from the copy: a split read from a copy brings the checksums on its first record.
+     */
+    private void expect(int header, int[] tensors) throws CachedCopyMismatch {
+        expectedHeader = header;
+        expected = tensors == null ? new int[0] : tensors;
+        if (this.header != null && expected.length != this.header.tensors().size()) {
+            throw new CachedCopyMismatch(
+                    Redaction.uri(uriObject),
+                    "the cache entry lists "
+                            + expected.length
+                            + " tensors, the header "
+                            + this.header.tensors().size());
+        }
+    }
+
+    private void checkHeader() throws CachedCopyMismatch {
+        if (expectedHeader == null) {
+            return;
+        }
+        int crc = Crc32c.of(ByteBuffer.wrap(headerBytes));
+        if (crc != expectedHeader) {
+            throw new CachedCopyMismatch(
+                    Redaction.uri(uriObject),
+                    "header: CRC-32C "
+                            + StagingEvent.hex(crc)
+                            + ", the cache entry's "
+                            + StagingEvent.hex(expectedHeader));
+        }
+        if (expected.length != header.tensors().size()) {
+            throw new CachedCopyMismatch(
+                    Redaction.uri(uriObject),
+                    "the cache entry lists "
+                            + expected.length
+                            + " tensors, the header "
+                            + header.tensors().size());
+        }
+    }
+
     /** Tensors not yet reported that overlap {@code [from, to)} and are fully covered now. */
-    private List<Done> completed(long from, long to) throws DeviceException {
+    private List<Done> completed(long from, long to) throws DeviceException, CachedCopyMismatch {
         List<TensorInfo> tensors = header.tensors();
         List<Done> out = new ArrayList<>();
         for (int i = firstEndingAfter(tensors, from - headerEnd); i < tensors.size(); i++) {
@@ -342,6 +398,20 @@ final class StagingFile {
                 reported[i] = true;
                 int crc = tensorCrc(t);
                 crcs[i] = crc;
+                if (expected != null && crc != expected[i]) {
+                    reported[i] = false; // neither it nor the others of this call were reported
+                    for (Done d : out) {
+                        reported[tensors.indexOf(d.tensor())] = false;
+                    }
+                    throw new CachedCopyMismatch(
+                            Redaction.uri(uriObject),
+                            "tensor "
+                                    + t.name()
+                                    + ": CRC-32C "
+                                    + StagingEvent.hex(crc)
+                                    + ", the cache entry's "
+                                    + StagingEvent.hex(expected[i]));
+                }
                 if (!skip.contains(t.name())) {
                     out.add(new Done(t, crc));
                 }

@@ -93,6 +93,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient Counter filesStaged;
     private transient Counter filesFromCache;
     private transient Counter bytesAdopted;
+    private transient Counter cacheMismatches;
 
     /** Whether a checkpoint was taken or restored: a later restore may adopt kept files. */
     private transient boolean snapshotTaken;
@@ -167,6 +168,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         filesStaged = group.counter("filesStaged");
         filesFromCache = group.counter("filesFromCache");
         bytesAdopted = group.counter("bytesAdopted");
+        cacheMismatches = group.counter("cachedCopiesRejected");
         modelMetrics = new HashMap<>();
         restoredPartial = new HashMap<>();
         if (restored != null) {
@@ -531,6 +533,8 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         r.offset = off;
                         r.withBytes(bytes);
                         r.cacheHit = false;
+                        r.expectedHeaderCrc = null;
+                        r.expectedCrcs = null;
                         r.skipTensors =
                                 off == 0 && p.skip != null && p.skip.length > 0 ? p.skip : null;
                         stage(f, r, ctx, out);
@@ -614,12 +618,80 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                     }
                 }
             }
-            stage(f, r, ctx, out);
+            try {
+                stage(f, r, ctx, out);
+            } catch (CachedCopyMismatch m) {
+                refetch(f, r, key, m, ctx, out);
+            }
         } catch (DeviceLostException e) {
             throw e; // the device's context is unusable: fail the task, restart on a fresh one
         } catch (Exception e) {
             fail(key, r.file, r.model, ModelPlanner.describe(e), ctx, out);
         }
+    }
+
+    /**
+     * Stages {@code f} again, from the origin, after a cached copy it was staged from did not match
+     * its cache entry: removes this host's copy, drops the cache write of {@code f} if this slot
+     * made one, frees {@code f}'s memory, and reads the whole file from the origin (pinned to the
+     * same version) into new memory. Tensors reported before the mismatch matched the entry and are
+     * not reported again; the copy's records still to come find the file finished.
+     */
+    private void refetch(
+            StagingFile f,
+            ChunkRecord r,
+            String key,
+            CachedCopyMismatch m,
+            Context ctx,
+            Collector<StagingEvent> out)
+            throws Exception {
+        LOG.warn("slot {}: {}: fetching it again from the origin", slot, m.getMessage());
+        cacheMismatches.inc();
+        if (localCache != null) {
+            localCache.reject(f.uriObject, f.version, m.detail());
+        }
+        if (f.cacheWritten()) {
+            ctx.output(CACHE_OPS, CacheOp.abort(slot, f.uriObject, f.version, m.getMessage()));
+        }
+        java.util.BitSet reported = f.reportedSet();
+        int[] crcs = f.reportedCrcs();
+        String[] skip = f.skipped().toArray(new String[0]);
+        f.data.close();
+        open.remove(key);
+        StagingFile g =
+                new StagingFile(
+                        r,
+                        device.allocateFile(
+                                stagingName(r.file, r.fileSize, r.etag),
+                                r.headerEnd,
+                                r.fileSize - r.headerEnd));
+        g.restoreReported(reported);
+        g.restoreCrcs(crcs);
+        g.held.addAll(f.held);
+        g.noCacheWrite = true; // this slot's write of it was dropped
+        open.put(key, g);
+        if (stores == null) {
+            stores = ObjectStores.create(config);
+        }
+        URI uri = f.uriObject;
+        RangeReads.readPieces(
+                stores.forUri(uri),
+                uri,
+                f.version,
+                0,
+                f.fileSize,
+                4 << 20,
+                stores.retryPolicy(),
+                (off, bytes) -> {
+                    ChunkRecord c = r.copy();
+                    c.offset = off;
+                    c.withBytes(bytes);
+                    c.cacheHit = false;
+                    c.expectedHeaderCrc = null;
+                    c.expectedCrcs = null;
+                    c.skipTensors = off == 0 && skip.length > 0 ? skip : null;
+                    stage(g, c, ctx, out);
+                });
     }
 
     /**
@@ -641,7 +713,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         if (f.hostHas == null) {
             try {
                 f.hostHas =
-                        localCache != null && localCache.lookup(f.uriObject, f.version).isPresent();
+                        localCache != null && localCache.find(f.uriObject, f.version).isPresent();
             } catch (java.io.IOException | RuntimeException e) {
                 f.hostHas = false;
             }
@@ -723,7 +795,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         bytes.inc(r.length());
         modelMetrics(r.model, r.modelBytes).staged += r.length();
         chunks.inc();
-        if (cacheOn && f.cacheOwner && !hostHas(f) && claims(f)) {
+        if (cacheOn && f.cacheOwner && !f.noCacheWrite && !hostHas(f) && claims(f)) {
             ctx.output(
                     CACHE_OPS,
                     CacheOp.write(slot, f.uriObject, f.version, r.offset, r.bytes(), r.buffer));

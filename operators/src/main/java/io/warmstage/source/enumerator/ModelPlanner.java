@@ -209,22 +209,55 @@ public final class ModelPlanner {
      */
     public SafetensorsHeader readHeader(URI uri, ObjectVersion version)
             throws IOException, SafetensorsException {
+        Optional<LocalCache.CachedCopy> copy =
+                cache == null ? Optional.empty() : cache.find(uri, version);
+        byte[] head;
+        try {
+            head = readHeaderBytes(uri, version, copy.map(LocalCache.CachedCopy::data));
+        } catch (SafetensorsException e) {
+            if (copy.isEmpty() || !copy.get().entry().checkableWhileStaged()) {
+                throw e;
+            }
+            // The length prefix of a copy not read whole yet: corrupt, unless the origin agrees.
+            cache.reject(uri, version, "its header is not valid: " + e.getMessage());
+            copy = Optional.empty();
+            head = readHeaderBytes(uri, version, Optional.empty());
+        }
+        if (copy.isPresent() && copy.get().entry().checkableWhileStaged()) {
+            // The copy's header is checked here; its tensors while they are staged.
+            int crc = io.warmstage.memory.Crc32c.of(ByteBuffer.wrap(head));
+            long want = copy.get().entry().headerCrc32c();
+            if (Integer.toUnsignedLong(crc) != want) {
+                cache.reject(
+                        uri,
+                        version,
+                        String.format(
+                                "its header's CRC-32C is %08x, its sidecar's %08x", crc, want));
+                head = readHeaderBytes(uri, version, Optional.empty());
+            }
+        }
+        return HeaderParser.parse(
+                Arrays.copyOfRange(head, 8, head.length), version.size(), uri.toString());
+    }
+
+    /**
+     * The file's first {@code 8 + N} bytes (length prefix and header JSON), from {@code cached}
+     * when present, else from the origin.
+     */
+    private byte[] readHeaderBytes(URI uri, ObjectVersion version, Optional<Path> cached)
+            throws IOException, SafetensorsException {
         String name = uri.toString();
-        Optional<Path> cached = cache == null ? Optional.empty() : cache.lookup(uri, version);
         int first = (int) Math.min(prefetch, version.size());
         byte[] head = read(uri, version, cached, 0, first);
         long n = HeaderParser.readHeaderLength(head, version.size(), name);
         long headerEnd = 8 + n;
-        byte[] json;
         if (headerEnd <= head.length) {
-            json = Arrays.copyOfRange(head, 8, (int) headerEnd);
-        } else {
-            json = new byte[(int) n];
-            System.arraycopy(head, 8, json, 0, head.length - 8);
-            byte[] rest = read(uri, version, cached, head.length, (int) (headerEnd - head.length));
-            System.arraycopy(rest, 0, json, head.length - 8, rest.length);
+            return Arrays.copyOf(head, (int) headerEnd);
         }
-        return HeaderParser.parse(json, version.size(), name);
+        byte[] all = Arrays.copyOf(head, Math.toIntExact(headerEnd));
+        byte[] rest = read(uri, version, cached, head.length, (int) (headerEnd - head.length));
+        System.arraycopy(rest, 0, all, head.length, rest.length);
+        return all;
     }
 
     private byte[] read(URI uri, ObjectVersion v, Optional<Path> cached, long offset, int length)

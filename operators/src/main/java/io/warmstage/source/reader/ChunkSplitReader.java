@@ -1,5 +1,6 @@
 package io.warmstage.source.reader;
 
+import io.warmstage.cache.CacheEntry;
 import io.warmstage.cache.LocalCache;
 import io.warmstage.memory.ChunkBuffer;
 import io.warmstage.memory.ChunkBuffers;
@@ -19,7 +20,6 @@ import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -248,6 +248,9 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             records.add(record(split, pos, buffer, n, from.cacheHit()));
             pos += n;
         }
+        if (!records.isEmpty()) {
+            from.expecting(records.get(0));
+        }
         (from.cacheHit() ? metrics.bytesFromCache : metrics.bytesFromOrigin).inc(split.length());
         metrics.splitFetchMillis.update((System.nanoTime() - started) / 1_000_000);
         return records;
@@ -303,17 +306,27 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private Source source(ChunkSplit split) throws IOException {
         URI uri = URI.create(split.uri());
         if (cache == null) {
-            return new Source(uri, split.version(), false);
+            return new Source(uri, split.version(), false, null, null);
         }
         String key = split.uri() + "\n" + split.version();
         Source known = sources.get(key);
         if (known == null) {
-            Optional<Path> local = cache.lookup(uri, split.version());
+            Optional<LocalCache.CachedCopy> local = cache.find(uri, split.version());
             if (local.isPresent()) {
-                URI file = local.get().toUri();
-                known = new Source(file, stores.forUri(file).stat(file), true);
+                URI file = local.get().data().toUri();
+                CacheEntry e = local.get().entry();
+                known =
+                        e.checkableWhileStaged()
+                                ? new Source(
+                                        file,
+                                        stores.forUri(file).stat(file),
+                                        true,
+                                        e.headerCrc32c().intValue(),
+                                        e.tensorCrcs())
+                                : new Source(
+                                        file, stores.forUri(file).stat(file), true, null, null);
             } else {
-                known = new Source(uri, split.version(), false);
+                known = new Source(uri, split.version(), false, null, null);
             }
             sources.put(key, known);
         }
@@ -324,8 +337,24 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         return uri.getScheme() == null || "file".equals(uri.getScheme());
     }
 
-    /** A location and the version every read of it is pinned to. */
-    private record Source(URI uri, ObjectVersion version, boolean cacheHit) {}
+    /**
+     * A location and the version every read of it is pinned to; for a cached copy checked while it
+     * is staged, the checksums it must have (else null).
+     */
+    private record Source(
+            URI uri,
+            ObjectVersion version,
+            boolean cacheHit,
+            Integer expectedHeaderCrc,
+            int[] expectedCrcs) {
+
+        /** Marks the first record of a split with what staging checks the copy against. */
+        ChunkRecord expecting(ChunkRecord r) {
+            r.expectedHeaderCrc = expectedHeaderCrc;
+            r.expectedCrcs = expectedCrcs;
+            return r;
+        }
+    }
 
     /**
      * Fills {@code dst} from {@code in}: through the channel where the stream is one (a local file:
