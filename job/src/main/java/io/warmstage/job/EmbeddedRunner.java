@@ -267,8 +267,12 @@ public final class EmbeddedRunner implements AutoCloseable {
         // A finished bounded job ends at once instead of waiting for one more checkpoint; the
         // collected events still arrive exactly once.
         client.set(CheckpointingOptions.ENABLE_CHECKPOINTS_AFTER_TASKS_FINISH, false);
-        return StreamExecutionEnvironment.createRemoteEnvironment(
-                webUi.getHost(), webUi.getPort(), client);
+        // In-process submission and result fetching (no REST round trips on the byte path's
+        // CPUs); the REST API stays up for the Web UI and `warmstage watch`.
+        return new StreamExecutionEnvironment(
+                new MiniClusterExecutor(cluster).loader(),
+                MiniClusterExecutor.environmentConfig(client),
+                EmbeddedRunner.class.getClassLoader());
     }
 
     private static void deleteTree(Path dir) {
