@@ -55,6 +55,15 @@ public class CacheOp {
     /** COMMIT: the file's expected CRC-32C when known (e.g. from the device), else null. */
     public Integer crc32c;
 
+    /**
+     * COMMIT: the CRC-32C of the file's header bytes, computed by staging from the bytes it wrote,
+     * or null. With {@link #tensorCrc32c} the writer publishes without reading the file back.
+     */
+    public Integer headerCrc32c;
+
+    /** COMMIT: each tensor's CRC-32C in data-offset order (see {@link #headerCrc32c}), or null. */
+    public int[] tensorCrc32c;
+
     /** ABORT: why. */
     public String reason;
 
@@ -110,6 +119,18 @@ public class CacheOp {
     public static CacheOp commit(int target, URI uri, ObjectVersion version, Integer crc32c) {
         CacheOp op = of(Kind.COMMIT, target, uri, version);
         op.crc32c = crc32c;
+        return op;
+    }
+
+    /**
+     * A COMMIT of {@code uri} at {@code version} with the checksums staging computed from the bytes
+     * it wrote: its header's CRC-32C and each tensor's in data-offset order.
+     */
+    public static CacheOp commit(
+            int target, URI uri, ObjectVersion version, int headerCrc32c, int[] tensorCrc32c) {
+        CacheOp op = of(Kind.COMMIT, target, uri, version);
+        op.headerCrc32c = headerCrc32c;
+        op.tensorCrc32c = tensorCrc32c;
         return op;
     }
 

@@ -15,8 +15,9 @@ import org.apache.flink.core.memory.DataOutputView;
  * any copy. A WRITE's bytes are written from its shared buffer and read back into a heap array (a
  * restored or copied op holds no pooled memory).
  *
- * <p>Format (version 1): kind ordinal, target, URI, size, ETag, offset, bytes (-1 for none),
- * CRC-32C (flag + int), reason. Strings are nullable ({@code writeBoolean} then {@code writeUTF}).
+ * <p>Format (version 2): kind ordinal, target, URI, size, ETag, offset, bytes (-1 for none),
+ * CRC-32C (flag + int), staging's checksums (flag, header CRC-32C, tensor count, each tensor's
+ * CRC-32C), reason. Strings are nullable ({@code writeBoolean} then {@code writeUTF}).
  */
 public final class CacheOpSerializer extends TypeSerializerSingleton<CacheOp> {
     private static final long serialVersionUID = 1L;
@@ -53,6 +54,8 @@ public final class CacheOpSerializer extends TypeSerializerSingleton<CacheOp> {
         c.buffer = from.buffer;
         c.lease = from.lease;
         c.crc32c = from.crc32c;
+        c.headerCrc32c = from.headerCrc32c;
+        c.tensorCrc32c = from.tensorCrc32c;
         c.reason = from.reason;
         return c;
     }
@@ -81,6 +84,14 @@ public final class CacheOpSerializer extends TypeSerializerSingleton<CacheOp> {
         if (op.crc32c != null) {
             out.writeInt(op.crc32c);
         }
+        out.writeBoolean(op.headerCrc32c != null && op.tensorCrc32c != null);
+        if (op.headerCrc32c != null && op.tensorCrc32c != null) {
+            out.writeInt(op.headerCrc32c);
+            out.writeInt(op.tensorCrc32c.length);
+            for (int c : op.tensorCrc32c) {
+                out.writeInt(c);
+            }
+        }
         writeString(op.reason, out);
     }
 
@@ -101,6 +112,13 @@ public final class CacheOpSerializer extends TypeSerializerSingleton<CacheOp> {
         }
         if (in.readBoolean()) {
             op.crc32c = in.readInt();
+        }
+        if (in.readBoolean()) {
+            op.headerCrc32c = in.readInt();
+            op.tensorCrc32c = new int[in.readInt()];
+            for (int i = 0; i < op.tensorCrc32c.length; i++) {
+                op.tensorCrc32c[i] = in.readInt();
+            }
         }
         op.reason = readString(in);
         return op;

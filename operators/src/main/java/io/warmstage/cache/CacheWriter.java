@@ -201,7 +201,10 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
         }
         try {
             OptionalInt crc = op.crc32c == null ? OptionalInt.empty() : OptionalInt.of(op.crc32c);
-            CacheEntry entry = e.commit(crc);
+            CacheEntry entry =
+                    op.headerCrc32c != null && op.tensorCrc32c != null
+                            ? e.commit(crc, op.headerCrc32c, op.tensorCrc32c)
+                            : e.commit(crc);
             return CacheResult.published(op.uri, e.dataFile().toString(), entry.size());
         } catch (IOException | RuntimeException ex) {
             return CacheResult.failed(op.uri, ex.getMessage());

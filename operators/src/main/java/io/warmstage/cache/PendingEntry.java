@@ -1,5 +1,6 @@
 package io.warmstage.cache;
 
+import io.warmstage.memory.Crc32c;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.storage.Redaction;
 import java.io.IOException;
@@ -94,12 +95,31 @@ public final class PendingEntry {
      *     nothing is left under the final names
      */
     public CacheEntry commit(OptionalInt expectedCrc32c) throws IOException {
+        return commit(expectedCrc32c, null, null);
+    }
+
+    /**
+     * As {@link #commit(OptionalInt)}, with the checksums the writer's caller computed from the
+     * bytes it wrote: the header's CRC-32C and each tensor's in data-offset order. When they fit
+     * the file's header (one per tensor) and no SHA-256 is pinned, the file is not read back: the
+     * whole-file CRC-32C is combined from them, so each byte is checksummed once, where it was
+     * staged. A hit on the entry checks every tensor against them while it stages.
+     *
+     * @throws IOException as {@link #commit(OptionalInt)}
+     */
+    public CacheEntry commit(OptionalInt expectedCrc32c, int headerCrc32c, int[] tensorCrc32c)
+            throws IOException {
+        return commit(expectedCrc32c, (Integer) headerCrc32c, tensorCrc32c);
+    }
+
+    private CacheEntry commit(OptionalInt expectedCrc32c, Integer headerCrc, int[] tensorCrcs)
+            throws IOException {
         checkNotFinished();
         finished = true;
         Path sidecarTemp = cache.tempSidecarPath(key);
         boolean dataPublished = false;
         try {
-            CacheEntry entry = verify(expectedCrc32c);
+            CacheEntry entry = verify(expectedCrc32c, headerCrc, tensorCrcs);
             writeSidecar(sidecarTemp, entry);
             synchronized (LocalCache.lockFor(key)) {
                 move(temp, cache.dataPath(key));
@@ -143,7 +163,8 @@ public final class PendingEntry {
         return temp;
     }
 
-    private CacheEntry verify(OptionalInt expectedCrc32c) throws IOException {
+    private CacheEntry verify(OptionalInt expectedCrc32c, Integer stagedHeader, int[] stagedTensors)
+            throws IOException {
         String gap = written.firstGap(version.size());
         if (gap != null) {
             throw new IOException("bytes " + gap + " of " + version.size() + " never written");
@@ -156,7 +177,20 @@ public final class PendingEntry {
         MessageDigest digest = sha256 == null ? null : LocalCache.sha256();
         long[] bounds = segments(temp, size, uri);
         int[] segmentCrcs = new int[Math.max(0, bounds.length - 1)];
-        int crc = LocalCache.crc32cOf(temp, digest, bounds, segmentCrcs);
+        int crc;
+        if (digest == null
+                && stagedHeader != null
+                && stagedTensors != null
+                && stagedTensors.length + 1 == segmentCrcs.length) {
+            segmentCrcs[0] = stagedHeader;
+            System.arraycopy(stagedTensors, 0, segmentCrcs, 1, stagedTensors.length);
+            crc = 0;
+            for (int i = 0; i < segmentCrcs.length; i++) {
+                crc = Crc32c.combine(crc, segmentCrcs[i], bounds[i + 1] - bounds[i]);
+            }
+        } else {
+            crc = LocalCache.crc32cOf(temp, digest, bounds, segmentCrcs);
+        }
         if (digest != null && !sha256.equals(HexFormat.of().formatHex(digest.digest()))) {
             throw new IOException("bytes do not have the pinned SHA-256 " + sha256);
         }

@@ -58,6 +58,9 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
         if (from.skipTensors != null) {
             c.skipTensors = from.skipTensors.clone();
         }
+        if (from.expectedCrcs != null) {
+            c.expectedCrcs = from.expectedCrcs.clone();
+        }
         return c;
     }
 

@@ -668,7 +668,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         g.restoreReported(reported);
         g.restoreCrcs(crcs);
         g.held.addAll(f.held);
-        g.noCacheWrite = true; // this slot's write of it was dropped
+        // The fresh bytes go into the host's cache in place of the copy, unless this slot's write
+        // of the file was under way (then dropped above: a second write of it is not started).
+        g.noCacheWrite = f.cacheWritten();
         open.put(key, g);
         if (stores == null) {
             stores = ObjectStores.create(config);
@@ -841,7 +843,22 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         open.remove(key);
         finished.add(key);
         if (f.cacheWritten()) {
-            ctx.output(CACHE_OPS, CacheOp.commit(slot, f.uriObject, f.version, null));
+            // The checksums computed from the bytes staged (and written): the writer need not
+            // read its copy back.
+            List<StagingFile.Done> all = f.allTensors();
+            int[] crcs = new int[all.size()];
+            for (int i = 0; i < crcs.length; i++) {
+                crcs[i] = all.get(i).crc32c();
+            }
+            ctx.output(
+                    CACHE_OPS,
+                    CacheOp.commit(
+                            slot,
+                            f.uriObject,
+                            f.version,
+                            io.warmstage.memory.Crc32c.of(
+                                    java.nio.ByteBuffer.wrap(f.headerBytes())),
+                            crcs));
         }
         StagingEvent e = event(StagingEvent.FILE, f.model, f.uri);
         e.bytes = f.fileSize;

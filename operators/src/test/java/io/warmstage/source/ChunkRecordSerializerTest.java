@@ -59,6 +59,22 @@ class ChunkRecordSerializerTest {
     }
 
     @Test
+    void aCachedCopysExpectedChecksumsRoundTrip() throws Exception {
+        ChunkRecord r = record();
+        r.expectedHeaderCrc = 0x89abcdef;
+        r.expectedCrcs = new int[] {1, -2, 0x7fffffff};
+        ChunkRecord back = roundTrip(r);
+        assertThat(back.expectedHeaderCrc).isEqualTo(0x89abcdef);
+        assertThat(back.expectedCrcs).containsExactly(1, -2, 0x7fffffff);
+        assertThat(back.skipTensors).containsExactly("lm_head.weight");
+        assertThat(back.cacheOwner).isTrue();
+        assertThat(roundTrip(record()).expectedHeaderCrc).isNull();
+        assertThat(ChunkRecordSerializer.INSTANCE.copy(r).expectedCrcs)
+                .containsExactly(1, -2, 0x7fffffff)
+                .isNotSameAs(r.expectedCrcs);
+    }
+
+    @Test
     void copyIsDeepAndHoldsNoPooledMemory() {
         ChunkRecord r = record().withBytes(new byte[] {1, 2, 3});
         ChunkRecord c = ChunkRecordSerializer.INSTANCE.copy(r);

@@ -107,10 +107,13 @@ class CorruptCacheITCase {
         assertThat(dataBytesServed() - served)
                 .as("the file again from the origin")
                 .isEqualTo(bytes.length);
-        assertThat(dataFiles()).as("the rotten copy is gone").isEmpty();
+        assertThat(run.out())
+                .containsOnlyOnce("WARNING cached copy " + dataFiles().get(0))
+                .contains("was corrupt");
+        assertThat(Files.readAllBytes(dataFiles().get(0)))
+                .as("the rotten copy is replaced by the origin's bytes")
+                .isEqualTo(bytes);
 
-        Run again = stage(tmp.resolve("again.jsonl")); // fills the cache anew
-        assertThat(again.out()).contains("0 hits, 1 misses");
         Run hit = stage(tmp.resolve("hit.jsonl"));
         assertThat(hit.out()).contains("1 hits, 0 misses");
         assertThat(tensorCrcs(tmp.resolve("hit.jsonl"))).isEqualTo(ReferenceReader.crcs(CNN));
