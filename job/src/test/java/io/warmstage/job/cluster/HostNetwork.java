@@ -35,7 +35,8 @@ import java.util.regex.Pattern;
  * bridge and the record; {@link #create} first deletes what earlier runs left behind whose every
  * recorded process has died (only names of recorded runs: nothing else is touched).
  *
- * <p>Needs root and {@code ip} ({@code iproute2}); {@link #supported()} probes it once.
+ * <p>Needs root and {@code ip} ({@code iproute2}); {@link #supported()} probes it once ({@code
+ * -Dwarmstage.netns=false} turns it off).
  */
 public final class HostNetwork implements AutoCloseable {
     static final Path REGISTRY = Path.of("/run/warmstage-netns");
@@ -71,6 +72,9 @@ public final class HostNetwork implements AutoCloseable {
     }
 
     private static String probe() {
+        if ("false".equals(System.getProperty("warmstage.netns"))) {
+            return "turned off by -Dwarmstage.netns=false";
+        }
         if (!System.getProperty("os.name", "").startsWith("Linux")) {
             return "not Linux";
         }
