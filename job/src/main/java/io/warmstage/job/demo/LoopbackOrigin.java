@@ -19,21 +19,24 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.resource.ResourceFactory;
 
 /**
- * An HTTP origin on 127.0.0.1 that serves one directory with range requests and ETags (Jetty's
- * {@link ResourceHandler}), and counts the body bytes and requests it serves.
+ * An HTTP origin on 127.0.0.1 (or another local address) that serves one directory with range
+ * requests and ETags (Jetty's {@link ResourceHandler}), and counts the body bytes and requests it
+ * serves.
  */
 public final class LoopbackOrigin implements AutoCloseable {
     private final Server server;
     private final AtomicLong bytes = new AtomicLong();
     private final AtomicLong requests = new AtomicLong();
     private final Map<String, AtomicLong> bytesByPath = new ConcurrentHashMap<>();
+    private final String host;
     private final int port;
     private volatile long bytesPerSecond;
 
-    private LoopbackOrigin(Path dir) throws Exception {
+    private LoopbackOrigin(Path dir, String host) throws Exception {
+        this.host = host;
         server = new Server();
         ServerConnector connector = new ServerConnector(server);
-        connector.setHost("127.0.0.1");
+        connector.setHost(host);
         connector.setPort(0);
         server.addConnector(connector);
         // No content cache: a file changed on disk is served (and versioned) as it is now.
@@ -59,12 +62,22 @@ public final class LoopbackOrigin implements AutoCloseable {
      * @throws Exception if the server cannot start
      */
     public static LoopbackOrigin serve(Path dir) throws Exception {
-        return new LoopbackOrigin(dir.toAbsolutePath());
+        return serve(dir, "127.0.0.1");
+    }
+
+    /**
+     * Serves {@code dir} on an ephemeral port of {@code address}, one of this machine's own
+     * addresses (a private bridge's, say, for clients in other network namespaces).
+     *
+     * @throws Exception if the server cannot start (the address is not local, say)
+     */
+    public static LoopbackOrigin serve(Path dir, String address) throws Exception {
+        return new LoopbackOrigin(dir.toAbsolutePath(), address);
     }
 
     /** The http:// URI of {@code relativePath} under the served directory. */
     public URI uri(String relativePath) {
-        return URI.create("http://127.0.0.1:" + port + "/").resolve(relativePath);
+        return URI.create("http://" + host + ":" + port + "/").resolve(relativePath);
     }
 
     /** Response body bytes served so far. */

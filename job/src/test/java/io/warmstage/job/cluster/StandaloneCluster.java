@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,22 +17,38 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * A real standalone Flink session cluster on 127.0.0.1, assembled from the project's own Flink
- * jars: one JobManager process ({@code StandaloneSessionClusterEntrypoint}) and TaskManager
- * processes ({@code TaskManagerRunner}), each a separate {@code java} with Flink's JVM options and
- * the memory options Flink's own {@code BashJavaUtils} computes from the generated {@code
- * config.yaml} (as {@code bin/jobmanager.sh} and {@code bin/taskmanager.sh} do). Jobs are submitted
- * as users do: the shaded job jar uploaded and run through the REST API.
+ * A real standalone Flink session cluster, assembled from the project's own Flink jars: one
+ * JobManager process ({@code StandaloneSessionClusterEntrypoint}) and TaskManager processes ({@code
+ * TaskManagerRunner}), each a separate {@code java} with Flink's JVM options and the memory options
+ * Flink's own {@code BashJavaUtils} computes from the generated {@code config.yaml} (as {@code
+ * bin/jobmanager.sh} and {@code bin/taskmanager.sh} do). Jobs are submitted as users do: the shaded
+ * job jar uploaded and run through the REST API.
+ *
+ * <p>The TaskManagers run on simulated hosts. Where the machine allows it ({@link
+ * HostNetwork#supported()}: root and {@code ip netns}) and the caller asks for it, each host is a
+ * network namespace of its own with its own address on a private bridge ({@link HostNetwork}): its
+ * TaskManagers bind that address ({@code taskmanager.host}, {@code taskmanager.bind-host}), the
+ * JobManager binds the bridge's address in the root namespace, so Flink's RPC and data exchange
+ * between hosts cross veth links. Each host also has its own disk: {@code <dir>/hosts/h<i>} is
+ * bind-mounted over {@code <dir>/host-local} for its processes ({@link #hostLocal()}, {@link
+ * #hostDir}). Otherwise (or when not asked) every process binds 127.0.0.1 and all TaskManagers are
+ * one host. The REST API binds 127.0.0.1 either way; the JobManager's RPC and REST ports are
+ * whatever free ports the operating system gives it (read back from the JobManager), unless a REST
+ * port is asked for.
  *
  * <p>Everything lives under one directory: {@code conf/config.yaml}, {@code log/} (one {@code .log}
- * and one {@code .out} per process), {@code checkpoints/}, and {@code pids} (for {@code stop} from
- * another process). {@link #close()} stops every process it started: SIGTERM, then SIGKILL after 15
- * s.
+ * and one {@code .out} per process), {@code checkpoints/}, {@code rest} (the REST URI), {@code
+ * network} (the run ID of the host network, if any) and {@code pids} (for {@code stop} from another
+ * process). {@link #close()} (also run on JVM shutdown unless {@link #detach()}ed) stops every
+ * process it started, SIGTERM then SIGKILL after 15 s, and deletes the host network.
  *
  * <p>Used by the {@code *ClusterITCase} tests and by {@code scripts/cluster.sh} ({@link
  * ClusterScript}).
@@ -80,33 +95,38 @@ public final class StandaloneCluster implements AutoCloseable {
                     "logger.pekko.level = WARN",
                     "");
 
+    private static final Pattern REST_LISTENING =
+            Pattern.compile("Rest endpoint listening at [^ :]+:(\\d+)");
+    private static final Pattern RPC_STARTED =
+            Pattern.compile("Actor system started at pekko\\.tcp://flink@[^ :]+:(\\d+)");
+
     private final Path dir;
     private final Path repo;
     private final String classpath;
-    private final URI rest;
+    private final HostNetwork net;
+    private URI rest;
+    private String rpcPort;
+    private Thread shutdownHook;
     private final List<Process> taskManagers = new ArrayList<>();
+    private final List<Integer> taskManagerHosts = new ArrayList<>();
     private final List<Process> all = new ArrayList<>();
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private List<String> tmJvm;
 
-    private StandaloneCluster(Path dir, Path repo, String classpath, URI rest) {
+    private StandaloneCluster(Path dir, Path repo, String classpath, HostNetwork net, URI rest) {
         this.dir = dir;
         this.repo = repo;
         this.classpath = classpath;
+        this.net = net;
         this.rest = rest;
     }
 
     /**
-     * Starts a JobManager and {@code taskManagers} TaskManagers with {@code slots} slots each and
-     * waits until all have registered.
+     * Starts a JobManager and {@code taskManagers} TaskManagers with {@code slots} slots each, all
+     * on 127.0.0.1 (one host), and waits until all have registered.
      *
-     * @param repo the repository root (its {@code job/target/classpath.txt} gives the Flink jars)
-     * @param dir the cluster's directory (created; a previous cluster's files there are replaced)
-     * @param restPort the REST port, 0 for a free one
-     * @param extra further config.yaml entries (override the defaults)
-     * @throws IOException if a process cannot start, or the TaskManagers do not register within 2
-     *     minutes (the message gives the tail of the processes' logs)
+     * @see #start(Path, Path, List, int, int, Map, boolean)
      */
     public static StandaloneCluster start(
             Path repo,
@@ -116,29 +136,94 @@ public final class StandaloneCluster implements AutoCloseable {
             int restPort,
             Map<String, String> extra)
             throws IOException, InterruptedException {
+        return start(repo, dir, List.of(taskManagers), slots, restPort, extra, false);
+    }
+
+    /**
+     * Starts a JobManager and, on each host {@code i}, {@code taskManagersPerHost.get(i)}
+     * TaskManagers with {@code slots} slots each, and waits until all have registered.
+     *
+     * @param repo the repository root (its {@code job/target/classpath.txt} gives the Flink jars)
+     * @param dir the cluster's directory (created; a previous cluster's files there are replaced)
+     * @param taskManagersPerHost TaskManager processes per host, e.g. {@code [2, 1]}
+     * @param restPort the REST port, 0 for one the operating system picks
+     * @param extra further config.yaml entries (override the defaults)
+     * @param namespaces whether to put each host in a network namespace of its own where the
+     *     machine allows it; where it does not, all TaskManagers run on 127.0.0.1 as one host and a
+     *     line on stdout says why ({@link #namespaces()} tells which)
+     * @throws IOException if a process cannot start, or the TaskManagers do not register within 2
+     *     minutes (the message gives the tail of the processes' logs); everything started is
+     *     stopped and deleted first
+     */
+    public static StandaloneCluster start(
+            Path repo,
+            Path dir,
+            List<Integer> taskManagersPerHost,
+            int slots,
+            int restPort,
+            Map<String, String> extra,
+            boolean namespaces)
+            throws IOException, InterruptedException {
         Files.createDirectories(dir.resolve("conf"));
         Files.createDirectories(dir.resolve("log"));
-        int port = restPort > 0 ? restPort : freePort();
-        Map<String, String> conf = defaults(dir, slots, port);
+        try (var old = Files.list(dir.resolve("log"))) {
+            for (Path f : old.toList()) {
+                Files.delete(f); // a previous cluster's logs (the log appender appends)
+            }
+        }
+        Files.createDirectories(dir.resolve("host-local"));
+        Files.deleteIfExists(dir.resolve("pids"));
+        Files.deleteIfExists(dir.resolve("rest"));
+        Files.deleteIfExists(dir.resolve("network"));
+        int total = taskManagersPerHost.stream().mapToInt(Integer::intValue).sum();
+        HostNetwork net = null;
+        if (namespaces && HostNetwork.supported()) {
+            net = HostNetwork.create(taskManagersPerHost.size());
+            Files.writeString(dir.resolve("network"), net.run() + "\n");
+            for (int h = 0; h < net.hosts(); h++) {
+                Files.createDirectories(dir.resolve("hosts/h" + h));
+            }
+        } else if (namespaces) {
+            System.out.println(
+                    "standalone cluster: network namespaces unavailable ("
+                            + HostNetwork.whyUnsupported()
+                            + "): all "
+                            + total
+                            + " TaskManagers on 127.0.0.1, one host");
+        }
+        Map<String, String> conf =
+                defaults(dir, slots, restPort, net == null ? "127.0.0.1" : net.bridgeAddress());
         conf.putAll(extra);
         writeConfig(dir.resolve("conf"), conf);
         Files.writeString(dir.resolve("conf/log4j.properties"), LOG4J);
-        StandaloneCluster c =
-                new StandaloneCluster(
-                        dir,
-                        repo,
-                        flinkClasspath(repo),
-                        URI.create("http://127.0.0.1:" + port + "/"));
-        Files.deleteIfExists(dir.resolve("pids"));
+        StandaloneCluster c = new StandaloneCluster(dir, repo, flinkClasspath(repo), net, null);
+        c.shutdownHook = new Thread(c::close, "standalone-cluster-stop");
+        Runtime.getRuntime().addShutdownHook(c.shutdownHook);
         try {
             c.startJobManager();
-            for (int i = 0; i < taskManagers; i++) {
-                c.startTaskManager();
+            for (int h = 0; h < taskManagersPerHost.size(); h++) {
+                for (int i = 0; i < taskManagersPerHost.get(h); i++) {
+                    c.startTaskManager(net == null ? 0 : h);
+                }
             }
-            c.awaitTaskManagers(taskManagers, Duration.ofMinutes(2));
+            c.awaitTaskManagers(total, Duration.ofMinutes(2));
         } catch (IOException | InterruptedException | RuntimeException e) {
             c.close();
             throw e;
+        }
+        if (net != null) {
+            StringBuilder sb = new StringBuilder("standalone cluster: JobManager at ");
+            sb.append(net.bridgeAddress()).append(" (bridge), hosts in network namespaces:");
+            for (int h = 0; h < net.hosts(); h++) {
+                sb.append(' ')
+                        .append(net.namespace(h))
+                        .append(' ')
+                        .append(net.hostAddress(h))
+                        .append(" (")
+                        .append(taskManagersPerHost.get(h))
+                        .append(" TaskManagers)");
+            }
+            System.out.println(sb);
         }
         return c;
     }
@@ -148,13 +233,68 @@ public final class StandaloneCluster implements AutoCloseable {
      * REST port); {@link #close()} of the returned object stops nothing.
      */
     public static StandaloneCluster attach(Path repo, Path dir) throws IOException {
-        String port =
-                Files.readAllLines(dir.resolve("conf/config.yaml")).stream()
-                        .filter(l -> l.startsWith("rest.port:"))
-                        .map(l -> l.substring("rest.port:".length()).trim())
-                        .findFirst()
-                        .orElseThrow(() -> new IOException("no cluster in " + dir));
-        return new StandaloneCluster(dir, repo, "", URI.create("http://127.0.0.1:" + port + "/"));
+        Path rest = dir.resolve("rest");
+        if (!Files.exists(rest)) {
+            throw new IOException("no cluster in " + dir + " (no " + rest + ")");
+        }
+        return new StandaloneCluster(
+                dir, repo, "", null, URI.create(Files.readString(rest).trim()));
+    }
+
+    /**
+     * Keeps the cluster running when this JVM exits (no stop on shutdown): for a cluster that
+     * {@link #stop(Path)} stops later.
+     */
+    public void detach() {
+        if (shutdownHook != null && Thread.currentThread() != shutdownHook) {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        }
+        shutdownHook = null;
+    }
+
+    /**
+     * Whether the hosts are network namespaces (else all TaskManagers are one host on loopback).
+     */
+    public boolean namespaces() {
+        return net != null;
+    }
+
+    /** The host network, if {@link #namespaces()}. */
+    public Optional<HostNetwork> network() {
+        return Optional.ofNullable(net);
+    }
+
+    /** How many hosts the TaskManagers are on (1 without namespaces). */
+    public int hosts() {
+        return net == null ? 1 : net.hosts();
+    }
+
+    /**
+     * The address a server in this JVM binds so that every TaskManager reaches it: the bridge's
+     * address with namespaces, else 127.0.0.1.
+     */
+    public String originAddress() {
+        return net == null ? "127.0.0.1" : net.bridgeAddress();
+    }
+
+    /**
+     * Host {@code h}'s address as Flink reports it (its {@code <host>}), e.g. {@code 10.77.0.10}.
+     */
+    public String hostAddress(int h) {
+        return net == null ? "127.0.0.1" : net.hostAddress(h);
+    }
+
+    /**
+     * The directory a task sees as its host's local disk ({@code <dir>/host-local}): give jobs
+     * paths under it (a cache directory, say) to have one per host.
+     */
+    public Path hostLocal() {
+        return dir.resolve("host-local");
+    }
+
+    /** Where host {@code h}'s {@link #hostLocal()} really is, seen from this JVM. */
+    public Path hostDir(int h) {
+        return net == null ? hostLocal() : dir.resolve("hosts/h" + h);
     }
 
     /** The REST API (and Web UI) base URI, e.g. {@code http://127.0.0.1:8081/}. */
@@ -172,20 +312,49 @@ public final class StandaloneCluster implements AutoCloseable {
         return List.copyOf(taskManagers);
     }
 
+    /** The host of each TaskManager process started so far, in start order. */
+    public List<Integer> taskManagerHosts() {
+        return List.copyOf(taskManagerHosts);
+    }
+
     /**
-     * Starts one more TaskManager process (a replacement after a loss, say).
+     * Starts one more TaskManager process on host 0 (a replacement after a loss, say).
      *
      * @return its process
      */
     public Process startTaskManager() throws IOException, InterruptedException {
+        return startTaskManager(0);
+    }
+
+    /**
+     * Starts one more TaskManager process on host {@code host}.
+     *
+     * @return its process
+     */
+    public Process startTaskManager(int host) throws IOException, InterruptedException {
         if (tmJvm == null) {
             tmJvm = resourceParams("GET_TM_RESOURCE_PARAMS");
         }
-        return start(
-                "taskmanager-" + taskManagers.size(),
-                tmJvm,
-                "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
-                taskManagers);
+        List<String> params = new ArrayList<>(tmJvm);
+        String address = net == null ? "127.0.0.1" : net.hostAddress(host);
+        params.addAll(
+                List.of(
+                        "-D",
+                        "jobmanager.rpc.port=" + rpcPort,
+                        "-D",
+                        "taskmanager.host=" + address,
+                        "-D",
+                        "taskmanager.bind-host=" + address));
+        List<String> prefix = net == null ? List.of() : net.exec(host, hostDir(host), hostLocal());
+        Process p =
+                start(
+                        "taskmanager-" + taskManagers.size(),
+                        prefix,
+                        params,
+                        "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+                        taskManagers);
+        taskManagerHosts.add(host);
+        return p;
     }
 
     /** Every process this cluster started (the JobManager first), killed ones included. */
@@ -287,20 +456,38 @@ public final class StandaloneCluster implements AutoCloseable {
         return JSON.readTree(r.body());
     }
 
-    /** Stops every process this cluster started: SIGTERM, and SIGKILL after 15 s. */
+    /**
+     * Stops every process this cluster started (SIGTERM, and SIGKILL after 15 s) and deletes the
+     * host network.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
         stop(all.stream().map(Process::toHandle).toList());
+        if (net != null) {
+            net.close();
+            try {
+                Files.deleteIfExists(dir.resolve("network"));
+            } catch (IOException e) {
+                System.err.println("warning: " + e.getMessage());
+            }
+        }
+        detach();
     }
 
     /**
-     * Stops the processes listed in {@code dir/pids} (a cluster started by another process).
+     * Stops the processes listed in {@code dir/pids} (a cluster started by another process) and
+     * deletes its host network ({@code dir/network}).
      *
      * @return how many were still running
      */
     public static int stop(Path dir) throws IOException {
         Path pids = dir.resolve("pids");
+        Path network = dir.resolve("network");
         if (!Files.exists(pids)) {
+            if (Files.exists(network)) {
+                HostNetwork.delete(Files.readString(network).trim());
+                Files.delete(network);
+            }
             return 0;
         }
         List<ProcessHandle> running =
@@ -312,6 +499,10 @@ public final class StandaloneCluster implements AutoCloseable {
                         .toList();
         stop(running);
         Files.deleteIfExists(pids);
+        if (Files.exists(network)) {
+            HostNetwork.delete(Files.readString(network).trim());
+            Files.delete(network);
+        }
         return running.size();
     }
 
@@ -336,18 +527,59 @@ public final class StandaloneCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts the JobManager and learns the ports it bound from its log: REST from "Rest endpoint
+     * listening at HOST:PORT", RPC from "Actor system started at pekko.tcp://flink@HOST:PORT" (no
+     * port is picked here and then taken by someone else before Flink binds it).
+     */
     private void startJobManager() throws IOException, InterruptedException {
-        start(
-                "jobmanager",
-                resourceParams("GET_JM_RESOURCE_PARAMS"),
-                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
-                null);
+        Process jm =
+                start(
+                        "jobmanager",
+                        List.of(),
+                        resourceParams("GET_JM_RESOURCE_PARAMS"),
+                        "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+                        null);
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        while (rest == null || rpcPort == null) {
+            if (!jm.isAlive()) {
+                throw new IOException(
+                        "the JobManager exited with status "
+                                + jm.exitValue()
+                                + " during start-up; logs: "
+                                + dir.resolve("log")
+                                + "\n"
+                                + tails());
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException(
+                        "the JobManager's REST API did not come up within 1 min\n" + tails());
+            }
+            String log = log("jobmanager.log");
+            Matcher m = REST_LISTENING.matcher(log);
+            if (m.find()) {
+                rest = URI.create("http://127.0.0.1:" + m.group(1) + "/");
+            }
+            m = RPC_STARTED.matcher(log);
+            if (m.find()) {
+                rpcPort = m.group(1);
+            }
+            if (rest == null || rpcPort == null) {
+                pause();
+            }
+        }
+        Files.writeString(dir.resolve("rest"), rest + "\n");
     }
 
-    private Process start(String name, List<String> jvmAndDynamic, String main, List<Process> into)
+    private Process start(
+            String name,
+            List<String> prefix,
+            List<String> jvmAndDynamic,
+            String main,
+            List<Process> into)
             throws IOException {
         int split = jvmAndDynamic.indexOf("--");
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(prefix);
         cmd.add(java());
         cmd.addAll(jvmAndDynamic.subList(0, split));
         cmd.addAll(FLINK_JVM_OPTS);
@@ -364,6 +596,9 @@ public final class StandaloneCluster implements AutoCloseable {
         pb.redirectErrorStream(true).redirectOutput(out.toFile());
         Process p = pb.start();
         all.add(p);
+        if (net != null) {
+            net.register(p.pid());
+        }
         if (into != null) {
             into.add(p);
         }
@@ -502,16 +737,21 @@ public final class StandaloneCluster implements AutoCloseable {
                 .collect(Collectors.joining(java.io.File.pathSeparator));
     }
 
-    private static Map<String, String> defaults(Path dir, int slots, int restPort)
-            throws IOException {
+    private static Map<String, String> defaults(
+            Path dir, int slots, int restPort, String jobManagerAddress) {
         Map<String, String> c = new LinkedHashMap<>();
-        c.put("jobmanager.rpc.address", "127.0.0.1");
-        c.put("jobmanager.rpc.port", Integer.toString(freePort()));
-        c.put("jobmanager.bind-host", "127.0.0.1");
+        c.put("jobmanager.rpc.address", jobManagerAddress);
+        c.put("jobmanager.rpc.port", "0"); // TaskManagers get the bound one as -D
+        c.put("jobmanager.bind-host", jobManagerAddress);
+        c.put("jobmanager.retrieve-taskmanager-hostname", "false");
         c.put("rest.address", "127.0.0.1");
         c.put("rest.bind-address", "127.0.0.1");
-        c.put("rest.port", Integer.toString(restPort));
-        c.put("taskmanager.host", "127.0.0.1");
+        if (restPort > 0) {
+            c.put("rest.port", Integer.toString(restPort));
+        } else {
+            c.put("rest.bind-port", "0");
+        }
+        c.put("taskmanager.host", "127.0.0.1"); // with namespaces, each host's address as -D
         c.put("taskmanager.bind-host", "127.0.0.1");
         c.put("taskmanager.numberOfTaskSlots", Integer.toString(slots));
         c.put("jobmanager.memory.process.size", "768m");
@@ -537,12 +777,6 @@ public final class StandaloneCluster implements AutoCloseable {
         return v.matches("[A-Za-z0-9._:/ -]+") && !v.contains(": ")
                 ? v
                 : JSON.valueToTree(v).toString();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     private static String java() {

@@ -28,15 +28,17 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Warmstage on a real standalone Flink cluster: one JobManager and two TaskManager processes with 2
- * slots each on one host (127.0.0.1), the shaded job jar uploaded and run through the REST API at
- * parallelism 4 with the cache on, exactly as the README's cluster section does. Every slot reports
- * every tensor with the reference's CRC-32C (read from the report the job writes with Flink's
- * FileSink), the two TaskManager processes agree on one cache writer per file, and the host's cache
- * holds the origin's bytes. Last, a TaskManager process killed with SIGKILL mid-run: the job
- * restarts from its checkpoint on a replacement TaskManager and finishes with the same checks. Then
- * a refresh round: a manifest of two models with {@code refresh: 1s}; one model's file changes at
- * the origin, every slot stages its new bytes while the other file is not fetched again, and the
- * job cancelled through REST frees every slot, after which every process stops on SIGTERM.
+ * slots each on one host (a network namespace of its own where the machine allows it, reached by
+ * the JobManager and the origin over a veth link; else 127.0.0.1), the shaded job jar uploaded and
+ * run through the REST API at parallelism 4 with the cache on, exactly as the README's cluster
+ * section does. Every slot reports every tensor with the reference's CRC-32C (read from the report
+ * the job writes with Flink's FileSink), the two TaskManager processes agree on one cache writer
+ * per file, and the host's cache holds the origin's bytes. Last, a TaskManager process killed with
+ * SIGKILL mid-run: the job restarts from its checkpoint on a replacement TaskManager and finishes
+ * with the same checks. Then a refresh round: a manifest of two models with {@code refresh: 1s};
+ * one model's file changes at the origin, every slot stages its new bytes while the other file is
+ * not fetched again, and the job cancelled through REST frees every slot, after which every process
+ * stops on SIGTERM.
  *
  * <p>Runs in the integration-test phase ({@code mvn verify}), after the shaded jar is built.
  */
@@ -79,14 +81,15 @@ class StandaloneClusterITCase {
                 StandaloneCluster.start(
                         Path.of("..").toAbsolutePath().normalize(),
                         dir,
-                        2,
+                        List.of(2),
                         2,
                         0,
                         Map.of(
                                 "execution.checkpointing.interval", "1 s",
                                 "heartbeat.interval", "1000",
                                 "heartbeat.timeout", "10000",
-                                "warmstage.source.split-size", "1mb"));
+                                "warmstage.source.split-size", "1mb"),
+                        true);
     }
 
     @AfterAll
@@ -111,9 +114,9 @@ class StandaloneClusterITCase {
     @Test
     @Order(3)
     void aTaskManagerProcessKilledMidRunIsReplacedAndTheJobFinishes() throws Exception {
-        Path cache = cluster.dir().resolve("cache-recovery");
+        Path cache = cluster.hostLocal().resolve("cache-recovery");
         Path report = cluster.dir().resolve("report-recovery");
-        try (LoopbackOrigin origin = LoopbackOrigin.serve(modelDir)) {
+        try (LoopbackOrigin origin = LoopbackOrigin.serve(modelDir, cluster.originAddress())) {
             origin.throttle(512 << 10); // 512 KiB/s per response: the run spans checkpoints
             String job = submit(origin, "per-target", cache, report);
             awaitCompletedCheckpoints(job, 2);
@@ -139,7 +142,9 @@ class StandaloneClusterITCase {
             assertThat(published.values())
                     .as("published at most once per file")
                     .allMatch(n -> n == 1);
-            assertThat(digests(cache)).as("the host cache").isEqualTo(digests(modelDir));
+            assertThat(digests(cluster.hostDir(0).resolve("cache-recovery")))
+                    .as("the host cache")
+                    .isEqualTo(digests(modelDir));
         }
     }
 
@@ -156,7 +161,7 @@ class StandaloneClusterITCase {
         String pathB = "/b/" + fileB.getFileName();
         Map<String, String> oldB = ReferenceReader.crcs(fileB);
         Path report = cluster.dir().resolve("report-refresh");
-        try (LoopbackOrigin server = LoopbackOrigin.serve(origin)) {
+        try (LoopbackOrigin server = LoopbackOrigin.serve(origin, cluster.originAddress())) {
             Path manifest = cluster.dir().resolve("refresh-manifest.yaml");
             Files.writeString(
                     manifest,
@@ -249,9 +254,9 @@ class StandaloneClusterITCase {
     }
 
     private void stageAndCheck(String mode, int copies) throws Exception {
-        Path cache = cluster.dir().resolve("cache-" + mode);
+        Path cache = cluster.hostLocal().resolve("cache-" + mode);
         Path report = cluster.dir().resolve("report-" + mode);
-        try (LoopbackOrigin origin = LoopbackOrigin.serve(modelDir)) {
+        try (LoopbackOrigin origin = LoopbackOrigin.serve(modelDir, cluster.originAddress())) {
             String job = submit(origin, mode, cache, report);
             assertThat(cluster.awaitEnd(job, Duration.ofMinutes(3))).isEqualTo("FINISHED");
             long served = origin.bytesServed();
@@ -269,13 +274,15 @@ class StandaloneClusterITCase {
                                     .filter(e -> "model".equals(e.path("event").asText()))
                                     .map(e -> e.path("host").asText())
                                     .distinct())
-                    .as("one host: two TaskManager processes on 127.0.0.1")
+                    .as("one host: two TaskManager processes on %s", cluster.hostAddress(0))
                     .hasSize(1);
             assertThat(publishedPerFile(events))
                     .as("one cache writer per host and file")
                     .hasSize(shards.size())
                     .allSatisfy((file, n) -> assertThat(n).isEqualTo(1));
-            assertThat(digests(cache)).as("the host cache").isEqualTo(digests(modelDir));
+            assertThat(digests(cluster.hostDir(0).resolve("cache-" + mode)))
+                    .as("the host cache")
+                    .isEqualTo(digests(modelDir));
 
             Map<String, Long> totals = accumulators(job);
             assertThat(totals)
@@ -325,7 +332,7 @@ class StandaloneClusterITCase {
                 .allMatch(e -> "staged".equals(e.path("status").asText()));
     }
 
-    private static Map<String, Long> publishedPerFile(List<JsonNode> events) {
+    static Map<String, Long> publishedPerFile(List<JsonNode> events) {
         return events.stream()
                 .filter(e -> "cache".equals(e.path("event").asText()))
                 .filter(e -> "published".equals(e.path("status").asText()))
@@ -334,7 +341,7 @@ class StandaloneClusterITCase {
     }
 
     /** The events of the report's finished part files (in-progress files are hidden). */
-    private static List<JsonNode> report(Path dir) throws Exception {
+    static List<JsonNode> report(Path dir) throws Exception {
         List<JsonNode> out = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(p -> !p.getFileName().toString().startsWith(".")).toList()) {
@@ -487,7 +494,7 @@ class StandaloneClusterITCase {
         return out;
     }
 
-    private static void deleteTree(Path dir) throws Exception {
+    static void deleteTree(Path dir) throws Exception {
         if (!Files.exists(dir)) {
             return;
         }
