@@ -41,6 +41,27 @@ public interface CopyEngine<P> extends AutoCloseable {
      */
     void copyToHost(int slot, P source, long deviceOffset, int bytes) throws DeviceException;
 
+    /**
+     * Page-locks {@code memory} (all its capacity) for every context of the process, so that {@link
+     * #copyAsyncFrom} can read it directly ({@code cuMemHostRegister}, portable).
+     *
+     * @return an undo that makes it pageable again (errors ignored), or null when this engine does
+     *     not page-lock host memory
+     * @throws DeviceException if the device refuses
+     */
+    default io.warmstage.memory.ChunkBuffer.Pin pin(ByteBuffer memory) throws DeviceException {
+        return null;
+    }
+
+    /**
+     * Enqueues an H2D copy of {@code src.remaining()} bytes of page-locked host memory (see {@link
+     * #pin}) to {@code target[deviceOffset, ...)}. Returns before the copy runs; {@code src} must
+     * not change or be freed until a later {@link #synchronize} returned.
+     */
+    default void copyAsyncFrom(ByteBuffer src, P target, long deviceOffset) throws DeviceException {
+        throw new UnsupportedOperationException("this engine copies from its pinned slots only");
+    }
+
     /** Frees every slot's pinned memory, the events and the stream. Idempotent. */
     @Override
     void close();

@@ -44,6 +44,18 @@ public final class CudaBuffer<P> implements DeviceBuffer {
     }
 
     @Override
+    public synchronized void copyFromHost(
+            long offset, ByteBuffer src, io.warmstage.memory.ChunkBuffer owner)
+            throws DeviceException {
+        check(offset, src.remaining());
+        try {
+            ring.copyFromPooled(pointer, offset, src, owner);
+        } catch (DeviceLostException e) {
+            throw device.lost(e);
+        }
+    }
+
+    @Override
     public synchronized void synchronize() throws DeviceException {
         check(0, 0);
         try {

@@ -1,5 +1,6 @@
 package io.warmstage.device;
 
+import static jcuda.driver.JCudaDriver.CU_MEMHOSTREGISTER_PORTABLE;
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuEventCreate;
 import static jcuda.driver.JCudaDriver.cuEventDestroy;
@@ -7,6 +8,8 @@ import static jcuda.driver.JCudaDriver.cuEventRecord;
 import static jcuda.driver.JCudaDriver.cuEventSynchronize;
 import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemHostAlloc;
+import static jcuda.driver.JCudaDriver.cuMemHostRegister;
+import static jcuda.driver.JCudaDriver.cuMemHostUnregister;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoH;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 import static jcuda.driver.JCudaDriver.cuStreamCreate;
@@ -66,6 +69,43 @@ final class CudaCopyEngine implements CopyEngine<CUdeviceptr> {
                 () ->
                         cuMemcpyHtoDAsync(
                                 target.withByteOffset(deviceOffset), pinned[slot], bytes, stream));
+    }
+
+    /**
+     * {@code cuMemHostRegister(PORTABLE)} of the buffer's whole capacity; the undo is {@code
+     * cuMemHostUnregister} in this engine's context (ignored when that context is gone: its
+     * registrations went with it). Memory registered already counts as pinned.
+     */
+    @Override
+    public io.warmstage.memory.ChunkBuffer.Pin pin(ByteBuffer memory) throws DeviceException {
+        Pointer p = Pointer.to(memory.duplicate().clear());
+        long bytes = memory.capacity();
+        try {
+            cuCtxSetCurrent(context);
+            cuMemHostRegister(p, bytes, CU_MEMHOSTREGISTER_PORTABLE);
+        } catch (CudaException e) {
+            if (!String.valueOf(e.getMessage())
+                    .contains("CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED")) {
+                throw CudaErrors.of(
+                        device + ": cuMemHostRegister(" + bytes + ")", e.getMessage(), e);
+            }
+        }
+        return () ->
+                quietly(
+                        () -> {
+                            cuCtxSetCurrent(context);
+                            return cuMemHostUnregister(p);
+                        });
+    }
+
+    @Override
+    public void copyAsyncFrom(ByteBuffer src, CUdeviceptr target, long deviceOffset)
+            throws DeviceException {
+        int bytes = src.remaining();
+        Pointer from = Pointer.to(src);
+        run(
+                "cuMemcpyHtoDAsync",
+                () -> cuMemcpyHtoDAsync(target.withByteOffset(deviceOffset), from, bytes, stream));
     }
 
     @Override

@@ -21,6 +21,19 @@ public interface DeviceBuffer extends AutoCloseable {
      */
     void copyFromHost(long offset, ByteBuffer src) throws DeviceException;
 
+    /**
+     * As {@link #copyFromHost(long, ByteBuffer)}, for bytes that lie in {@code owner}'s pooled
+     * memory: a device that can page-lock the pool's buffers copies straight from it (no staging
+     * copy on the host), taking a reference to {@code owner} until the copy has landed. The default
+     * copies as {@link #copyFromHost(long, ByteBuffer)} does.
+     *
+     * @param owner the pooled buffer {@code src} is a view of, or null
+     */
+    default void copyFromHost(long offset, ByteBuffer src, io.warmstage.memory.ChunkBuffer owner)
+            throws DeviceException {
+        copyFromHost(offset, src);
+    }
+
     /** Waits until every copy issued so far has landed in device memory. */
     void synchronize() throws DeviceException;
 

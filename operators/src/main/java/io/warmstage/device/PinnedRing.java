@@ -1,7 +1,10 @@
 package io.warmstage.device;
 
+import io.warmstage.memory.ChunkBuffer;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
@@ -22,6 +25,18 @@ public final class PinnedRing<P> implements AutoCloseable {
     private final boolean[] inFlight;
     private int next;
     private volatile boolean closed;
+
+    /**
+     * Pooled buffers whose bytes copies enqueued since the last synchronize read directly: each
+     * holds a reference until the stream has run past its copy.
+     */
+    private final List<ChunkBuffer> held = new ArrayList<>();
+
+    /** Whether the engine page-locks pooled buffers; false after it declined once. */
+    private boolean pinsPooled = true;
+
+    /** Pooled buffers held at most before the ring synchronizes and lets them go. */
+    static final int MAX_HELD = 8;
 
     /**
      * Allocates {@code slotCount} pinned slots of {@code slotBytes} bytes each, once.
@@ -87,11 +102,82 @@ public final class PinnedRing<P> implements AutoCloseable {
         }
     }
 
+    /**
+     * Stages {@code src}, a view of {@code owner}'s pooled memory, into {@code target} at {@code
+     * deviceOffset}: when the engine page-locks pooled buffers (once per buffer, kept while the
+     * pool keeps it), the H2D copy reads {@code src} directly and {@code owner} is held until the
+     * stream has run past it (at the next synchronize, which happens at the latest after {@link
+     * #MAX_HELD} such copies, so held memory stays bounded). Otherwise, or without an owner, as
+     * {@link #copyFromHost}. Advances {@code src} to its limit.
+     *
+     * @throws DeviceException as {@link #copyFromHost}
+     */
+    public synchronized void copyFromPooled(
+            P target, long deviceOffset, ByteBuffer src, ChunkBuffer owner) throws DeviceException {
+        checkOpen();
+        if (owner == null || !src.isDirect() || !pinned(owner)) {
+            copyFromHost(target, deviceOffset, src);
+            return;
+        }
+        try {
+            held.add(owner.retain());
+            engine.copyAsyncFrom(src.slice(), target, deviceOffset);
+            src.position(src.limit());
+            if (held.size() >= MAX_HELD) {
+                synchronize();
+            }
+        } catch (DeviceException | RuntimeException e) {
+            drainAfterFailure();
+            throw e;
+        }
+    }
+
+    /** Pooled buffers held by copies in flight (for tests). */
+    synchronized int held() {
+        return held.size();
+    }
+
+    private boolean pinned(ChunkBuffer owner) throws DeviceException {
+        if (owner.pin() != null) {
+            return true;
+        }
+        if (!pinsPooled) {
+            return false;
+        }
+        ChunkBuffer.Pin p;
+        try {
+            p = engine.pin(owner.memory());
+        } catch (DeviceLostException e) {
+            throw e;
+        } catch (DeviceException e) {
+            // Page-locking is an optimization: copy through the slots from now on.
+            org.slf4j.LoggerFactory.getLogger(PinnedRing.class)
+                    .warn(
+                            "pooled buffers are not page-locked, copies go through pinned slots: {}",
+                            e.getMessage());
+            p = null;
+        }
+        if (p == null) {
+            pinsPooled = false;
+            return false;
+        }
+        if (!owner.pinnedBy(p)) {
+            p.unpin(); // pinned by another device meanwhile
+        }
+        return true;
+    }
+
     /** Waits for every enqueued copy; afterwards all slots are free. */
     public synchronized void synchronize() throws DeviceException {
         checkOpen();
         engine.synchronize();
         Arrays.fill(inFlight, false);
+        releaseHeld();
+    }
+
+    private void releaseHeld() {
+        held.forEach(ChunkBuffer::release);
+        held.clear();
     }
 
     /**
@@ -138,6 +224,7 @@ public final class PinnedRing<P> implements AutoCloseable {
         } catch (DeviceException | RuntimeException e) {
             // Closing anyway: the engine frees its memory after the device is done or failed.
         } finally {
+            releaseHeld();
             engine.close();
         }
     }
@@ -160,8 +247,10 @@ public final class PinnedRing<P> implements AutoCloseable {
     private void drainAfterFailure() {
         try {
             engine.synchronize();
+            releaseHeld(); // the stream ran past every held copy
         } catch (DeviceException | RuntimeException e) {
-            // The original failure is the one to report.
+            // The original failure is the one to report. Held buffers stay held: a copy may still
+            // read them; the ring's close gives them back.
         }
         Arrays.fill(inFlight, false);
     }

@@ -17,6 +17,18 @@ public final class ChunkBuffer {
     private final ByteBuffer memory;
     private final ChunkBuffers pool;
     private final AtomicInteger refs = new AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicReference<Pin> pin =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    /**
+     * A device's page-locking of a buffer's memory (for CUDA, {@code cuMemHostRegister}), so that
+     * an asynchronous host-to-device copy reads it directly instead of through a pinned staging
+     * slot. Undone by the pool before it frees the memory.
+     */
+    public interface Pin {
+        /** Makes the memory pageable again, ignoring errors (the device may be gone). */
+        void unpin();
+    }
 
     ChunkBuffer(ByteBuffer memory, ChunkBuffers pool) {
         this.memory = memory;
@@ -70,6 +82,27 @@ public final class ChunkBuffer {
     /** References held now: 0 once given back (for tests). */
     public int references() {
         return Math.max(0, refs.get());
+    }
+
+    /** The pin on this buffer's memory, or null when no device page-locked it. */
+    public Pin pin() {
+        return pin.get();
+    }
+
+    /**
+     * Records that {@code p} page-locked this buffer's memory; false (and {@code p} not recorded)
+     * if another pin already holds it. The memory stays pinned while the pool keeps the buffer.
+     */
+    public boolean pinnedBy(Pin p) {
+        return pin.compareAndSet(null, p);
+    }
+
+    /** Undoes the pin, if any: before the memory is freed. */
+    void unpin() {
+        Pin p = pin.getAndSet(null);
+        if (p != null) {
+            p.unpin();
+        }
     }
 
     ByteBuffer raw() {

@@ -88,6 +88,7 @@ public final class ChunkBuffers {
             }
         }
         allocated.decrementAndGet();
+        b.unpin(); // a device's page-locking ends before the memory is freed
         if (UNSAFE != null) {
             UNSAFE.invokeCleaner(b.raw());
         }

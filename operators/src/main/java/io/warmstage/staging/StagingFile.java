@@ -240,7 +240,7 @@ final class StagingFile {
             if (header != null) {
                 checksumPieces(at, section);
             }
-            data.copyFromHost(at, section);
+            data.copyFromHost(at, section, r.buffer);
         }
     }
 

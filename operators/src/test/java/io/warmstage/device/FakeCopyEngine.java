@@ -99,6 +99,73 @@ final class FakeCopyEngine implements CopyEngine<byte[]> {
                 });
     }
 
+    /** Whether {@link #pin} page-locks (else it declines, as an engine without the feature). */
+    boolean pins = true;
+
+    /** Host memory page-locked now: base address to length in bytes. */
+    final java.util.Map<Long, Integer> pinnedNow = new java.util.HashMap<>();
+
+    /** How often {@link #pin} was called. */
+    int pinCalls;
+
+    /** A failure for {@link #pin} to throw; null for none. */
+    DeviceException pinFailure;
+
+    @Override
+    public synchronized io.warmstage.memory.ChunkBuffer.Pin pin(ByteBuffer memory)
+            throws DeviceException {
+        pinCalls++;
+        if (pinFailure != null) {
+            throw pinFailure;
+        }
+        if (!pins) {
+            return null;
+        }
+        long address = address(memory);
+        pinnedNow.put(address, memory.capacity());
+        log.add("pin");
+        return () -> {
+            synchronized (this) {
+                pinnedNow.remove(address);
+                log.add("unpin");
+            }
+        };
+    }
+
+    @Override
+    public synchronized void copyAsyncFrom(ByteBuffer src, byte[] target, long deviceOffset)
+            throws DeviceException {
+        long at = address(src);
+        boolean inside =
+                pinnedNow.entrySet().stream()
+                        .anyMatch(
+                                e ->
+                                        at >= e.getKey()
+                                                && at + src.remaining()
+                                                        <= e.getKey() + e.getValue());
+        if (!inside) {
+            throw new IllegalStateException("direct copy from memory that is not pinned");
+        }
+        int bytes = src.remaining();
+        ByteBuffer from = src.duplicate();
+        log.add("h2d direct @" + deviceOffset + " x" + bytes);
+        // Reads the host memory when it runs, like DMA: bytes changed before then land changed.
+        enqueue(
+                "ran h2d direct @" + deviceOffset,
+                () -> from.get(target, (int) deviceOffset, bytes));
+    }
+
+    /** The address of a direct buffer's byte at its position. */
+    private static long address(ByteBuffer b) {
+        try {
+            var f = java.nio.Buffer.class.getDeclaredField("address");
+            f.setAccessible(true);
+            return (long) f.get(b) + b.position();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Override
     public synchronized void record(int slot) throws DeviceException {
         enter();

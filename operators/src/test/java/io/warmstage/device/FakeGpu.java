@@ -50,6 +50,20 @@ public final class FakeGpu {
         engine.nextCopyFailure = e;
     }
 
+    /** H2D copies read straight from page-locked pooled buffers so far. */
+    public long directCopies() {
+        synchronized (engine) {
+            return engine.log.stream().filter(l -> l.startsWith("h2d direct")).count();
+        }
+    }
+
+    /** H2D copies staged through the ring's pinned slots so far. */
+    public long slotCopies() {
+        synchronized (engine) {
+            return engine.log.stream().filter(l -> l.startsWith("h2d slot")).count();
+        }
+    }
+
     /** Whether the device closed: ring (engine) and context (memory) released. */
     public boolean closed() {
         return device.isClosed() && engine.closed && memory.closed;

@@ -12,6 +12,7 @@ import io.warmstage.format.HeaderParser;
 import io.warmstage.format.SafetensorsHeader;
 import io.warmstage.format.TensorInfo;
 import io.warmstage.source.ChunkRecord;
+import io.warmstage.testing.ReferenceReader;
 import io.warmstage.testing.SharedData;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,6 +97,36 @@ class StagingOnGpuTest {
             reported = tensors.size();
         }
         assertThat(reported).isEqualTo(25);
+    }
+
+    @Test
+    void pooledChunksGoStraightFromTheirBuffersToTheDeviceAndComeBackOnceLanded() throws Exception {
+        open(false);
+        byte[] origin = Files.readAllBytes(PEFT);
+        io.warmstage.memory.ChunkBuffers pool =
+                new io.warmstage.memory.ChunkBuffers(100_000, 64L << 20);
+        List<io.warmstage.memory.ChunkBuffer> taken = new java.util.ArrayList<>();
+        for (ChunkRecord r : StagingFunctionTest.chunks(PEFT, "peft", 100_000, false)) {
+            io.warmstage.memory.ChunkBuffer b = pool.take();
+            taken.add(b);
+            java.nio.ByteBuffer m = b.memory();
+            m.put(r.bytes()).flip();
+            r.data = m.slice();
+            r.buffer = b;
+            harness.processElement(r, 0);
+            b.release(); // as the emitter does once the chained staging returned
+        }
+        java.util.Map<String, String> crcs = new java.util.HashMap<>();
+        harness.extractOutputValues().stream()
+                .filter(e -> e.event.equals("tensor"))
+                .forEach(e -> crcs.put(e.tensor, e.crc32c));
+        assertThat(crcs).isEqualTo(ReferenceReader.crcs(PEFT));
+        assertThat(gpu.directCopies()).as("chunks copied from their own buffers").isPositive();
+        assertThat(gpu.allocations().get(0))
+                .isEqualTo(
+                        Arrays.copyOfRange(
+                                origin, (int) HeaderParser.read(PEFT).dataStart(), origin.length));
+        assertThat(taken).allSatisfy(b -> assertThat(b.references()).isZero());
     }
 
     @Test
