@@ -38,6 +38,28 @@ public record CacheEntry(
         Long headerCrc32c,
         java.util.List<Long> tensorCrc32c) {
 
+    /**
+     * @throws IllegalArgumentException if a recorded checksum is null or not an unsigned 32-bit
+     *     value: such a sidecar was not written by a cache writer and is not trusted (a lookup
+     *     removes the entry and fetches the file again)
+     */
+    public CacheEntry {
+        if (tensorCrc32c != null) {
+            for (int i = 0; i < tensorCrc32c.size(); i++) {
+                Long c = tensorCrc32c.get(i);
+                if (c == null || c < 0 || c > 0xFFFF_FFFFL) {
+                    throw new IllegalArgumentException(
+                            "tensorCrc32c[" + i + "] is " + c + ", not an unsigned 32-bit value");
+                }
+            }
+            tensorCrc32c = java.util.List.copyOf(tensorCrc32c);
+        }
+        if (headerCrc32c != null && (headerCrc32c < 0 || headerCrc32c > 0xFFFF_FFFFL)) {
+            throw new IllegalArgumentException(
+                    "headerCrc32c is " + headerCrc32c + ", not an unsigned 32-bit value");
+        }
+    }
+
     /** An entry without per-tensor checksums (checked as a whole file on a hit). */
     public CacheEntry(
             String uri, long size, String etag, Long crc32c, String sha256, String createdAt) {

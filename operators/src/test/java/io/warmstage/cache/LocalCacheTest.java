@@ -158,6 +158,23 @@ class LocalCacheTest {
     }
 
     @Test
+    void findMissesAndCleansWhenTheSidecarsTensorChecksumsAreNotChecksums() throws Exception {
+        for (String bad : new String[] {"[null]", "[-1]", "[4294967296]"}) {
+            Path data = publish();
+            Path sidecar = sidecarOf(uri, version);
+            String json = Files.readString(sidecar, StandardCharsets.UTF_8);
+            Files.writeString(
+                    sidecar,
+                    json.replaceAll("\"tensorCrc32c\":\\[[^\\]]*\\]", "\"tensorCrc32c\":" + bad),
+                    StandardCharsets.UTF_8);
+
+            assertThat(cache.find(uri, version)).as(bad).isEmpty();
+            assertThat(data).as(bad).doesNotExist();
+            assertThat(sidecar).as(bad).doesNotExist();
+        }
+    }
+
+    @Test
     void lookupOfAnUnknownEntryMissesAndLeavesWritersAlone() throws Exception {
         PendingEntry inProgress = cache.begin(uri, version);
         inProgress.write(0, ByteBuffer.wrap(bytes, 0, 100));

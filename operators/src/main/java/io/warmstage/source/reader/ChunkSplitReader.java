@@ -11,6 +11,7 @@ import io.warmstage.storage.FileRetryBudget;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.storage.RangeReads;
+import io.warmstage.storage.Redaction;
 import io.warmstage.storage.RetryPolicy;
 import io.warmstage.storage.Sleeper;
 import io.warmstage.storage.StorageException;
@@ -197,6 +198,28 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         } catch (Exception e) {
             if (Thread.currentThread().isInterrupted()) {
                 return List.of();
+            }
+            String key = split.uri() + "\n" + split.version();
+            Source from = sources.get(key);
+            if (from != null && from.cacheHit()) {
+                // The cached copy went away or changed under this reader (another slot found it
+                // corrupt and replaced it, or it was evicted): the origin has the same version.
+                LOG.info(
+                        "Reading {} from the origin: its cached copy {} is gone ({})",
+                        Redaction.uri(URI.create(split.uri())),
+                        from.uri(),
+                        e.toString());
+                sources.put(
+                        key,
+                        new Source(URI.create(split.uri()), split.version(), false, null, null));
+                try {
+                    return readRange(split);
+                } catch (Exception again) {
+                    if (Thread.currentThread().isInterrupted()) {
+                        return List.of();
+                    }
+                    e = again;
+                }
             }
             failedFiles.add(split.uri() + "\n" + split.version());
             Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
