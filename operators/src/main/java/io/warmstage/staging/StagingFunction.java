@@ -825,7 +825,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             }
             gpu =
                     new StagedGpu(
-                            ordinal(device.name()), null, HexFormat.of().formatHex(handle.get()));
+                            ordinal(device.name()),
+                            device.gpuUuid().orElse(null),
+                            HexFormat.of().formatHex(handle.get()));
         }
         StagedEntry e =
                 new StagedEntry(
