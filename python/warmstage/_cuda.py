@@ -11,6 +11,7 @@ import ctypes
 from ._load import _DTYPES
 
 _IPC_LAZY_ENABLE_PEER_ACCESS = 1
+_IPC_HANDLE_SIZE = 64
 _opened = {}
 
 
@@ -32,6 +33,34 @@ def _check(rc, what):
         raise RuntimeError("cuda: %s failed with CUresult %d" % (what, rc))
 
 
+def handle_bytes(entry):
+    """The 64 bytes of the entry's ``CUipcMemHandle`` (``gpu.ipc_handle``, lower-case hex)."""
+    text = (entry.get("gpu") or {}).get("ipc_handle") or ""
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raw = b""
+    if len(raw) != _IPC_HANDLE_SIZE or text != text.lower():
+        raise ValueError(
+            "%s: gpu.ipc_handle must be %d bytes in lower-case hex, got %r"
+            % (entry.get("uri"), _IPC_HANDLE_SIZE, text[:16] + ("..." if len(text) > 16 else ""))
+        )
+    return raw
+
+
+def tensor_pointers(entry, base):
+    """``{name: (pointer, nbytes)}`` of every tensor of a cuda entry whose IPC allocation opened
+    at ``base``: a tensor's bytes start at ``base + data_offsets[0]`` (offsets relative to the
+    allocation, which holds the file's data section)."""
+    out = {}
+    for t in entry["tensors"]:
+        begin, end = t["data_offsets"]
+        if begin < 0 or end < begin:
+            raise ValueError("%s: tensor %s has data_offsets %r" % (entry["uri"], t["name"], [begin, end]))
+        out[t["name"]] = (base + begin, end - begin)
+    return out
+
+
 def _base_pointer(entry):
     key = (entry["gpu"]["ordinal"], entry["gpu"]["ipc_handle"])
     if key in _opened:
@@ -44,7 +73,7 @@ def _base_pointer(entry):
         torch.zeros(1, device="cuda:%d" % ordinal)  # makes torch's (primary) context current
         cuda = _driver()
         handle = _IpcHandle()
-        handle.reserved = bytes.fromhex(entry["gpu"]["ipc_handle"])
+        handle.reserved = handle_bytes(entry)
         ptr = ctypes.c_uint64()
         _check(
             cuda.cuIpcOpenMemHandle_v2(ctypes.byref(ptr), handle, _IPC_LAZY_ENABLE_PEER_ACCESS),
@@ -74,11 +103,12 @@ def open_tensors(entry):
         raise RuntimeError("cuda: torch sees no GPU; %s is staged on a GPU" % entry["uri"])
     base = _base_pointer(entry)
     device = "cuda:%d" % entry["gpu"]["ordinal"]
+    pointers = tensor_pointers(entry, base)
     out = {}
     for t in entry["tensors"]:
         torch_name, np_dtype, _ = _DTYPES[t["dtype"]]
-        begin, end = t["data_offsets"]
-        raw = torch.as_tensor(_DeviceArray(base + begin, (end - begin,), "|u1"), device=device)
+        ptr, nbytes = pointers[t["name"]]
+        raw = torch.as_tensor(_DeviceArray(ptr, (nbytes,), "|u1"), device=device)
         dtype = getattr(torch, torch_name, None) if torch_name else None
         out[t["name"]] = raw if dtype is None else raw.view(dtype).reshape(t["shape"])
     return out

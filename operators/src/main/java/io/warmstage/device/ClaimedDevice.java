@@ -23,6 +23,11 @@ final class ClaimedDevice implements Device {
         return device.allocate(bytes);
     }
 
+    @Override
+    public java.util.Optional<String> gpuUuid() {
+        return device.gpuUuid();
+    }
+
     /**
      * Releases the claim but keeps the device and its buffers open (keep-resident staging); a
      * device that can close itself once its last buffer is freed is told to.

@@ -86,6 +86,24 @@ public final class CudaBuffer<P> implements DeviceBuffer {
     }
 
     /**
+     * The {@code CUipcMemHandle} of this buffer's {@code cuMemAlloc} allocation (64 bytes): another
+     * process opens it with {@code cuIpcOpenMemHandle} and finds byte {@code offset} of this buffer
+     * at the returned base {@code + offset}. Valid until this buffer is closed. Empty for a buffer
+     * of 0 bytes (nothing is allocated) and on a device that exports no handles.
+     *
+     * @throws DeviceException naming this buffer if the driver cannot export the handle or JCuda's
+     *     handle bytes cannot be read
+     */
+    @Override
+    public synchronized java.util.Optional<byte[]> ipcHandle() throws DeviceException {
+        check(0, 0);
+        if (pointer == null) {
+            return java.util.Optional.empty();
+        }
+        return device.ipcHandle(pointer, device.name() + " buffer of " + Sizes.describe(size));
+    }
+
+    /**
      * Waits for the copies in flight, then frees the device memory. Under this buffer's lock, so a
      * copy another thread is issuing into it finishes first and no copy starts after. Idempotent.
      */

@@ -3,8 +3,10 @@ package io.warmstage.device;
 import static jcuda.driver.JCudaDriver.cuCtxSetCurrent;
 import static jcuda.driver.JCudaDriver.cuDeviceGet;
 import static jcuda.driver.JCudaDriver.cuDeviceGetName;
+import static jcuda.driver.JCudaDriver.cuDeviceGetUuid;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRelease;
 import static jcuda.driver.JCudaDriver.cuDevicePrimaryCtxRetain;
+import static jcuda.driver.JCudaDriver.cuIpcGetMemHandle;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemFree;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
@@ -14,6 +16,8 @@ import jcuda.CudaException;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUipcMemHandle;
+import jcuda.driver.CUuuid;
 import jcuda.driver.JCudaDriver;
 
 /**
@@ -116,6 +120,36 @@ public final class CudaDevice implements Device, Releasable {
         return new String(buf, 0, n, StandardCharsets.UTF_8);
     }
 
+    /** {@code cuDeviceGetUuid}, formatted as {@link #formatUuid}; empty if the call fails. */
+    @Override
+    public java.util.Optional<String> gpuUuid() {
+        CUuuid uuid = new CUuuid();
+        try {
+            cuDeviceGetUuid(uuid, device);
+        } catch (CudaException e) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(formatUuid(uuid.bytes));
+    }
+
+    /**
+     * A GPU UUID's 16 bytes as {@code nvidia-smi -L} prints them: {@code GPU-} then 8-4-4-4-12
+     * lower-case hex digits.
+     */
+    static String formatUuid(byte[] bytes) {
+        String hex = java.util.HexFormat.of().formatHex(bytes);
+        return "GPU-"
+                + hex.substring(0, 8)
+                + "-"
+                + hex.substring(8, 12)
+                + "-"
+                + hex.substring(12, 16)
+                + "-"
+                + hex.substring(16, 20)
+                + "-"
+                + hex.substring(20);
+    }
+
     /**
      * Free and total memory of this GPU in bytes ({@code cuMemGetInfo} in its primary context).
      *
@@ -185,6 +219,20 @@ public final class CudaDevice implements Device, Releasable {
                 throw CudaErrors.of(
                         name + ": cuMemAlloc of " + Sizes.describe(bytes), e.getMessage(), e);
             }
+        }
+
+        /** {@code cuIpcGetMemHandle} of a {@code cuMemAlloc} allocation's base. */
+        @Override
+        public java.util.Optional<byte[]> ipcHandle(CUdeviceptr pointer, String buffer)
+                throws DeviceException {
+            CUipcMemHandle handle = new CUipcMemHandle();
+            try {
+                cuCtxSetCurrent(context);
+                cuIpcGetMemHandle(handle, pointer);
+            } catch (CudaException e) {
+                throw CudaErrors.of(buffer + ": cuIpcGetMemHandle", e.getMessage(), e);
+            }
+            return java.util.Optional.of(IpcHandles.bytes(handle, buffer));
         }
 
         @Override

@@ -33,6 +33,15 @@ public interface Device extends AutoCloseable {
         return allocate(dataBytes);
     }
 
+    /**
+     * The GPU's UUID as {@code nvidia-smi -L} prints it ({@code GPU-xxxxxxxx-xxxx-xxxx-xxxx-
+     * xxxxxxxxxxxx}), which names the GPU independently of {@code CUDA_VISIBLE_DEVICES}; empty for
+     * the cpu device or when the driver does not tell.
+     */
+    default java.util.Optional<String> gpuUuid() {
+        return java.util.Optional.empty();
+    }
+
     /** Releases everything this device handle holds. Buffers still open are freed. */
     @Override
     void close();

@@ -212,11 +212,12 @@ public final class HostDevice implements Device {
         return java.util.Optional.of(buffer);
     }
 
-    /** Deletes kept files nobody adopted. */
+    /** Deletes kept files nobody adopted, and the records of what they hold. */
     public void discardKept() {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path p : (Iterable<Path>) files::iterator) {
-                if (p.getFileName().toString().endsWith(KEPT)) {
+                String n = p.getFileName().toString();
+                if (n.endsWith(KEPT) || n.endsWith(KEPT + ".json")) { // and what it holds
                     Files.deleteIfExists(p);
                 }
             }

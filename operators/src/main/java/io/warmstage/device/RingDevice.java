@@ -32,6 +32,18 @@ final class RingDevice<P> implements Device, Releasable {
         /** Frees one allocation, ignoring errors (teardown). */
         void free(P pointer);
 
+        /**
+         * The IPC handle of one allocation (its base), which another process of the host opens;
+         * empty where the memory gives none.
+         *
+         * @param buffer the buffer, for error messages (e.g. {@code cuda:0 buffer of 12.0 MiB})
+         * @throws DeviceException if the driver cannot export it
+         */
+        default java.util.Optional<byte[]> ipcHandle(P pointer, String buffer)
+                throws DeviceException {
+            return java.util.Optional.empty();
+        }
+
         /** Releases the context, after everything else is freed. */
         void close();
     }
@@ -135,6 +147,15 @@ final class RingDevice<P> implements Device, Releasable {
         DeviceLostException e = lost;
         if (e != null) {
             throw new DeviceLostException(name + " is lost after: " + e.getMessage(), e);
+        }
+    }
+
+    /** The IPC handle of a buffer's allocation ({@link Memory#ipcHandle}). */
+    java.util.Optional<byte[]> ipcHandle(P pointer, String buffer) throws DeviceException {
+        try {
+            return memory.ipcHandle(pointer, buffer);
+        } catch (DeviceLostException e) {
+            throw lost(e);
         }
     }
 

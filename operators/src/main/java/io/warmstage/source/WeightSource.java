@@ -112,7 +112,8 @@ public final class WeightSource
                                     inFlight,
                                     buffers,
                                     config.get(StorageOptions.RETRY_BUDGET_PER_FILE))
-                            .withMetrics(metrics);
+                            .withMetrics(metrics)
+                            .withKeptStagingFiles(stagingArea(host));
                 },
                 inFlight,
                 buffers,
@@ -172,6 +173,17 @@ public final class WeightSource
     /** The fetch mode the job was built with. */
     public FetchMode fetchMode() {
         return FetchMode.parse(config.get(FleetOptions.FETCH_MODE));
+    }
+
+    /**
+     * This host's staging area ({@code warmstage.staging.dir}, per simulated host), where slots cut
+     * short by a failover keep their partly staged files for readers here to read again.
+     */
+    private Path stagingArea(HostIdentity host) {
+        return host.cacheDir(
+                config.getOptional(io.warmstage.staging.StagingOptions.STAGING_DIR)
+                        .map(Path::of)
+                        .orElse(io.warmstage.device.HostDevice.DEFAULT_ROOT));
     }
 
     private LocalCache cache(HostIdentity host) {

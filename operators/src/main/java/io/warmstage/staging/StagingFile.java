@@ -334,6 +334,68 @@ final class StagingFile {
         return out;
     }
 
+    /**
+     * The data bytes this file's buffer holds, each range with its CRC-32C, as {@code [begin, end,
+     * unsigned crc32c]} in file offsets: a tensor completed here with its reported CRC-32C, a piece
+     * of a tensor in progress with the CRC-32C taken as it arrived, and any other received range
+     * (bytes that came before the header was parsed, or adopted) with the CRC-32C of its bytes as
+     * staged, read back from the buffer; and, once the header is parsed, {@code [0, headerEnd)}
+     * with the CRC-32C of {@link #headerBytes} (the buffer holds no header before it is published).
+     * For a file cut short, to be read again after a restore.
+     *
+     * @throws DeviceException if the buffer cannot be read back
+     */
+    List<long[]> heldSegments() throws DeviceException {
+        TreeMap<Long, long[]> known = new TreeMap<>();
+        if (header != null && reported != null) {
+            List<TensorInfo> tensors = header.tensors();
+            for (int i = 0; i < tensors.size(); i++) {
+                TensorInfo t = tensors.get(i);
+                boolean computedHere = restoredReported == null || !restoredReported.get(i);
+                if (reported[i]
+                        && computedHere
+                        && t.byteSize() > 0
+                        && coverage.covers(headerEnd + t.begin(), headerEnd + t.end())) {
+                    known.put(headerEnd + t.begin(), segment(t.begin(), t.end(), crcs[i]));
+                }
+            }
+            pieces.forEach((b, p) -> known.put(headerEnd + b, segment(b, p[0], (int) p[1])));
+        }
+        List<long[]> out = new ArrayList<>();
+        if (header != null) { // every header byte arrived: the caller writes them at offset 0
+            CRC32C crc = new CRC32C();
+            crc.update(headerBytes);
+            out.add(new long[] {0, headerEnd, crc.getValue()});
+        }
+        out.addAll(known.values());
+        long[] received = coverage.toPairs();
+        for (int i = 0; i + 1 < received.length; i += 2) {
+            long from = Math.max(received[i], headerEnd);
+            long to = received[i + 1];
+            for (long pos = from; pos < to; ) {
+                var k = known.floorEntry(pos);
+                if (k != null && k.getValue()[1] > pos) {
+                    pos = k.getValue()[1];
+                    continue;
+                }
+                Long nextKnown = known.higherKey(pos);
+                long end = nextKnown == null ? to : Math.min(to, nextKnown);
+                long d = pos - headerEnd;
+                out.add(segment(d, end - headerEnd, data.crc32c(d, end - pos)));
+                pos = end;
+            }
+        }
+        return out;
+    }
+
+    private long[] segment(long dataBegin, long dataEnd, int crc) {
+        return new long[] {
+            Math.addExact(headerEnd, dataBegin),
+            Math.addExact(headerEnd, dataEnd),
+            Integer.toUnsignedLong(crc)
+        };
+    }
+
     /** The byte ranges received, as {@code start, end} pairs. */
     long[] ranges() {
         return coverage.toPairs();

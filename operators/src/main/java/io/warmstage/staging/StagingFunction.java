@@ -10,6 +10,7 @@ import io.warmstage.device.HostDevice;
 import io.warmstage.device.SlotGpu;
 import io.warmstage.device.StagingArea;
 import io.warmstage.format.TensorInfo;
+import io.warmstage.registry.KeptSegments;
 import io.warmstage.registry.StagedEntry;
 import io.warmstage.registry.StagedGpu;
 import io.warmstage.registry.StagedSet;
@@ -747,7 +748,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                         && f.data instanceof HostBuffer b) {
                     // Files open at close were cut short (a normal end has none): a restored slot
                     // on this host adopts what the checkpoint says they hold.
+                    List<long[]> held = heldRanges(f);
                     hd.keep(b, stagingName(f.uri, f.fileSize, f.version.etag()));
+                    recordKept(f, held, b.path());
                 } else {
                     f.data.close();
                 }
@@ -788,6 +791,42 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                     deleteIfEmpty(host.directory().getParent()); // the job's directory
                 }
             }
+        }
+    }
+
+    /** What a file cut short holds, with CRC-32C ({@link StagingFile#heldSegments}); or none. */
+    private List<long[]> heldRanges(StagingFile f) {
+        try {
+            return f.heldSegments();
+        } catch (DeviceException | RuntimeException e) {
+            LOG.warn("slot {}: cannot checksum what {} holds: {}", slot, f.uri, e.toString());
+            return List.of();
+        }
+    }
+
+    /**
+     * Writes beside a kept staging file what it holds ({@link KeptSegments}): after a failover,
+     * readers on this host read those ranges from it instead of the origin once they match their
+     * CRC-32C, whichever slot is restored here.
+     */
+    private void recordKept(StagingFile f, List<long[]> held, java.nio.file.Path kept) {
+        if (held.isEmpty() || !java.nio.file.Files.isRegularFile(kept)) {
+            return;
+        }
+        try {
+            if (held.get(0)[0] == 0) { // the header, which a staging file gets only when published
+                try (var ch =
+                        java.nio.channels.FileChannel.open(
+                                kept, java.nio.file.StandardOpenOption.WRITE)) {
+                    var header = java.nio.ByteBuffer.wrap(f.headerBytes());
+                    for (long pos = 0; header.hasRemaining(); ) {
+                        pos += ch.write(header, pos);
+                    }
+                }
+            }
+            new KeptSegments(f.uri, f.fileSize, f.version.etag(), held).writeBeside(kept);
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.warn("slot {}: cannot record what {} holds: {}", slot, kept, e.toString());
         }
     }
 
@@ -914,7 +953,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             }
             gpu =
                     new StagedGpu(
-                            ordinal(device.name()), null, HexFormat.of().formatHex(handle.get()));
+                            ordinal(device.name()),
+                            device.gpuUuid().orElse(null),
+                            HexFormat.of().formatHex(handle.get()));
         }
         StagedEntry e =
                 new StagedEntry(

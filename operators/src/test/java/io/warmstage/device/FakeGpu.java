@@ -64,6 +64,26 @@ public final class FakeGpu {
         }
     }
 
+    /**
+     * Makes buffers export IPC handles from now on: {@link #ipcHandleOf} of their allocation (off
+     * by default, so that a staging function on this device lists nothing in a staged set).
+     */
+    public void exportIpcHandles() {
+        memory.exportHandles = true;
+    }
+
+    /**
+     * The 64-byte IPC handle this device exports for its {@code n}-th allocation (0-based): byte
+     * {@code i} is {@code n * 64 + i}, modulo 256.
+     */
+    public static byte[] ipcHandleOf(int n) {
+        byte[] h = new byte[64];
+        for (int i = 0; i < h.length; i++) {
+            h[i] = (byte) (n * 64 + i);
+        }
+        return h;
+    }
+
     /** Whether the device closed: ring (engine) and context (memory) released. */
     public boolean closed() {
         return device.isClosed() && engine.closed && memory.closed;
@@ -75,6 +95,7 @@ public final class FakeGpu {
         final List<byte[]> all = new ArrayList<>();
         final AtomicInteger freedDuringCopy = new AtomicInteger();
         volatile boolean closed;
+        volatile boolean exportHandles;
 
         @Override
         public synchronized byte[] allocate(long bytes) {
@@ -90,6 +111,19 @@ public final class FakeGpu {
                 freedDuringCopy.incrementAndGet();
             }
             live.remove(pointer);
+        }
+
+        @Override
+        public synchronized java.util.Optional<byte[]> ipcHandle(byte[] pointer, String buffer) {
+            if (!exportHandles) {
+                return java.util.Optional.empty();
+            }
+            for (int n = 0; n < all.size(); n++) {
+                if (all.get(n) == pointer) {
+                    return java.util.Optional.of(ipcHandleOf(n));
+                }
+            }
+            throw new IllegalStateException(buffer + " is not an allocation of this device");
         }
 
         @Override

@@ -3,6 +3,7 @@ package io.warmstage.staging;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warmstage.format.HeaderParser;
+import io.warmstage.registry.KeptSegments;
 import io.warmstage.registry.StagedEntry;
 import io.warmstage.registry.StagedSet;
 import io.warmstage.registry.StagedTensor;
@@ -171,6 +172,53 @@ class StagingAdoptionTest {
                     .as("nothing kept once the file is done")
                     .isEmpty();
         }
+    }
+
+    @Test
+    void aSlotCutShortRecordsWhatItsKeptFileHoldsWithEachRangesCrc() throws Exception {
+        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 30_000, false);
+        int cut = records.size() / 2;
+        var first = harness(new JobID());
+        first.open();
+        first.processElement(records.get(0), 0);
+        first.snapshot(1, 0); // a restore may follow: the slot keeps what it holds
+        for (ChunkRecord r : records.subList(1, cut)) {
+            first.processElement(r, 0);
+        }
+        first.close();
+
+        Path kept;
+        try (Stream<Path> files = Files.walk(stagingDir)) {
+            kept = files.filter(p -> p.toString().endsWith(".kept")).findFirst().orElseThrow();
+        }
+        KeptSegments record =
+                KeptSegments.read(KeptSegments.recordOf(kept)).orElseThrow(AssertionError::new);
+        assertThat(record.uri()).isEqualTo(records.get(0).file);
+        assertThat(record.size()).isEqualTo(Files.size(PEFT));
+        assertThat(record.etag()).isEqualTo("v1");
+
+        byte[] origin = Files.readAllBytes(PEFT);
+        byte[] held = Files.readAllBytes(kept);
+        long headerEnd = HeaderParser.read(PEFT).dataStart();
+        long received = (long) cut * 30_000; // chunks [0, cut) arrived, contiguous from byte 0
+        assertThat(record.segments().get(0))
+                .containsExactly(0, headerEnd, crc(origin, 0, headerEnd));
+        long covered = 0;
+        for (long[] seg : record.segments()) {
+            assertThat(seg[1]).isLessThanOrEqualTo(received);
+            assertThat(java.util.Arrays.copyOfRange(held, (int) seg[0], (int) seg[1]))
+                    .as("kept bytes [%d, %d)", seg[0], seg[1])
+                    .isEqualTo(java.util.Arrays.copyOfRange(origin, (int) seg[0], (int) seg[1]));
+            assertThat(seg[2]).isEqualTo(crc(origin, seg[0], seg[1]));
+            covered += seg[1] - seg[0];
+        }
+        assertThat(covered).as("every byte received is listed once").isEqualTo(received);
+    }
+
+    private static long crc(byte[] bytes, long from, long to) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(bytes, (int) from, (int) (to - from));
+        return crc.getValue();
     }
 
     @Test

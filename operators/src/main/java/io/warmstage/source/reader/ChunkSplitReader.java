@@ -21,6 +21,7 @@ import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -56,6 +57,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private final ObjectStores stores;
     private final RetryPolicy retry;
     private final LocalCache cache;
+    private KeptBytes kept;
     private final int recordSize;
     private final int maxInFlight;
     private final ExecutorService pool;
@@ -110,6 +112,17 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         this.pool = Executors.newFixedThreadPool(this.maxInFlight, ChunkSplitReader::daemon);
     }
 
+    /**
+     * Reads a split's bytes from staging files kept on this host for a restore when they hold it,
+     * verified ({@link KeptBytes}), instead of the origin.
+     *
+     * @param stagingArea this host's staging area, or null to always read the origin
+     */
+    public ChunkSplitReader withKeptStagingFiles(Path stagingArea) {
+        this.kept = stagingArea == null ? null : new KeptBytes(stagingArea);
+        return this;
+    }
+
     /** Where this reader's bytes, retries and fetch times are counted. */
     public ChunkSplitReader withMetrics(ReaderMetrics metrics) {
         this.metrics = metrics;
@@ -157,6 +170,9 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     public void close() throws Exception {
         pool.shutdownNow();
         stores.close();
+        if (kept != null) {
+            kept.close();
+        }
     }
 
     /** Starts reads while fewer than the maximum run and the pool has room for the next split. */
@@ -230,6 +246,12 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private List<ChunkRecord> readRange(ChunkSplit split) throws IOException {
         long started = System.nanoTime();
         Source from = source(split);
+        if (!from.cacheHit() && kept != null && kept.covers(split)) {
+            List<ChunkRecord> local = readKept(split);
+            if (local != null) {
+                return local;
+            }
+        }
         List<ChunkRecord> records = new ArrayList<>();
         long pos;
         try {
@@ -319,6 +341,27 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             // a reset or short body: resumed with retries from pos
         }
         return pos;
+    }
+
+    /**
+     * Reads a split from this host's kept staging files ({@link KeptBytes}); null if a read there
+     * fails (the caller reads it from the origin).
+     */
+    private List<ChunkRecord> readKept(ChunkSplit split) {
+        List<ChunkRecord> records = new ArrayList<>();
+        for (long pos = split.offset(); pos < split.end(); ) {
+            int n = (int) Math.min(recordSize, split.end() - pos);
+            ChunkBuffer buffer = chunkBuffers.take();
+            if (!kept.read(split, pos, buffer.memory().limit(n))) {
+                buffer.release();
+                releaseAll(records);
+                return null;
+            }
+            records.add(record(split, pos, buffer, n, false));
+            pos += n;
+        }
+        metrics.bytesFromStaging.inc(split.length());
+        return records;
     }
 
     /**

@@ -13,7 +13,8 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * A reader's metrics, shown per source subtask in the Flink Web UI and REST API:
  *
  * <ul>
- *   <li>{@code bytesFromOrigin}, {@code bytesFromCache} (counters, bytes) and {@code
+ *   <li>{@code bytesFromOrigin}, {@code bytesFromCache}, {@code bytesFromStaging} (read from
+ *       staging files this host kept for a restore) (counters, bytes) and {@code
  *       bytesFetchedPerSecond} (meter);
  *   <li>{@code splitFetchMillis}: time to read one split (histogram, milliseconds);
  *   <li>{@code rangeRetries}: retries of ranged reads after a transient fault, and {@code
@@ -23,14 +24,21 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 public final class ReaderMetrics {
     final Counter bytesFromOrigin;
     final Counter bytesFromCache;
+    final Counter bytesFromStaging;
     final Counter rangeRetries;
     final Counter resumedReads;
     final Histogram splitFetchMillis;
 
     private ReaderMetrics(
-            Counter origin, Counter cache, Counter retries, Counter resumed, Histogram latency) {
+            Counter origin,
+            Counter cache,
+            Counter staging,
+            Counter retries,
+            Counter resumed,
+            Histogram latency) {
         this.bytesFromOrigin = origin;
         this.bytesFromCache = cache;
+        this.bytesFromStaging = staging;
         this.rangeRetries = retries;
         this.resumedReads = resumed;
         this.splitFetchMillis = latency;
@@ -44,6 +52,7 @@ public final class ReaderMetrics {
         return new ReaderMetrics(
                 origin,
                 cache,
+                group.counter("bytesFromStaging"),
                 group.counter("rangeRetries"),
                 group.counter("resumedReads"),
                 group.histogram("splitFetchMillis", new DescriptiveStatisticsHistogram(1000)));
@@ -52,6 +61,7 @@ public final class ReaderMetrics {
     /** Metrics nobody reads (tests, the library API). */
     public static ReaderMetrics unregistered() {
         return new ReaderMetrics(
+                new SimpleCounter(),
                 new SimpleCounter(),
                 new SimpleCounter(),
                 new SimpleCounter(),
