@@ -150,11 +150,11 @@ class FleetRecoveryITCase {
                 (served - killedAt) / (double) FleetITCase.modelBytes);
         if (!cacheOn) {
             // After the kill the replacement host fetches the whole model and the 3 survivors
-            // what their staging files did not hold: ~2.1-2.4x here. Refetching everything staged
-            // since the checkpoint (each survivor's whole model again) is ~4x.
+            // what their staging files did not hold: 2.2-2.9x here. Refetching everything staged
+            // since the checkpoint (each survivor's whole model again) is 4.0x.
             assertThat(served - killedAt)
                     .as("origin bytes after the TaskManager was gone")
-                    .isLessThan(3 * FleetITCase.modelBytes);
+                    .isLessThan((long) (3.5 * FleetITCase.modelBytes));
         }
 
         events.stream()

@@ -124,8 +124,9 @@ final class KeptBytes implements AutoCloseable {
 
     /**
      * Adds the complete staging files of the split's pinned version that this host's staged set
-     * lists (a slot cut short keeps them in place): each tensor with its entry's CRC-32C, and the
-     * header when the file's header lists the entry's tensors.
+     * lists in slot directories no live slot owns (a slot cut short keeps them in place): each
+     * tensor with its entry's CRC-32C, and the header when the file's header lists the entry's
+     * tensors.
      *
      * @return how many files were added
      */
@@ -135,6 +136,7 @@ final class KeptBytes implements AutoCloseable {
         int added = 0;
         for (StagedEntry e : StagedSet.at(root).entries()) {
             if (e.file() == null
+                    || io.warmstage.device.HostDevice.owned(Path.of(e.file()).getParent())
                     || !e.uri().equals(uri)
                     || e.size() != split.version().size()
                     || !java.util.Objects.equals(e.etag(), split.version().etag())) {
