@@ -222,6 +222,13 @@ public final class ModelPlanner {
             cache.reject(uri, version, "its header is not valid: " + e.getMessage());
             copy = Optional.empty();
             head = readHeaderBytes(uri, version, Optional.empty());
+        } catch (IOException e) {
+            if (copy.isEmpty()) {
+                throw e;
+            }
+            // The copy went away or changed since it was found: the origin has the same version.
+            copy = Optional.empty();
+            head = readHeaderBytes(uri, version, Optional.empty());
         }
         if (copy.isPresent() && copy.get().entry().checkableWhileStaged()) {
             // The copy's header is checked here; its tensors while they are staged.
