@@ -341,7 +341,9 @@ final class StagingFile {
      * (bytes that came before the header was parsed, or adopted) with the CRC-32C of its bytes as
      * staged, read back from the buffer; and, once the header is parsed, {@code [0, headerEnd)}
      * with the CRC-32C of {@link #headerBytes} (the buffer holds no header before it is published).
-     * For a file cut short, to be read again after a restore.
+     * For a file cut short, to be read again after a restore. A file staged from a cached copy that
+     * is checked while staged lists only its checked header and tensors: the copy's other bytes are
+     * not known to be the origin's.
      *
      * @throws DeviceException if the buffer cannot be read back
      */
@@ -359,7 +361,9 @@ final class StagingFile {
                     known.put(headerEnd + t.begin(), segment(t.begin(), t.end(), crcs[i]));
                 }
             }
-            pieces.forEach((b, p) -> known.put(headerEnd + b, segment(b, p[0], (int) p[1])));
+            if (expected == null) { // of a cached copy, only checked tensors count
+                pieces.forEach((b, p) -> known.put(headerEnd + b, segment(b, p[0], (int) p[1])));
+            }
         }
         List<long[]> out = new ArrayList<>();
         if (header != null) { // every header byte arrived: the caller writes them at offset 0
@@ -368,6 +372,9 @@ final class StagingFile {
             out.add(new long[] {0, headerEnd, crc.getValue()});
         }
         out.addAll(known.values());
+        if (expected != null) {
+            return out;
+        }
         long[] received = coverage.toPairs();
         for (int i = 0; i + 1 < received.length; i += 2) {
             long from = Math.max(received[i], headerEnd);

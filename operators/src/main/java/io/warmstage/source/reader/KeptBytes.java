@@ -90,6 +90,11 @@ final class KeptBytes implements AutoCloseable {
     private Verified lookup(ChunkSplit split) {
         TreeMap<Long, long[]> ranges = new TreeMap<>();
         List<FileChannel> channels = new ArrayList<>();
+        if (!io.warmstage.cache.LocalCache.trusts(split.version())) {
+            // Only the size pins such a version: a staging file of an earlier job on this host
+            // could hold what the origin served before a rewrite of the same size.
+            return new Verified(ranges, channels);
+        }
         var found =
                 KeptSegments.find(
                         root, split.uri(), split.version().size(), split.version().etag());
@@ -102,8 +107,9 @@ final class KeptBytes implements AutoCloseable {
             }
             int index = channels.size();
             channels.add(ch);
-            for (long[] s : f.segments().segments()) {
-                if (s.length == 3 && !covered(ranges, s[0], s[1]) && matches(ch, s)) {
+            List<long[]> segments = f.segments().segments();
+            for (long[] s : segments == null ? List.<long[]>of() : segments) {
+                if (s != null && s.length == 3 && !covered(ranges, s[0], s[1]) && matches(ch, s)) {
                     ranges.put(s[0], new long[] {s[1], index});
                 }
             }
@@ -119,14 +125,28 @@ final class KeptBytes implements AutoCloseable {
                     found.size(),
                     published);
         }
+        // A file without a verified range is never read: closed now, so that its shared memory
+        // is freed once its slot deletes it, not when this reader closes.
+        java.util.BitSet used = new java.util.BitSet();
+        ranges.values().forEach(r -> used.set((int) r[1]));
+        for (int i = used.nextClearBit(0); i < channels.size(); i = used.nextClearBit(i + 1)) {
+            closeQuietly(channels.get(i));
+        }
         return new Verified(ranges, channels);
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // read-only
+        }
     }
 
     /**
      * Adds the complete staging files of the split's pinned version that this host's staged set
      * lists in slot directories no live slot owns (a slot cut short keeps them in place): each
-     * tensor with its entry's CRC-32C, and the header when the file's header lists the entry's
-     * tensors.
+     * tensor with its entry's CRC-32C (not the header, which the entry does not checksum).
      *
      * @return how many files were added
      */
@@ -134,12 +154,14 @@ final class KeptBytes implements AutoCloseable {
             ChunkSplit split, TreeMap<Long, long[]> ranges, List<FileChannel> channels) {
         String uri = io.warmstage.storage.Redaction.stagedUri(java.net.URI.create(split.uri()));
         int added = 0;
-        for (StagedEntry e : StagedSet.at(root).entries()) {
-            if (e.file() == null
-                    || io.warmstage.device.HostDevice.owned(Path.of(e.file()).getParent())
-                    || !e.uri().equals(uri)
-                    || e.size() != split.version().size()
-                    || !java.util.Objects.equals(e.etag(), split.version().etag())) {
+        List<StagedEntry> entries;
+        try {
+            entries = StagedSet.at(root).entries();
+        } catch (RuntimeException ex) {
+            return 0; // no staged set to read: the origin serves the file
+        }
+        for (StagedEntry e : entries) {
+            if (!candidate(e, uri, split)) {
                 continue;
             }
             FileChannel ch;
@@ -151,15 +173,21 @@ final class KeptBytes implements AutoCloseable {
             int index = channels.size();
             channels.add(ch);
             added++;
-            if (headerLists(Path.of(e.file()), e)) {
-                ranges.putIfAbsent(0L, new long[] {e.dataStart(), index});
-            }
-            for (StagedTensor t : e.tensors()) {
-                long[] s = {
-                    Math.addExact(e.dataStart(), t.begin()),
-                    Math.addExact(e.dataStart(), t.dataOffsets().get(1)),
-                    Integer.toUnsignedLong(t.crc32cValue())
-                };
+            // A published file's header is never served: its entry records no checksum of it,
+            // and a same-length change (a metadata value) would pass any structural check. The
+            // header's split comes from the origin (or a kept file's checked record).
+            for (StagedTensor t : e.tensors() == null ? List.<StagedTensor>of() : e.tensors()) {
+                long[] s;
+                try {
+                    s =
+                            new long[] {
+                                Math.addExact(e.dataStart(), t.begin()),
+                                Math.addExact(e.dataStart(), t.dataOffsets().get(1)),
+                                Integer.toUnsignedLong(t.crc32cValue())
+                            };
+                } catch (RuntimeException ex) {
+                    continue; // offsets or checksum missing or out of range: not served
+                }
                 if (!covered(ranges, s[0], s[1]) && matches(ch, s)) {
                     ranges.put(s[0], new long[] {s[1], index});
                 }
@@ -168,25 +196,22 @@ final class KeptBytes implements AutoCloseable {
         return added;
     }
 
-    /** Whether the staging file's header lists the entry's tensors at the entry's offsets. */
-    private static boolean headerLists(Path file, StagedEntry e) {
+    /**
+     * Whether {@code e} is a cpu staging file of the split's pinned version in a slot directory no
+     * live slot owns; false for an entry that names no such file.
+     */
+    private static boolean candidate(StagedEntry e, String uri, ChunkSplit split) {
         try {
-            var h = io.warmstage.format.HeaderParser.read(file);
-            if (h.dataStart() != e.dataStart() || h.tensors().size() != e.tensors().size()) {
-                return false;
-            }
-            for (int i = 0; i < e.tensors().size(); i++) {
-                var t = h.tensors().get(i);
-                StagedTensor w = e.tensors().get(i);
-                if (!t.name().equals(w.name())
-                        || t.begin() != w.begin()
-                        || t.byteSize() != w.byteSize()) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (IOException | io.warmstage.format.SafetensorsException | RuntimeException ex) {
-            return false;
+            Path file = e.file() == null ? null : Path.of(e.file());
+            return file != null
+                    && file.isAbsolute()
+                    && file.getParent() != null
+                    && e.uri().equals(uri)
+                    && e.size() == split.version().size()
+                    && java.util.Objects.equals(e.etag(), split.version().etag())
+                    && !io.warmstage.device.HostDevice.owned(file.getParent());
+        } catch (RuntimeException ex) {
+            return false; // a path that does not parse, an entry without a URI
         }
     }
 
