@@ -249,6 +249,9 @@ public final class CacheDirectory {
 
     /** True if nobody holds the lock of {@code temp}: its writer is gone. */
     private static boolean ownerGone(Path temp) throws IOException {
+        if (LocalCache.WRITING_HERE.contains(temp.toAbsolutePath().normalize())) {
+            return false; // a writer of this JVM: opening and closing here would drop its lock
+        }
         try (FileChannel c = FileChannel.open(temp, StandardOpenOption.WRITE)) {
             FileLock lock = c.tryLock();
             if (lock == null) {

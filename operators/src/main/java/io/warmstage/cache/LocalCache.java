@@ -51,6 +51,13 @@ public final class LocalCache {
 
     static final String CORRUPT_SUFFIX = ".corrupt";
 
+    /**
+     * Temp files whose writer in this JVM holds their lock: a dead-writer check must not open (and
+     * close) another channel on them, since on Linux closing any descriptor of a file drops every
+     * POSIX lock the process holds on it.
+     */
+    static final Set<Path> WRITING_HERE = ConcurrentHashMap.newKeySet();
+
     /** Data files whose CRC-32C was checked in this JVM, by path, size and modification time. */
     private static final Map<String, Boolean> VERIFIED = new ConcurrentHashMap<>();
 
@@ -407,7 +414,9 @@ public final class LocalCache {
                 FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         try {
             // Held until the channel closes: tells cleaners of other processes this writer lives.
-            channel.tryLock();
+            if (channel.tryLock() != null) {
+                WRITING_HERE.add(temp.toAbsolutePath().normalize());
+            }
         } catch (IOException | RuntimeException e) {
             // no locks on this file system: the temp file may be taken for a dead writer's
         }

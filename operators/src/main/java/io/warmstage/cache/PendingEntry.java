@@ -128,6 +128,7 @@ public final class PendingEntry {
             }
             cache.syncDirectory();
             channel.close(); // releases the writer's lock on the (now renamed) temp file
+            LocalCache.WRITING_HERE.remove(temp.toAbsolutePath().normalize());
             cache.afterPublish(key, entry);
             return entry;
         } catch (IOException | RuntimeException e) {
@@ -145,6 +146,7 @@ public final class PendingEntry {
         }
         finished = true;
         channel.close();
+        LocalCache.WRITING_HERE.remove(temp.toAbsolutePath().normalize());
         Files.deleteIfExists(temp);
     }
 
@@ -274,6 +276,7 @@ public final class PendingEntry {
         } catch (IOException e) {
             // Already failing; the temp file is gone.
         }
+        LocalCache.WRITING_HERE.remove(temp.toAbsolutePath().normalize());
     }
 
     private static void deleteQuietly(Path p) {

@@ -35,6 +35,10 @@ public final class HostDevice implements Device {
     private static final String KEPT = ".kept";
     private static final String OWNER = ".owner";
 
+    /** Slot directories whose owner lock a device of this JVM holds. */
+    private static final java.util.Set<Path> OWNED_HERE =
+            java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private FileChannel ownerChannel;
     private FileLock ownerLock;
 
@@ -283,6 +287,12 @@ public final class HostDevice implements Device {
      * process dies. A directory nobody owns holds files left by a slot that went elsewhere.
      */
     public static boolean owned(Path dir) {
+        if (OWNED_HERE.contains(dir.toAbsolutePath().normalize())) {
+            // Never open (and close) a second channel on a lock file this JVM holds: on Linux,
+            // closing any descriptor of a file drops every POSIX lock the process holds on it,
+            // so the check would release the owner's lock for every other process.
+            return true;
+        }
         Path lockFile = dir.resolve(OWNER);
         if (!Files.exists(lockFile)) {
             return false;
@@ -310,6 +320,9 @@ public final class HostDevice implements Device {
         } catch (OverlappingFileLockException e) {
             ownerLock = null; // an earlier device of this JVM is still closing: it owns it
         }
+        if (ownerLock != null) {
+            OWNED_HERE.add(dir.toAbsolutePath().normalize());
+        }
     }
 
     private void releaseOwnership() {
@@ -319,6 +332,7 @@ public final class HostDevice implements Device {
         try {
             if (ownerLock != null) {
                 ownerLock.release();
+                OWNED_HERE.remove(dir.toAbsolutePath().normalize());
                 Files.deleteIfExists(dir.resolve(OWNER));
             }
             ownerChannel.close();
