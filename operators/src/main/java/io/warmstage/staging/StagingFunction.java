@@ -600,8 +600,11 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             if (f == null) {
                 String name = stagingName(r.file, r.fileSize, r.etag);
                 StagingProgress before = restoredPartial.remove(key);
+                // With the cache on, a kept file's bytes may come from a cached copy whose
+                // unfinished tensors were not checked yet: it is not adopted, the checkpoint's
+                // ranges are read again (from the cache, checked, or the origin).
                 var kept =
-                        before != null && device instanceof HostDevice hd
+                        before != null && !cacheOn && device instanceof HostDevice hd
                                 ? hd.adoptFile(name, r.headerEnd, r.fileSize - r.headerEnd)
                                 : java.util.Optional.<HostBuffer>empty();
                 f =
