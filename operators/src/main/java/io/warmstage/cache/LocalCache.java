@@ -163,47 +163,38 @@ public final class LocalCache {
      */
     static int crc32cOf(Path file, MessageDigest sha256, long[] bounds, int[] segments)
             throws IOException {
-        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
-            return crc32cOf(c, sha256, bounds, segments);
-        }
-    }
-
-    /**
-     * As {@link #crc32cOf(Path, MessageDigest, long[], int[])}, with positional reads of {@code c}.
-     */
-    static int crc32cOf(FileChannel c, MessageDigest sha256, long[] bounds, int[] segments)
-            throws IOException {
         CRC32C crc = new CRC32C();
         ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
         int seg = 0;
         long pos = 0;
         int whole = 0;
-        for (int n; (n = c.read(buf.clear(), pos)) >= 0; ) {
-            buf.flip();
-            if (sha256 != null) {
-                sha256.update(buf.duplicate());
-            }
-            if (segments.length == 0) {
-                crc.update(buf);
-                pos += n;
-                continue;
-            }
-            while (buf.hasRemaining()) {
-                while (seg < segments.length && bounds[seg + 1] <= pos) {
-                    seg++; // an empty segment (a zero-byte tensor)
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+            while (c.read(buf.clear()) >= 0) {
+                buf.flip();
+                if (sha256 != null) {
+                    sha256.update(buf.duplicate());
                 }
-                if (seg == segments.length) {
-                    throw new IOException("the copy is longer than its last segment");
+                if (segments.length == 0) {
+                    crc.update(buf);
+                    continue;
                 }
-                int piece = (int) Math.min(buf.remaining(), bounds[seg + 1] - pos);
-                crc.update(buf.slice(buf.position(), piece));
-                buf.position(buf.position() + piece);
-                pos += piece;
-                if (pos == bounds[seg + 1]) {
-                    segments[seg] = (int) crc.getValue();
-                    whole = Crc32c.combine(whole, segments[seg], bounds[seg + 1] - bounds[seg]);
-                    crc.reset();
-                    seg++;
+                while (buf.hasRemaining()) {
+                    while (seg < segments.length && bounds[seg + 1] <= pos) {
+                        seg++; // an empty segment (a zero-byte tensor)
+                    }
+                    if (seg == segments.length) {
+                        throw new IOException(file + " is longer than its last segment");
+                    }
+                    int n = (int) Math.min(buf.remaining(), bounds[seg + 1] - pos);
+                    crc.update(buf.slice(buf.position(), n));
+                    buf.position(buf.position() + n);
+                    pos += n;
+                    if (pos == bounds[seg + 1]) {
+                        segments[seg] = (int) crc.getValue();
+                        whole = Crc32c.combine(whole, segments[seg], bounds[seg + 1] - bounds[seg]);
+                        crc.reset();
+                        seg++;
+                    }
                 }
             }
         }
@@ -212,7 +203,7 @@ public final class LocalCache {
         }
         for (; seg < segments.length; seg++) {
             if (bounds[seg + 1] != pos) {
-                throw new IOException("the copy ends at " + pos + ", before " + bounds[seg + 1]);
+                throw new IOException(file + " ends at " + pos + ", before " + bounds[seg + 1]);
             }
             segments[seg] = 0; // empty trailing segments
         }
@@ -420,11 +411,7 @@ public final class LocalCache {
         String key = pin != null ? contentKey(pin) : key(uri, version);
         Path temp = tmp.resolve(key + "." + UUID.randomUUID() + ".part");
         FileChannel channel =
-                FileChannel.open(
-                        temp,
-                        StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.READ, // the publish pass reads it back through it
-                        StandardOpenOption.WRITE);
+                FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         try {
             // Held until the channel closes: tells cleaners of other processes this writer lives.
             if (channel.tryLock() != null) {

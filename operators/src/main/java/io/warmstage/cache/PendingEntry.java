@@ -177,10 +177,7 @@ public final class PendingEntry {
             throw new IOException("temp file has " + size + " bytes, expected " + version.size());
         }
         MessageDigest digest = sha256 == null ? null : LocalCache.sha256();
-        // Read through the writer's own channel: opening and closing another descriptor of the
-        // temp file would drop the writer's lock on it (POSIX), which tells other processes the
-        // writer lives.
-        long[] bounds = segments(channel, size, uri);
+        long[] bounds = segments(temp, size, uri);
         int[] segmentCrcs = new int[Math.max(0, bounds.length - 1)];
         int crc;
         if (digest == null
@@ -194,7 +191,7 @@ public final class PendingEntry {
                 crc = Crc32c.combine(crc, segmentCrcs[i], bounds[i + 1] - bounds[i]);
             }
         } else {
-            crc = LocalCache.crc32cOf(channel, digest, bounds, segmentCrcs);
+            crc = LocalCache.crc32cOf(temp, digest, bounds, segmentCrcs);
         }
         if (digest != null && !sha256.equals(HexFormat.of().formatHex(digest.digest()))) {
             throw new IOException("bytes do not have the pinned SHA-256 " + sha256);
@@ -229,16 +226,18 @@ public final class PendingEntry {
      * section, so the last boundary is the file size). Empty when the file is not valid
      * safetensors: its entry then records no per-tensor checksums.
      */
-    private static long[] segments(FileChannel c, long size, URI uri) throws IOException {
+    private static long[] segments(Path file, long size, URI uri) throws IOException {
         if (size < 8) {
             return new long[0];
         }
-        try {
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer prefix = ByteBuffer.allocate(8);
+            while (prefix.hasRemaining() && c.read(prefix, prefix.position()) >= 0) {}
             String name = Redaction.uri(uri);
-            long n = io.warmstage.format.HeaderParser.readHeaderLength(readAt(c, 0, 8), size, name);
-            var header =
-                    io.warmstage.format.HeaderParser.parse(
-                            readAt(c, 8, Math.toIntExact(n)), size, name);
+            long n = io.warmstage.format.HeaderParser.readHeaderLength(prefix.array(), size, name);
+            ByteBuffer json = ByteBuffer.allocate(Math.toIntExact(n));
+            while (json.hasRemaining() && c.read(json, 8 + json.position()) >= 0) {}
+            var header = io.warmstage.format.HeaderParser.parse(json.array(), size, name);
             var tensors = header.tensors();
             long[] bounds = new long[tensors.size() + 2];
             bounds[1] = 8 + n;
@@ -249,13 +248,6 @@ public final class PendingEntry {
         } catch (io.warmstage.format.SafetensorsException | ArithmeticException e) {
             return new long[0];
         }
-    }
-
-    /** {@code n} bytes at {@code offset}, read through {@code c} (short at the file's end). */
-    private static byte[] readAt(FileChannel c, long offset, int n) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(n);
-        while (b.hasRemaining() && c.read(b, offset + b.position()) >= 0) {}
-        return b.array();
     }
 
     private static void writeSidecar(Path path, CacheEntry entry) throws IOException {

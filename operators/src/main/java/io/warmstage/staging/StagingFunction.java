@@ -512,50 +512,35 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             throws Exception {
         f.restoreReported(java.util.BitSet.valueOf(p.reported == null ? new long[0] : p.reported));
         f.restoreCrcs(p.crcs);
+        if (stores == null) {
+            stores = ObjectStores.create(config);
+        }
+        URI uri = URI.create(p.uri);
         long[] fetch = p.ranges;
         if (adopted) {
             fetch = adoptDataRanges(f, p.ranges);
         }
         for (int i = 0; i + 1 < fetch.length; i += 2) {
-            stageFromOrigin(f, next, fetch[i], fetch[i + 1], p.skip, ctx, out);
+            RangeReads.readPieces(
+                    stores.forUri(uri),
+                    uri,
+                    f.version,
+                    fetch[i],
+                    fetch[i + 1],
+                    4 << 20,
+                    stores.retryPolicy(),
+                    (off, bytes) -> {
+                        ChunkRecord r = next.copy(); // the same file, version and destination
+                        r.offset = off;
+                        r.withBytes(bytes);
+                        r.cacheHit = false;
+                        r.expectedHeaderCrc = null;
+                        r.expectedCrcs = null;
+                        r.skipTensors =
+                                off == 0 && p.skip != null && p.skip.length > 0 ? p.skip : null;
+                        stage(f, r, ctx, out);
+                    });
         }
-    }
-
-    /**
-     * Reads bytes {@code [from, to)} of {@code f} from its origin, pinned to its version, and
-     * stages them in 4 MiB pieces as records like {@code like} (same file and destination; no cache
-     * hit, nothing expected of them), the first piece of the file carrying {@code skip}.
-     */
-    private void stageFromOrigin(
-            StagingFile f,
-            ChunkRecord like,
-            long from,
-            long to,
-            String[] skip,
-            Context ctx,
-            Collector<StagingEvent> out)
-            throws Exception {
-        if (stores == null) {
-            stores = ObjectStores.create(config);
-        }
-        RangeReads.readPieces(
-                stores.forUri(f.uriObject),
-                f.uriObject,
-                f.version,
-                from,
-                to,
-                4 << 20,
-                stores.retryPolicy(),
-                (off, bytes) -> {
-                    ChunkRecord r = like.copy();
-                    r.offset = off;
-                    r.withBytes(bytes);
-                    r.cacheHit = false;
-                    r.expectedHeaderCrc = null;
-                    r.expectedCrcs = null;
-                    r.skipTensors = off == 0 && skip != null && skip.length > 0 ? skip : null;
-                    stage(f, r, ctx, out);
-                });
     }
 
     /**
@@ -691,7 +676,28 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         // of the file was under way (then dropped above: a second write of it is not started).
         g.noCacheWrite = f.cacheWritten();
         open.put(key, g);
-        stageFromOrigin(g, r, 0, f.fileSize, skip, ctx, out);
+        if (stores == null) {
+            stores = ObjectStores.create(config);
+        }
+        URI uri = f.uriObject;
+        RangeReads.readPieces(
+                stores.forUri(uri),
+                uri,
+                f.version,
+                0,
+                f.fileSize,
+                4 << 20,
+                stores.retryPolicy(),
+                (off, bytes) -> {
+                    ChunkRecord c = r.copy();
+                    c.offset = off;
+                    c.withBytes(bytes);
+                    c.cacheHit = false;
+                    c.expectedHeaderCrc = null;
+                    c.expectedCrcs = null;
+                    c.skipTensors = off == 0 && skip.length > 0 ? skip : null;
+                    stage(g, c, ctx, out);
+                });
     }
 
     /**
