@@ -34,6 +34,26 @@ public interface DeviceBuffer extends AutoCloseable {
         copyFromHost(offset, src);
     }
 
+    /**
+     * A ticket for the copies issued so far, for {@link #landed(long)}: it grows with each copy.
+     * The default (devices that cannot tell without waiting) is 0.
+     */
+    default long copiesIssued() {
+        return 0;
+    }
+
+    /**
+     * Whether every copy issued up to {@code ticket} (a value of {@link #copiesIssued()}) has
+     * landed, without waiting where the device can tell; the default waits ({@link #synchronize()})
+     * and returns true.
+     *
+     * @throws DeviceException if a copy failed
+     */
+    default boolean landed(long ticket) throws DeviceException {
+        synchronize();
+        return true;
+    }
+
     /** Waits until every copy issued so far has landed in device memory. */
     void synchronize() throws DeviceException;
 

@@ -1,5 +1,6 @@
 package io.warmstage.device;
 
+import io.warmstage.memory.ChunkBuffer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
@@ -8,6 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
@@ -17,10 +22,48 @@ import java.util.zip.CRC32C;
  * (pooled direct buffers: the kernel copies them into the file's pages, no JVM memory is used).
  * Until {@link #publish} the file has a temp name; {@link #close()} deletes it. Not thread-safe
  * except for positional writes of disjoint ranges.
+ *
+ * <p>Writes from pooled buffers ({@link #copyFromHost(long, ByteBuffer, ChunkBuffer)}) are
+ * asynchronous: each file has one write lane, run in order on one of the device's shared writer
+ * threads, so that the files of a model are written in parallel while the staging thread goes on.
+ * One lane per file, not several, because Linux serializes writes to one file on its inode lock
+ * ({@code shmem_file_write_iter} takes {@code inode_lock}): two threads writing one tmpfs file are
+ * no faster than one, two writing two files are. At most {@value #LANE_DEPTH} writes wait in a
+ * lane; the staging thread waits for room beyond that, which bounds the pooled memory they hold.
  */
 public final class HostBuffer implements DeviceBuffer, HostMapped {
     private static final ThreadLocal<ByteBuffer> SCRATCH =
             ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
+
+    /** Writes a lane holds (queued or running) before the staging thread waits for room. */
+    static final int LANE_DEPTH = 4;
+
+    /** Threads writing staging files, shared by every buffer of the JVM. */
+    private static final ExecutorService WRITERS =
+            Executors.newFixedThreadPool(
+                    Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors())),
+                    new java.util.concurrent.ThreadFactory() {
+                        private final AtomicInteger n = new AtomicInteger();
+
+                        @Override
+                        public Thread newThread(Runnable r) {
+                            Thread t =
+                                    new Thread(
+                                            r, "warmstage-staging-writer-" + n.incrementAndGet());
+                            t.setDaemon(true);
+                            return t;
+                        }
+                    });
+
+    /** A positional write waiting in, or running on, this file's lane. */
+    private record Write(long pos, ByteBuffer src, ChunkBuffer owner, long ticket) {}
+
+    private final Object lane = new Object();
+    private final ArrayDeque<Write> queued = new ArrayDeque<>(); // guarded by lane
+    private boolean draining; // guarded by lane: a writer thread runs the lane
+    private long issued; // guarded by lane: tickets handed out
+    private long landed; // guarded by lane: every write with a ticket up to this one is done
+    private DeviceException failed; // guarded by lane: the lane's first failed write
 
     private final Path finalPath;
     private final long headerBytes;
@@ -103,25 +146,180 @@ public final class HostBuffer implements DeviceBuffer, HostMapped {
     public void copyFromHost(long offset, ByteBuffer src) throws DeviceException {
         FileChannel ch = checkOpen();
         Ranges.check(offset, src.remaining(), size);
-        long pos = headerBytes + offset;
         try {
-            while (src.hasRemaining()) {
-                pos += ch.write(src, pos);
-            }
+            writeAt(ch, headerBytes + offset, src);
         } catch (IOException e) {
-            throw new DeviceException(
-                    "cpu: cannot write " + src.remaining() + " bytes to " + path + ": " + e, e);
+            throw writeFailed(headerBytes + offset, src.remaining(), e);
         }
     }
 
-    /** Nothing to wait for: writes are synchronous. */
+    /**
+     * Queues the write on this file's lane and returns: {@code src}'s bytes stay in {@code owner},
+     * which this buffer holds a reference to until they are written. Waits while the lane holds
+     * {@value #LANE_DEPTH} writes. Without an owner the write is synchronous.
+     *
+     * @throws DeviceException when an earlier write of this file failed, or the wait is interrupted
+     */
     @Override
-    public void synchronize() {
+    public void copyFromHost(long offset, ByteBuffer src, ChunkBuffer owner)
+            throws DeviceException {
+        if (owner == null) {
+            copyFromHost(offset, src);
+            return;
+        }
         checkOpen();
+        Ranges.check(offset, src.remaining(), size);
+        ByteBuffer view = src.slice();
+        synchronized (lane) {
+            try {
+                while (queued.size() + (draining ? 1 : 0) >= LANE_DEPTH && failed == null) {
+                    lane.wait();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DeviceException("cpu: interrupted while waiting to write " + path, e);
+            }
+            if (failed != null) {
+                throw new DeviceException(failed.getMessage(), failed);
+            }
+            owner.retain();
+            queued.add(new Write(headerBytes + offset, view, owner, ++issued));
+            if (!draining) {
+                draining = true;
+                WRITERS.execute(this::drain);
+            }
+        }
+        src.position(src.limit());
+    }
+
+    /** Tickets of the writes issued so far; see {@link #landed(long)}. */
+    @Override
+    public long copiesIssued() {
+        synchronized (lane) {
+            return issued;
+        }
+    }
+
+    /**
+     * Whether every write up to {@code ticket} ({@link #copiesIssued()}) is in the file.
+     *
+     * @throws DeviceException if a write of this file failed
+     */
+    @Override
+    public boolean landed(long ticket) throws DeviceException {
+        synchronized (lane) {
+            if (failed != null) {
+                throw new DeviceException(failed.getMessage(), failed);
+            }
+            return landed >= ticket;
+        }
+    }
+
+    /**
+     * Waits until every queued write is in the file.
+     *
+     * @throws DeviceException if a write failed, or the wait is interrupted
+     */
+    @Override
+    public void synchronize() throws DeviceException {
+        checkOpen();
+        synchronized (lane) {
+            try {
+                while (draining) {
+                    lane.wait();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DeviceException(
+                        "cpu: interrupted while waiting for writes to " + path, e);
+            }
+            if (failed != null) {
+                throw new DeviceException(failed.getMessage(), failed);
+            }
+        }
+    }
+
+    /** Runs the lane on a writer thread until it is empty. */
+    private void drain() {
+        while (true) {
+            Write w;
+            FileChannel ch;
+            synchronized (lane) {
+                w = queued.poll();
+                if (w == null) {
+                    draining = false;
+                    lane.notifyAll();
+                    return;
+                }
+                ch = failed == null ? channel : null;
+            }
+            DeviceException error = null;
+            try {
+                if (ch != null) {
+                    writeAt(ch, w.pos(), w.src());
+                }
+            } catch (IOException | RuntimeException e) {
+                error = writeFailed(w.pos(), w.src().remaining(), e);
+            } finally {
+                w.owner().release();
+            }
+            synchronized (lane) {
+                landed = w.ticket();
+                if (ch == null && failed == null) {
+                    failed = new DeviceException("cpu: staging file " + path + " is closed");
+                } else if (error != null && failed == null) {
+                    failed = error;
+                }
+                lane.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Waits for the lane to empty, for close and keep; {@code drop}: the writes not started yet are
+     * dropped instead (the file is deleted).
+     */
+    private void quiesce(boolean drop) {
+        boolean interrupted = false;
+        synchronized (lane) {
+            for (Write w; drop && (w = queued.poll()) != null; ) {
+                w.owner().release();
+            }
+            while (draining) {
+                try {
+                    lane.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true; // the running write ends soon: wait for it all the same
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void writeAt(FileChannel ch, long pos, ByteBuffer src) throws IOException {
+        while (src.hasRemaining()) {
+            pos += ch.write(src, pos);
+        }
+    }
+
+    private DeviceException writeFailed(long pos, int bytes, Exception e) {
+        return new DeviceException(
+                "cpu: cannot write "
+                        + bytes
+                        + " bytes at file offset "
+                        + pos
+                        + " to "
+                        + path
+                        + ": "
+                        + e,
+                e);
     }
 
     @Override
     public void copyToHost(long offset, ByteBuffer dst) throws DeviceException {
+        synchronize();
         FileChannel ch = checkOpen();
         Ranges.check(offset, dst.remaining(), size);
         readAt(ch, headerBytes + offset, dst);
@@ -130,6 +328,7 @@ public final class HostBuffer implements DeviceBuffer, HostMapped {
     /** CRC-32C read back from the file through a small reused buffer (no mapping). */
     @Override
     public int crc32c(long offset, long length) throws DeviceException {
+        synchronize();
         FileChannel ch = checkOpen();
         long end = Ranges.check(offset, length, size);
         CRC32C crc = new CRC32C();
@@ -152,6 +351,7 @@ public final class HostBuffer implements DeviceBuffer, HostMapped {
      */
     @Override
     public void publish(ByteBuffer header) throws DeviceException {
+        synchronize();
         FileChannel ch = checkOpen();
         if (header.remaining() != headerBytes) {
             throw new IllegalArgumentException(
@@ -191,6 +391,7 @@ public final class HostBuffer implements DeviceBuffer, HostMapped {
      * @throws IllegalStateException if {@code length} exceeds 2 GiB - 1
      */
     public MappedByteBuffer map(long offset, long length) throws DeviceException {
+        synchronize();
         FileChannel ch = checkOpen();
         Ranges.check(offset, length, size);
         if (length > Integer.MAX_VALUE) {
@@ -268,6 +469,10 @@ public final class HostBuffer implements DeviceBuffer, HostMapped {
      * #close()}.
      */
     void keep(Path keptPath) {
+        if (channel == null) {
+            return;
+        }
+        quiesce(false);
         FileChannel ch = channel;
         if (ch == null) {
             return;
@@ -292,6 +497,10 @@ public final class HostBuffer implements DeviceBuffer, HostMapped {
     /** Closes the file and deletes it. Idempotent. */
     @Override
     public void close() {
+        if (channel == null) {
+            return;
+        }
+        quiesce(true);
         FileChannel ch = channel;
         if (ch == null) {
             return;

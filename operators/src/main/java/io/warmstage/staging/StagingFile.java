@@ -56,6 +56,11 @@ final class StagingFile {
     private boolean allFromCache = true;
     private boolean cacheWritten;
 
+    /** Tensors complete here whose copies may still be in flight, with the ticket to land. */
+    private final java.util.ArrayDeque<Awaiting> awaiting = new java.util.ArrayDeque<>();
+
+    private record Awaiting(long ticket, List<Done> tensors) {}
+
     /** Tensor events held back until the file is verified (a file pinned by SHA-256). */
     final List<StagingEvent> held = new ArrayList<>();
 
@@ -117,6 +122,58 @@ final class StagingFile {
             return List.of();
         }
         return headerNew ? completed(0, fileSize) : completed(r.offset, end);
+    }
+
+    /**
+     * Keeps tensors that {@link #accept} completed until the copies issued so far have landed on
+     * the device ({@link DeviceBuffer#landed}).
+     */
+    void awaitLanding(List<Done> done) {
+        if (!done.isEmpty()) {
+            awaiting.add(new Awaiting(data.copiesIssued(), done));
+        }
+    }
+
+    /**
+     * Tensors given to {@link #awaitLanding} whose bytes have landed now, in the order given,
+     * forgotten here; {@code wait}: waits for every copy first, so that all are returned.
+     *
+     * @throws DeviceException if a copy to the device failed
+     */
+    List<Done> landed(boolean wait) throws DeviceException {
+        if (awaiting.isEmpty()) {
+            return List.of();
+        }
+        if (wait) {
+            data.synchronize();
+        }
+        List<Done> out = new ArrayList<>();
+        while (!awaiting.isEmpty() && (wait || data.landed(awaiting.peek().ticket()))) {
+            out.addAll(awaiting.poll().tensors());
+        }
+        return out;
+    }
+
+    /** Whether tensors wait for their copies to land. */
+    boolean awaitingLanding() {
+        return !awaiting.isEmpty();
+    }
+
+    /**
+     * Tensors reported here and not yet landed ({@link #awaitLanding}), as indexes in offset order:
+     * a checkpoint must not count them reported, since their events have not been sent.
+     */
+    java.util.BitSet awaitingSet() {
+        java.util.BitSet out = new java.util.BitSet();
+        if (header != null) {
+            List<TensorInfo> tensors = header.tensors();
+            for (Awaiting a : awaiting) {
+                for (Done d : a.tensors()) {
+                    out.set(tensors.indexOf(d.tensor()));
+                }
+            }
+        }
+        return out;
     }
 
     boolean complete() {

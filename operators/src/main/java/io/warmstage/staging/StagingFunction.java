@@ -96,6 +96,12 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     private transient Counter bytesAdopted;
     private transient Counter cacheMismatches;
 
+    /** How soon, in milliseconds, tensors whose copies are in flight are looked at again. */
+    private static final long LANDING_POLL_MS = 10;
+
+    /** The processing time of the timer registered for tensors in flight, or Long.MIN_VALUE. */
+    private transient long landingTimer;
+
     /** Whether a checkpoint was taken or restored: a later restore may adopt kept files. */
     private transient boolean snapshotTaken;
 
@@ -123,6 +129,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
 
     @Override
     public void open(OpenContext ctx) throws Exception {
+        landingTimer = Long.MIN_VALUE;
         slot = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         HostIdentity hostId =
                 HostIdentity.of(getRuntimeContext().getMetricGroup().getAllVariables(), config);
@@ -222,7 +229,9 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             p.fileSize = f.fileSize;
             p.etag = f.version.etag();
             p.ranges = f.ranges();
-            p.reported = f.reportedSet().toLongArray();
+            java.util.BitSet reported = f.reportedSet();
+            reported.andNot(f.awaitingSet()); // not sent yet: reported again after a restore
+            p.reported = reported.toLongArray();
             p.crcs = f.reportedCrcs();
             p.skip = f.skipped().toArray(new String[0]);
             out.add(p);
@@ -580,6 +589,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             release(r.model, out);
             return;
         }
+        reportLanded(out); // other files' tensors whose copies landed since
         // A refreshing job stages a changed file again: its version is part of the key.
         String key = key(r.model, r.file, r.fileSize, r.etag);
         if (finished.contains(key)) {
@@ -658,6 +668,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             ctx.output(CACHE_OPS, CacheOp.abort(slot, f.uriObject, f.version, m.getMessage()));
         }
         java.util.BitSet reported = f.reportedSet();
+        reported.andNot(f.awaitingSet()); // not sent yet: reported once the new copy lands
         int[] crcs = f.reportedCrcs();
         String[] skip = f.skipped().toArray(new String[0]);
         f.data.close();
@@ -845,12 +856,25 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                     CacheOp.write(slot, f.uriObject, f.version, r.offset, r.bytes(), r.buffer));
             f.markCacheWritten();
         }
-        if (!verify && !done.isEmpty()) {
-            f.data.synchronize(); // a tensor is reported once its bytes have landed, not queued
+        // A tensor is reported once its bytes have landed, not when its copy is queued: the
+        // copies run on while the next records are staged, and its event goes out once they are in.
+        f.awaitLanding(done);
+        if (f.complete()) {
+            finish(f, r, ctx, out);
+        } else {
+            report(f, false, out);
+            if (f.awaitingLanding()) {
+                awaitLandingTimer(ctx.timerService());
+            }
         }
+    }
+
+    /** Sends the events of {@code f}'s tensors that have landed ({@code wait}: of all of them). */
+    private void report(StagingFile f, boolean wait, Collector<StagingEvent> out)
+            throws DeviceException {
         // A file pinned by SHA-256 reports its tensors only once the whole file matches the pin.
         boolean pinned = io.warmstage.cache.ContentPins.pinOf(sha256Pins, f.uri) != null;
-        for (StagingFile.Done t : done) {
+        for (StagingFile.Done t : f.landed(wait)) {
             StagingEvent e = tensorEvent(f, t);
             if (pinned) {
                 f.held.add(e);
@@ -859,14 +883,50 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
                 tensors.inc();
             }
         }
-        if (f.complete()) {
-            finish(f, r, ctx, out);
+    }
+
+    /**
+     * Sends the events of every open file's landed tensors. A file whose copy failed is left as it
+     * is: the failure surfaces when its own next record or its completion is staged.
+     *
+     * @return whether tensors still wait for their copies
+     */
+    private boolean reportLanded(Collector<StagingEvent> out) {
+        boolean waiting = false;
+        for (StagingFile f : open.values()) {
+            try {
+                report(f, false, out);
+            } catch (DeviceException e) {
+                continue;
+            }
+            waiting |= f.awaitingLanding();
+        }
+        return waiting;
+    }
+
+    /** Wakes this function soon to report tensors whose copies are still in flight. */
+    private void awaitLandingTimer(org.apache.flink.streaming.api.TimerService timers) {
+        if (landingTimer == Long.MIN_VALUE) {
+            landingTimer = timers.currentProcessingTime() + LANDING_POLL_MS;
+            timers.registerProcessingTimeTimer(landingTimer);
+        }
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<StagingEvent> out)
+            throws Exception {
+        if (timestamp != landingTimer) {
+            return;
+        }
+        landingTimer = Long.MIN_VALUE;
+        if (reportLanded(out)) {
+            awaitLandingTimer(ctx.timerService());
         }
     }
 
     private void finish(StagingFile f, ChunkRecord r, Context ctx, Collector<StagingEvent> out)
             throws DeviceException {
-        f.data.synchronize();
+        report(f, true, out);
         String key = key(f.model, f.uri, f.fileSize, f.version.etag());
         String pin = io.warmstage.cache.ContentPins.pinOf(sha256Pins, f.uri);
         String wrong =

@@ -241,12 +241,27 @@ public final class WeightSplitEnumerator
         }
         long modelBytes =
                 files.stream().filter(f -> !f.isFailure()).mapToLong(f -> f.version().size()).sum();
+        // Each reader's splits go round the model's files (one split of each file in turn), so
+        // that the reads in flight, and the staging writes after them, are spread over the files.
+        Map<Integer, List<List<ChunkSplit>>> byFile = new TreeMap<>();
         for (FilePlan f : files) {
+            byFile.values().forEach(l -> l.add(new ArrayList<>()));
+            Function<Integer, List<ChunkSplit>> queueOfFile =
+                    reader ->
+                            last(
+                                    byFile.computeIfAbsent(
+                                            reader,
+                                            r -> {
+                                                List<List<ChunkSplit>> l = new ArrayList<>();
+                                                l.add(new ArrayList<>());
+                                                return l;
+                                            }));
             if (f.isFailure() || mode == FetchMode.PER_TARGET) {
                 for (int slot : slots) {
                     boolean owner = claimCache(f, slot);
                     for (ChunkSplit s : splitPlanner.splits(f, targetKeys[slot], generation)) {
-                        queue(slot)
+                        queueOfFile
+                                .apply(slot)
                                 .add(
                                         s.withCacheOwner(owner && !s.isFailure())
                                                 .withModelBytes(modelBytes));
@@ -259,12 +274,19 @@ public final class WeightSplitEnumerator
                 byHost.forEach(
                         (host, hostSlots) -> {
                             List<Integer> fetchers = readersOn(host);
-                            fanOut(f, hostSlots, fetchers, generation, modelBytes);
+                            fanOut(f, hostSlots, fetchers, generation, modelBytes, queueOfFile);
                         });
             } else {
-                fanOut(f, slots, new ArrayList<>(hosts.keySet()), generation, modelBytes);
+                fanOut(
+                        f,
+                        slots,
+                        new ArrayList<>(hosts.keySet()),
+                        generation,
+                        modelBytes,
+                        queueOfFile);
             }
         }
+        byFile.forEach((reader, perFile) -> queue(reader).addAll(roundRobin(perFile)));
         staged.put(
                 model.name(),
                 new StagedModel(
@@ -286,7 +308,8 @@ public final class WeightSplitEnumerator
             List<Integer> slots,
             List<Integer> fetchers,
             int generation,
-            long modelBytes) {
+            long modelBytes,
+            Function<Integer, List<ChunkSplit>> queueOfFile) {
         int n = slots.size();
         int[] targets = new int[n];
         boolean[] owners = new boolean[n];
@@ -302,13 +325,35 @@ public final class WeightSplitEnumerator
             for (int j = 0; j < n; j++) {
                 local[j] = hosts.get(slots.get(j)).equals(fetcherHost);
             }
-            queue(fetcher)
+            queueOfFile
+                    .apply(fetcher)
                     .add(
                             splits.get(i)
                                     .withDestinations(targets, owners, local)
                                     .withModelBytes(modelBytes));
         }
         rotation += splits.size();
+    }
+
+    private static <T> T last(List<T> list) {
+        return list.get(list.size() - 1);
+    }
+
+    /** The lists' elements taken one from each list in turn: a0, b0, c0, a1, b1, ... */
+    static <T> List<T> roundRobin(List<List<T>> lists) {
+        List<T> out = new ArrayList<>();
+        for (int i = 0; ; i++) {
+            boolean any = false;
+            for (List<T> l : lists) {
+                if (i < l.size()) {
+                    out.add(l.get(i));
+                    any = true;
+                }
+            }
+            if (!any) {
+                return out;
+            }
+        }
     }
 
     private List<Integer> readersOn(String host) {
