@@ -402,6 +402,62 @@ class StagingAdoptionTest {
         }
     }
 
+    @Test
+    void aFilePinnedBySha256ReportsEveryTensorOnceAcrossARestore() throws Exception {
+        // Its tensors' events wait for the whole file to match the pin: a checkpoint in between
+        // must not count them sent.
+        String etag;
+        try (ObjectStores stores = ObjectStores.create(new Configuration())) {
+            etag = stores.forUri(URI.create(uri)).stat(URI.create(uri)).etag();
+        }
+        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 30_000, false);
+        records.forEach(
+                r -> {
+                    r.file = uri;
+                    r.etag = etag;
+                });
+        String sha =
+                java.util.HexFormat.of()
+                        .formatHex(
+                                java.security.MessageDigest.getInstance("SHA-256")
+                                        .digest(Files.readAllBytes(PEFT)));
+        Configuration pins = new Configuration();
+        pins.set(
+                io.warmstage.source.WeightSourceOptions.SHA256_PINS,
+                io.warmstage.cache.ContentPins.toJson(Map.of(uri, sha)));
+        int cut = records.size() / 2;
+        JobID job = new JobID();
+
+        var first = harness(job, false, pins);
+        first.open();
+        for (ChunkRecord r : records.subList(0, cut)) {
+            first.processElement(r, 0);
+        }
+        OperatorSubtaskState checkpoint = first.snapshot(1, 0);
+        List<StagingEvent> before = first.extractOutputValues();
+        first.close();
+
+        var second = harness(job, false, pins);
+        second.initializeState(checkpoint);
+        second.open();
+        for (ChunkRecord r : records.subList(cut, records.size())) {
+            second.processElement(r, 0);
+        }
+        Map<String, String> reported = new TreeMap<>();
+        for (StagingEvent e : before) {
+            if (StagingEvent.TENSOR.equals(e.event)) {
+                reported.put(e.tensor, e.crc32c);
+            }
+        }
+        for (StagingEvent e : second.extractOutputValues()) {
+            if (StagingEvent.TENSOR.equals(e.event)) {
+                assertThat(reported.put(e.tensor, e.crc32c)).as("reported once").isNull();
+            }
+        }
+        assertThat(reported).isEqualTo(new TreeMap<>(StagingFunctionTest.referenceCrcs(PEFT)));
+        second.close();
+    }
+
     /** Whether {@code t} waits in a staging file's synchronize (for its queued writes). */
     private static boolean waitsForStagingWrites(Thread t) {
         return t.getState() == Thread.State.WAITING
@@ -459,7 +515,12 @@ class StagingAdoptionTest {
 
     private KeyedOneInputStreamOperatorTestHarness<Integer, ChunkRecord, StagingEvent> harness(
             JobID job, boolean cacheOn) throws Exception {
-        Configuration conf = new Configuration();
+        return harness(job, cacheOn, new Configuration());
+    }
+
+    private KeyedOneInputStreamOperatorTestHarness<Integer, ChunkRecord, StagingEvent> harness(
+            JobID job, boolean cacheOn, Configuration extra) throws Exception {
+        Configuration conf = new Configuration(extra);
         conf.set(StagingOptions.STAGING_DIR, stagingDir.toString());
         if (cacheOn) {
             conf.set(
