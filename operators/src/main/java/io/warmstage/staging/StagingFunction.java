@@ -234,6 +234,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             p.ranges = f.ranges();
             java.util.BitSet reported = f.reportedSet();
             reported.andNot(f.awaitingSet()); // not sent yet: reported again after a restore
+            reported.andNot(f.heldSet()); // held for the pin check: not sent either
             p.reported = reported.toLongArray();
             p.crcs = f.reportedCrcs();
             p.skip = f.skipped().toArray(new String[0]);
