@@ -253,15 +253,28 @@ public final class HostBuffer implements DeviceBuffer, HostMapped {
                 }
                 ch = failed == null ? channel : null;
             }
+            // Whatever the write or the release throws, the lane's bookkeeping below must run:
+            // synchronize, close and the staging thread's wait for room all depend on it.
             DeviceException error = null;
             try {
                 if (ch != null) {
                     writeAt(ch, w.pos(), w.src());
                 }
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | Error e) {
                 error = writeFailed(w.pos(), w.src().remaining(), e);
-            } finally {
+            }
+            try {
                 w.owner().release();
+            } catch (RuntimeException | Error e) {
+                if (error == null) {
+                    error =
+                            new DeviceException(
+                                    "cpu: cannot give back the buffer of a write to "
+                                            + path
+                                            + ": "
+                                            + e,
+                                    e);
+                }
             }
             synchronized (lane) {
                 landed = w.ticket();
@@ -304,7 +317,7 @@ public final class HostBuffer implements DeviceBuffer, HostMapped {
         }
     }
 
-    private DeviceException writeFailed(long pos, int bytes, Exception e) {
+    private DeviceException writeFailed(long pos, int bytes, Throwable e) {
         return new DeviceException(
                 "cpu: cannot write "
                         + bytes

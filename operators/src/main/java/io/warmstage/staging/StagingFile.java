@@ -176,6 +176,25 @@ final class StagingFile {
         return out;
     }
 
+    /**
+     * Tensors whose events are held back ({@link #held}) until the file matches its pin, as indexes
+     * in offset order: a checkpoint must not count them reported either.
+     */
+    java.util.BitSet heldSet() {
+        java.util.BitSet out = new java.util.BitSet();
+        if (header != null) {
+            List<TensorInfo> tensors = header.tensors();
+            for (StagingEvent e : held) {
+                for (int i = 0; i < tensors.size(); i++) {
+                    if (tensors.get(i).name().equals(e.tensor)) {
+                        out.set(i);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     boolean complete() {
         return header != null && coverage.covers(0, fileSize);
     }

@@ -228,9 +228,13 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
             p.uri = f.uri;
             p.fileSize = f.fileSize;
             p.etag = f.version.etag();
+            // The ranges recorded must be in the staging file, not queued on their way: a process
+            // that dies after the checkpoint leaves the file for the restored slot to adopt.
+            f.data.synchronize();
             p.ranges = f.ranges();
             java.util.BitSet reported = f.reportedSet();
             reported.andNot(f.awaitingSet()); // not sent yet: reported again after a restore
+            reported.andNot(f.heldSet()); // held for the pin check: not sent either
             p.reported = reported.toLongArray();
             p.crcs = f.reportedCrcs();
             p.skip = f.skipped().toArray(new String[0]);

@@ -128,6 +128,61 @@ class HostBufferLaneTest {
     }
 
     @Test
+    void aWriteWhoseBufferCannotBeGivenBackFailsTheFileInsteadOfWedgingItsLane() throws Exception {
+        // The lane's bookkeeping must survive anything its writer thread meets: here the pooled
+        // buffer's unpinning throws when the writer gives it back.
+        HostDevice own = new HostDevice(dir.resolve("own")); // a wedged lane would hang close
+        HostBuffer buffer = own.allocate(PIECE);
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        java.util.concurrent.atomic.AtomicBoolean thrown =
+                new java.util.concurrent.atomic.AtomicBoolean();
+        while (!thrown.get()) {
+            assertThat(System.nanoTime()).as("the writer gave a buffer back").isLessThan(deadline);
+            ChunkBuffers small = new ChunkBuffers(PIECE, 1);
+            ChunkBuffer spare = small.take();
+            ChunkBuffer owner = small.take();
+            spare.release(); // the pool's idle place is taken: the owner's memory is freed
+            java.util.concurrent.atomic.AtomicBoolean given =
+                    new java.util.concurrent.atomic.AtomicBoolean();
+            owner.pinnedBy(
+                    () -> {
+                        given.set(true);
+                        if (Thread.currentThread().getName().startsWith("warmstage-staging")) {
+                            thrown.set(true);
+                            throw new IllegalStateException("unpin failed");
+                        }
+                    });
+            ByteBuffer src = owner.memory().clear();
+            src.put(random(PIECE, 5)).flip();
+            buffer.copyFromHost(0, src, owner);
+            owner.release();
+            while (!given.get()) {
+                assertThat(System.nanoTime()).as("buffer given back").isLessThan(deadline);
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            }
+        }
+        java.util.concurrent.CompletableFuture<Void> sync =
+                java.util.concurrent.CompletableFuture.runAsync(
+                        () -> {
+                            try {
+                                buffer.synchronize();
+                            } catch (DeviceException e) {
+                                throw new java.util.concurrent.CompletionException(e);
+                            }
+                        });
+        try {
+            assertThatThrownBy(() -> sync.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                    .as("synchronize ends")
+                    .isInstanceOf(java.util.concurrent.ExecutionException.class)
+                    .hasMessageContaining("unpin failed")
+                    .hasMessageContaining(buffer.path().toString());
+        } finally {
+            java.util.concurrent.CompletableFuture.runAsync(own::close)
+                    .get(10, java.util.concurrent.TimeUnit.SECONDS); // close ends too
+        }
+    }
+
+    @Test
     void writesWithoutAnOwnerAreSynchronous() throws Exception {
         byte[] origin = random(3 * PIECE, 9);
         try (HostBuffer buffer = device.allocate(origin.length)) {

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.Collectors;
@@ -310,6 +311,203 @@ class StagingAdoptionTest {
         assertThat(set.entries()).isEmpty();
     }
 
+    @Test
+    void aCheckpointNeverCountsBytesStillOnTheirWayToTheStagingFile() throws Exception {
+        // The process dies right after a checkpoint, its staging writes still queued: the
+        // restored slot adopts the temp file as holding what the checkpoint says.
+        String etag;
+        try (ObjectStores stores = ObjectStores.create(new Configuration())) {
+            etag = stores.forUri(URI.create(uri)).stat(URI.create(uri)).etag();
+        }
+        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 30_000, false);
+        records.forEach(
+                r -> {
+                    r.file = uri;
+                    r.etag = etag;
+                });
+        int cut = records.size() / 2;
+        int pooledFrom = cut - 3; // writes that fit in a lane without waiting for room
+        io.warmstage.memory.ChunkBuffers pool =
+                new io.warmstage.memory.ChunkBuffers(30_000, 64L << 20);
+        java.util.concurrent.CountDownLatch writersFree =
+                new java.util.concurrent.CountDownLatch(1);
+        Path elsewhere = Files.createTempDirectory("writers-held");
+        var blockers = new io.warmstage.device.HostDevice(elsewhere);
+        JobID job = new JobID();
+        try {
+            holdEveryStagingWriter(blockers, writersFree);
+            var first = harness(job);
+            first.open();
+            for (int i = 0; i < cut; i++) {
+                ChunkRecord r = records.get(i);
+                if (i < pooledFrom) {
+                    first.processElement(r, 0);
+                    continue;
+                }
+                ChunkRecord pooled = r.copy(); // as a reader emits it: bytes in a pooled buffer
+                pooled.buffer = pool.take();
+                pooled.data = pooled.buffer.memory().put(r.bytes()).flip().slice();
+                first.processElement(pooled, 0);
+                pooled.releaseBuffer();
+            }
+            java.util.concurrent.CompletableFuture<OperatorSubtaskState> snapshot =
+                    new java.util.concurrent.CompletableFuture<>();
+            Thread taker =
+                    new Thread(
+                            () -> {
+                                try {
+                                    snapshot.complete(first.snapshot(1, 0));
+                                } catch (Throwable t) {
+                                    snapshot.completeExceptionally(t);
+                                }
+                            });
+            taker.start();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!snapshot.isDone() && !waitsForStagingWrites(taker)) {
+                assertThat(System.nanoTime()).as("snapshot taken").isLessThan(deadline);
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            }
+            if (!snapshot.isDone()) {
+                writersFree.countDown(); // the checkpoint waits for the writes: let them land
+            }
+            OperatorSubtaskState checkpoint = snapshot.get();
+            // ... and the process dies here, its queued writes lost: close() never runs
+
+            var second = harness(job);
+            second.initializeState(checkpoint);
+            second.open();
+            for (ChunkRecord r : records.subList(cut, records.size())) {
+                second.processElement(r, 0);
+            }
+            Map<String, String> reported = new TreeMap<>();
+            for (StagingEvent e : first.extractOutputValues()) {
+                if (StagingEvent.TENSOR.equals(e.event)) {
+                    reported.put(e.tensor, e.crc32c);
+                }
+            }
+            for (StagingEvent e : second.extractOutputValues()) {
+                if (StagingEvent.TENSOR.equals(e.event)) {
+                    assertThat(reported.put(e.tensor, e.crc32c)).as("reported once").isNull();
+                }
+            }
+            assertThat(reported).isEqualTo(new TreeMap<>(StagingFunctionTest.referenceCrcs(PEFT)));
+            StagedEntry entry = StagedSet.at(stagingDir).entries().get(0);
+            assertThat(Files.readAllBytes(Path.of(entry.file())))
+                    .as("the published staging file")
+                    .isEqualTo(Files.readAllBytes(PEFT));
+            second.close();
+        } finally {
+            writersFree.countDown();
+            blockers.close();
+        }
+    }
+
+    @Test
+    void aFilePinnedBySha256ReportsEveryTensorOnceAcrossARestore() throws Exception {
+        // Its tensors' events wait for the whole file to match the pin: a checkpoint in between
+        // must not count them sent.
+        String etag;
+        try (ObjectStores stores = ObjectStores.create(new Configuration())) {
+            etag = stores.forUri(URI.create(uri)).stat(URI.create(uri)).etag();
+        }
+        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 30_000, false);
+        records.forEach(
+                r -> {
+                    r.file = uri;
+                    r.etag = etag;
+                });
+        String sha =
+                java.util.HexFormat.of()
+                        .formatHex(
+                                java.security.MessageDigest.getInstance("SHA-256")
+                                        .digest(Files.readAllBytes(PEFT)));
+        Configuration pins = new Configuration();
+        pins.set(
+                io.warmstage.source.WeightSourceOptions.SHA256_PINS,
+                io.warmstage.cache.ContentPins.toJson(Map.of(uri, sha)));
+        int cut = records.size() / 2;
+        JobID job = new JobID();
+
+        var first = harness(job, false, pins);
+        first.open();
+        for (ChunkRecord r : records.subList(0, cut)) {
+            first.processElement(r, 0);
+        }
+        OperatorSubtaskState checkpoint = first.snapshot(1, 0);
+        List<StagingEvent> before = first.extractOutputValues();
+        first.close();
+
+        var second = harness(job, false, pins);
+        second.initializeState(checkpoint);
+        second.open();
+        for (ChunkRecord r : records.subList(cut, records.size())) {
+            second.processElement(r, 0);
+        }
+        Map<String, String> reported = new TreeMap<>();
+        for (StagingEvent e : before) {
+            if (StagingEvent.TENSOR.equals(e.event)) {
+                reported.put(e.tensor, e.crc32c);
+            }
+        }
+        for (StagingEvent e : second.extractOutputValues()) {
+            if (StagingEvent.TENSOR.equals(e.event)) {
+                assertThat(reported.put(e.tensor, e.crc32c)).as("reported once").isNull();
+            }
+        }
+        assertThat(reported).isEqualTo(new TreeMap<>(StagingFunctionTest.referenceCrcs(PEFT)));
+        second.close();
+    }
+
+    /** Whether {@code t} waits in a staging file's synchronize (for its queued writes). */
+    private static boolean waitsForStagingWrites(Thread t) {
+        return t.getState() == Thread.State.WAITING
+                && java.util.Arrays.stream(t.getStackTrace())
+                        .anyMatch(
+                                f ->
+                                        f.getClassName().endsWith("HostBuffer")
+                                                && f.getMethodName().equals("synchronize"));
+    }
+
+    /**
+     * Keeps every thread that writes staging files busy until {@code free} opens: each ends up
+     * giving back a pooled buffer whose unpinning waits (a stand-in for a process that stops).
+     */
+    private static void holdEveryStagingWriter(
+            io.warmstage.device.HostDevice device, java.util.concurrent.CountDownLatch free)
+            throws Exception {
+        int writers = Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
+        Set<Thread> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (held.size() < writers) {
+            assertThat(System.nanoTime()).as("writers held").isLessThan(deadline);
+            java.util.concurrent.atomic.AtomicBoolean unpinned =
+                    new java.util.concurrent.atomic.AtomicBoolean();
+            var pool = new io.warmstage.memory.ChunkBuffers(4096, 1);
+            var spare = pool.take();
+            var owner = pool.take();
+            spare.release(); // the pool's one idle place is taken: the owner's memory is freed
+            owner.pinnedBy(
+                    () -> {
+                        unpinned.set(true);
+                        if (Thread.currentThread().getName().startsWith("warmstage-staging")) {
+                            held.add(Thread.currentThread());
+                            try {
+                                free.await();
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        }
+                    });
+            var lane = device.allocate(16);
+            lane.copyFromHost(0, owner.memory().limit(16), owner);
+            owner.release(); // the lane's release is usually the last: its writer waits
+            while (!unpinned.get()) {
+                assertThat(System.nanoTime()).as("buffer given back").isLessThan(deadline);
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            }
+        }
+    }
+
     private KeyedOneInputStreamOperatorTestHarness<Integer, ChunkRecord, StagingEvent> harness(
             JobID job) throws Exception {
         return harness(job, false);
@@ -317,7 +515,12 @@ class StagingAdoptionTest {
 
     private KeyedOneInputStreamOperatorTestHarness<Integer, ChunkRecord, StagingEvent> harness(
             JobID job, boolean cacheOn) throws Exception {
-        Configuration conf = new Configuration();
+        return harness(job, cacheOn, new Configuration());
+    }
+
+    private KeyedOneInputStreamOperatorTestHarness<Integer, ChunkRecord, StagingEvent> harness(
+            JobID job, boolean cacheOn, Configuration extra) throws Exception {
+        Configuration conf = new Configuration(extra);
         conf.set(StagingOptions.STAGING_DIR, stagingDir.toString());
         if (cacheOn) {
             conf.set(
