@@ -94,6 +94,13 @@ public class ChunkRecord {
     /** Non-null when the file failed (header invalid, read failed): the one-line reason. */
     public String error;
 
+    /**
+     * True on a record read from a network exchange into a pooled buffer ({@link
+     * ChunkRecordSerializer}): no reader holds that reference, so the operator that consumes the
+     * record gives it back once done ({@link #releaseReceived()}). Not serialized, not copied.
+     */
+    public transient boolean received;
+
     public ChunkRecord() {}
 
     /**
@@ -144,6 +151,14 @@ public class ChunkRecord {
     public void releaseBuffer() {
         if (buffer != null) {
             buffer.release();
+        }
+    }
+
+    /** Gives back the reference a network exchange's deserializer took, if it took one. */
+    public void releaseReceived() {
+        if (received) {
+            received = false;
+            releaseBuffer();
         }
     }
 

@@ -150,7 +150,12 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
 
     @Override
     public void copy(DataInputView in, DataOutputView out) throws IOException {
-        serialize(deserialize(in), out);
+        ChunkRecord r = deserialize(in);
+        try {
+            serialize(r, out);
+        } finally {
+            r.releaseReceived();
+        }
     }
 
     @Override
@@ -182,6 +187,7 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
             }
             r.data = dst.flip().slice();
             r.buffer = buffer;
+            r.received = true;
         } catch (IOException | RuntimeException e) {
             buffer.release();
             throw e;

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.zip.CRC32C;
@@ -60,6 +61,8 @@ final class StagingFile {
     private final java.util.ArrayDeque<Awaiting> awaiting = new java.util.ArrayDeque<>();
 
     private record Awaiting(long ticket, List<Done> tensors) {}
+
+    private Map<String, Integer> indexByName;
 
     /** Tensor events held back until the file is verified (a file pinned by SHA-256). */
     final List<StagingEvent> held = new ArrayList<>();
@@ -166,10 +169,10 @@ final class StagingFile {
     java.util.BitSet awaitingSet() {
         java.util.BitSet out = new java.util.BitSet();
         if (header != null) {
-            List<TensorInfo> tensors = header.tensors();
+            Map<String, Integer> index = indexByName();
             for (Awaiting a : awaiting) {
                 for (Done d : a.tensors()) {
-                    out.set(tensors.indexOf(d.tensor()));
+                    out.set(index.get(d.tensor().name()));
                 }
             }
         }
@@ -183,16 +186,27 @@ final class StagingFile {
     java.util.BitSet heldSet() {
         java.util.BitSet out = new java.util.BitSet();
         if (header != null) {
-            List<TensorInfo> tensors = header.tensors();
+            Map<String, Integer> index = indexByName();
             for (StagingEvent e : held) {
-                for (int i = 0; i < tensors.size(); i++) {
-                    if (tensors.get(i).name().equals(e.tensor)) {
-                        out.set(i);
-                    }
+                Integer i = e.tensor == null ? null : index.get(e.tensor);
+                if (i != null) {
+                    out.set(i);
                 }
             }
         }
         return out;
+    }
+
+    /** Each tensor's index in offset order, by name (names are unique in a header). */
+    private Map<String, Integer> indexByName() {
+        if (indexByName == null) {
+            List<TensorInfo> tensors = header.tensors();
+            indexByName = new java.util.HashMap<>(tensors.size() * 2);
+            for (int i = 0; i < tensors.size(); i++) {
+                indexByName.put(tensors.get(i).name(), i);
+            }
+        }
+        return indexByName;
     }
 
     boolean complete() {

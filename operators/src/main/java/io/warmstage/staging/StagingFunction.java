@@ -589,6 +589,14 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     @Override
     public void processElement(ChunkRecord r, Context ctx, Collector<StagingEvent> out)
             throws Exception {
+        try {
+            process(r, ctx, out);
+        } finally {
+            r.releaseReceived(); // a record from the network: what it holds is ours to give back
+        }
+    }
+
+    private void process(ChunkRecord r, Context ctx, Collector<StagingEvent> out) throws Exception {
         if (r.release) {
             release(r.model, out);
             return;

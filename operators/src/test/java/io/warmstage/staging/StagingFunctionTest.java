@@ -93,6 +93,32 @@ class StagingFunctionTest {
     }
 
     @Test
+    void recordsFromTheNetworkGiveTheirPooledBuffersBackOnceStaged() throws Exception {
+        open(false, true);
+        io.warmstage.memory.ChunkBuffers pool = new io.warmstage.memory.ChunkBuffers(16_384, 0);
+        List<ChunkRecord> received = new ArrayList<>();
+        for (ChunkRecord r : chunks(PEFT, "peft", 10_000, false)) {
+            ChunkRecord c = r.copy();
+            c.buffer = pool.take(); // as the exchange's deserializer does
+            c.data = c.buffer.memory().put(r.bytes()).flip().slice();
+            c.received = true;
+            received.add(c);
+        }
+        for (ChunkRecord r : received) {
+            harness.processElement(r, 0);
+        }
+
+        Map<String, String> crcs =
+                harness.extractOutputValues().stream()
+                        .filter(e -> e.event.equals("tensor"))
+                        .collect(Collectors.toMap(e -> e.tensor, e -> e.crc32c));
+        assertThat(crcs).isEqualTo(referenceCrcs(PEFT));
+        assertThat(received)
+                .allSatisfy(r -> assertThat(r.buffer.references()).as("%s", r).isZero());
+        assertThat((long) pool.idle()).as("idle in the pool or freed").isEqualTo(pool.allocated());
+    }
+
+    @Test
     void chunksInAnyOrderReassembleEveryTensorWithTheOriginsChecksum() throws Exception {
         open(false, true);
         List<ChunkRecord> records = chunks(PEFT, "peft", 10_000, false);
