@@ -106,11 +106,18 @@ public class CacheOp {
         return ByteBuffer.wrap(data == null ? new byte[0] : data);
     }
 
-    /** Gives back this op's reference to pooled memory, if it holds one. Idempotent. */
-    public void releaseBuffer() {
+    /**
+     * Gives back this op's reference to pooled memory, if it holds one, and forgets {@link #buffer}
+     * with it: the pool hands that memory to its next user, so an op still checkpointed after its
+     * write (Flink's asynchronous operator keeps it queued until the result is emitted) carries no
+     * bytes rather than someone else's; a restored writer reads the gap from the origin.
+     * Idempotent; thread-safe with {@link CacheOpSerializer#serialize}.
+     */
+    public synchronized void releaseBuffer() {
         ChunkBuffer l = lease;
         lease = null;
         if (l != null) {
+            buffer = null;
             l.release();
         }
     }

@@ -78,8 +78,10 @@ public final class CacheOpSerializer extends TypeSerializerSingleton<CacheOp> {
         out.writeLong(op.size);
         writeString(op.etag, out);
         out.writeLong(op.offset);
-        io.warmstage.memory.BufferBytes.write(
-                op.buffer == null && op.data == null ? null : op.bytes(), out);
+        synchronized (op) { // the bytes stay in their pooled buffer until written out here
+            io.warmstage.memory.BufferBytes.write(
+                    op.buffer == null && op.data == null ? null : op.bytes(), out);
+        }
         out.writeBoolean(op.crc32c != null);
         if (op.crc32c != null) {
             out.writeInt(op.crc32c);
