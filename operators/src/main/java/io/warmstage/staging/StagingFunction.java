@@ -884,9 +884,13 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
     /** Sends the events of {@code f}'s tensors that have landed ({@code wait}: of all of them). */
     private void report(StagingFile f, boolean wait, Collector<StagingEvent> out)
             throws DeviceException {
+        List<StagingFile.Done> landed = f.landed(wait);
+        if (landed.isEmpty()) {
+            return;
+        }
         // A file pinned by SHA-256 reports its tensors only once the whole file matches the pin.
         boolean pinned = io.warmstage.cache.ContentPins.pinOf(sha256Pins, f.uri) != null;
-        for (StagingFile.Done t : f.landed(wait)) {
+        for (StagingFile.Done t : landed) {
             StagingEvent e = tensorEvent(f, t);
             if (pinned) {
                 f.held.add(e);

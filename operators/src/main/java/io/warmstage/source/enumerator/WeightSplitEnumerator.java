@@ -243,19 +243,12 @@ public final class WeightSplitEnumerator
                 files.stream().filter(f -> !f.isFailure()).mapToLong(f -> f.version().size()).sum();
         // Each reader's splits go round the model's files (one split of each file in turn), so
         // that the reads in flight, and the staging writes after them, are spread over the files.
-        Map<Integer, List<List<ChunkSplit>>> byFile = new TreeMap<>();
+        List<Map<Integer, List<ChunkSplit>>> byFile = new ArrayList<>(); // reader -> its splits
         for (FilePlan f : files) {
-            byFile.values().forEach(l -> l.add(new ArrayList<>()));
+            Map<Integer, List<ChunkSplit>> ofFile = new TreeMap<>();
+            byFile.add(ofFile);
             Function<Integer, List<ChunkSplit>> queueOfFile =
-                    reader ->
-                            last(
-                                    byFile.computeIfAbsent(
-                                            reader,
-                                            r -> {
-                                                List<List<ChunkSplit>> l = new ArrayList<>();
-                                                l.add(new ArrayList<>());
-                                                return l;
-                                            }));
+                    reader -> ofFile.computeIfAbsent(reader, r -> new ArrayList<>());
             if (f.isFailure() || mode == FetchMode.PER_TARGET) {
                 for (int slot : slots) {
                     boolean owner = claimCache(f, slot);
@@ -286,7 +279,13 @@ public final class WeightSplitEnumerator
                         queueOfFile);
             }
         }
-        byFile.forEach((reader, perFile) -> queue(reader).addAll(roundRobin(perFile)));
+        java.util.Set<Integer> readers = new java.util.TreeSet<>();
+        byFile.forEach(ofFile -> readers.addAll(ofFile.keySet()));
+        for (int reader : readers) {
+            List<List<ChunkSplit>> ofReader = new ArrayList<>();
+            byFile.forEach(ofFile -> ofReader.add(ofFile.getOrDefault(reader, List.of())));
+            queue(reader).addAll(roundRobin(ofReader));
+        }
         staged.put(
                 model.name(),
                 new StagedModel(
@@ -333,10 +332,6 @@ public final class WeightSplitEnumerator
                                     .withModelBytes(modelBytes));
         }
         rotation += splits.size();
-    }
-
-    private static <T> T last(List<T> list) {
-        return list.get(list.size() - 1);
     }
 
     /** The lists' elements taken one from each list in turn: a0, b0, c0, a1, b1, ... */
