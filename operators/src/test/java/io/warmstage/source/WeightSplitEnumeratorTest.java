@@ -91,6 +91,60 @@ class WeightSplitEnumeratorTest {
     }
 
     @Test
+    void aReadersSplitsTakeTheModelsFilesInTurn() {
+        TestingSplitEnumeratorContext<ChunkSplit> ctx = new TestingSplitEnumeratorContext<>(1);
+        Function<ModelSpec, List<FilePlan>> twoShards =
+                m -> {
+                    try {
+                        List<FilePlan> out = new java.util.ArrayList<>();
+                        for (String shard : List.of("file:///m/a", "file:///m/b")) {
+                            out.add(
+                                    new FilePlan(
+                                            m.name(),
+                                            2,
+                                            shard,
+                                            new ObjectVersion(Files.size(CNN), "v"),
+                                            HeaderParser.read(CNN),
+                                            null));
+                        }
+                        return out;
+                    } catch (Exception ex) {
+                        throw new IllegalStateException(ex);
+                    }
+                };
+        WeightSplitEnumerator e =
+                new WeightSplitEnumerator(
+                        ctx,
+                        ModelCatalog.of(List.of(new ModelSpec("two", "file:///m/index.json"))),
+                        null,
+                        twoShards,
+                        new SplitPlanner(200_000),
+                        new int[] {11},
+                        false,
+                        FetchMode.PER_TARGET,
+                        null,
+                        WeightEnumeratorState.empty());
+        e.start();
+        hosts(ctx, e, "h");
+        for (int i = 0; i < 10; i++) {
+            e.handleSplitRequest(0, "h");
+        }
+        ctx.triggerAllActions();
+
+        List<ChunkSplit> splits = ctx.getSplitAssignments().get(0).getAssignedSplits();
+        // each shard: a header split and 2 data splits of <= 200000 bytes
+        assertThat(splits.stream().map(ChunkSplit::uri))
+                .containsExactly(
+                        "file:///m/a",
+                        "file:///m/b",
+                        "file:///m/a",
+                        "file:///m/b",
+                        "file:///m/a",
+                        "file:///m/b");
+        assertThat(splits.stream().map(ChunkSplit::offset).distinct()).hasSize(3);
+    }
+
+    @Test
     void eachReaderGetsOnlyItsTargetsSplitsThenNoMoreSplits() {
         TestingSplitEnumeratorContext<ChunkSplit> ctx = new TestingSplitEnumeratorContext<>(2);
         WeightSplitEnumerator e = enumerator(ctx, true, WeightEnumeratorState.empty());
