@@ -3,13 +3,9 @@ package io.warmstage.cache;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warmstage.storage.ObjectVersion;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,24 +44,6 @@ class LiveWriterProcessTest {
     }
 
     private String cleanupInAnotherProcess() throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p =
-                new ProcessBuilder(
-                                java.toString(),
-                                "-cp",
-                                System.getProperty("java.class.path"),
-                                DeadTempsCheck.class.getName(),
-                                dir.toString())
-                        .redirectError(ProcessBuilder.Redirect.INHERIT)
-                        .start();
-        try (BufferedReader r =
-                new BufferedReader(
-                        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line = r.readLine();
-            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            return line;
-        } finally {
-            p.destroyForcibly();
-        }
+        return io.warmstage.testing.JavaProcess.firstLine(DeadTempsCheck.class, dir.toString());
     }
 }

@@ -2,11 +2,7 @@ package io.warmstage.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,24 +26,7 @@ class HostDeviceOwnershipProcessTest {
     }
 
     private static boolean ownedSeenByAnotherProcess(Path slot) throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process p =
-                new ProcessBuilder(
-                                java.toString(),
-                                "-cp",
-                                System.getProperty("java.class.path"),
-                                OwnedCheck.class.getName(),
-                                slot.toString())
-                        .redirectError(ProcessBuilder.Redirect.INHERIT)
-                        .start();
-        try (BufferedReader r =
-                new BufferedReader(
-                        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line = r.readLine();
-            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            return Boolean.parseBoolean(line);
-        } finally {
-            p.destroyForcibly();
-        }
+        return Boolean.parseBoolean(
+                io.warmstage.testing.JavaProcess.firstLine(OwnedCheck.class, slot.toString()));
     }
 }

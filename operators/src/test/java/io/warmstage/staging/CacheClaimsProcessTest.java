@@ -89,17 +89,9 @@ class CacheClaimsProcessTest {
     }
 
     private Process start() throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Process p =
-                new ProcessBuilder(
-                                java.toString(),
-                                "-cp",
-                                System.getProperty("java.class.path"),
-                                ClaimingProcess.class.getName(),
-                                cacheDir.toString(),
-                                FILE)
-                        .redirectError(ProcessBuilder.Redirect.INHERIT)
-                        .start();
+                io.warmstage.testing.JavaProcess.start(
+                        ClaimingProcess.class, cacheDir.toString(), FILE);
         started.add(p);
         return p;
     }
