@@ -87,6 +87,21 @@ class StagingAdoptionTest {
         ResidentSet.releaseAll();
     }
 
+    /** The test file in 30,000-byte records, as its origin {@link #uri} serves it (its ETag). */
+    private List<ChunkRecord> originRecords() throws Exception {
+        String etag;
+        try (ObjectStores stores = ObjectStores.create(new Configuration())) {
+            etag = stores.forUri(URI.create(uri)).stat(URI.create(uri)).etag();
+        }
+        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 30_000, false);
+        records.forEach(
+                r -> {
+                    r.file = uri;
+                    r.etag = etag;
+                });
+        return records;
+    }
+
     @Test
     void aRestoredSlotContinuesItsKeptFileAndRefetchesOnlyTheHeader() throws Exception {
         restoreAndCheck(false);
@@ -109,16 +124,7 @@ class StagingAdoptionTest {
     }
 
     private void restoreAndCheck(boolean crash, boolean cacheOn) throws Exception {
-        String etag;
-        try (ObjectStores stores = ObjectStores.create(new Configuration())) {
-            etag = stores.forUri(URI.create(uri)).stat(URI.create(uri)).etag();
-        }
-        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 30_000, false);
-        records.forEach(
-                r -> {
-                    r.file = uri;
-                    r.etag = etag;
-                });
+        List<ChunkRecord> records = originRecords();
         int cut = records.size() / 2;
         JobID job = new JobID();
 
@@ -315,16 +321,7 @@ class StagingAdoptionTest {
     void aCheckpointNeverCountsBytesStillOnTheirWayToTheStagingFile() throws Exception {
         // The process dies right after a checkpoint, its staging writes still queued: the
         // restored slot adopts the temp file as holding what the checkpoint says.
-        String etag;
-        try (ObjectStores stores = ObjectStores.create(new Configuration())) {
-            etag = stores.forUri(URI.create(uri)).stat(URI.create(uri)).etag();
-        }
-        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 30_000, false);
-        records.forEach(
-                r -> {
-                    r.file = uri;
-                    r.etag = etag;
-                });
+        List<ChunkRecord> records = originRecords();
         int cut = records.size() / 2;
         int pooledFrom = cut - 3; // writes that fit in a lane without waiting for room
         io.warmstage.memory.ChunkBuffers pool =
@@ -406,16 +403,7 @@ class StagingAdoptionTest {
     void aFilePinnedBySha256ReportsEveryTensorOnceAcrossARestore() throws Exception {
         // Its tensors' events wait for the whole file to match the pin: a checkpoint in between
         // must not count them sent.
-        String etag;
-        try (ObjectStores stores = ObjectStores.create(new Configuration())) {
-            etag = stores.forUri(URI.create(uri)).stat(URI.create(uri)).etag();
-        }
-        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 30_000, false);
-        records.forEach(
-                r -> {
-                    r.file = uri;
-                    r.etag = etag;
-                });
+        List<ChunkRecord> records = originRecords();
         String sha =
                 java.util.HexFormat.of()
                         .formatHex(
