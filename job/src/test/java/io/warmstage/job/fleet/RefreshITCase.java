@@ -67,7 +67,7 @@ class RefreshITCase {
                                             conf,
                                             2,
                                             events::add,
-                                            new ManifestCatalog(manifest),
+                                            new CountingCatalog(manifest),
                                             Duration.ofSeconds(1));
                                 } catch (Exception e) {
                                     throw new IllegalStateException(e);
@@ -86,7 +86,7 @@ class RefreshITCase {
             assertThat(server.bytesServed("/b/" + shardB.getFileName()) - fetchedB)
                     .as("b fetched again by both slots")
                     .isGreaterThanOrEqualTo(2 * Files.size(shardB));
-            Thread.sleep(2_500); // two more refresh intervals
+            awaitCatalogReads(3); // two whole refreshes after b's: a would have been fetched
             assertThat(server.bytesServed("/a/" + shardA.getFileName()))
                     .as("a unchanged: not one of its bytes fetched again")
                     .isEqualTo(fetchedA);
@@ -115,7 +115,7 @@ class RefreshITCase {
             await(e -> StagingEvent.RELEASE.equals(e.event) && "b".equals(e.model), 1);
             // a manifest naming one file twice is refused: the job keeps what it has
             writeManifest(manifest, Map.of("b", b, "b2", b));
-            Thread.sleep(2_500);
+            awaitCatalogReads(3); // the refused manifest read, and two refreshes after it
             assertThat(
                             events.stream()
                                     .filter(
@@ -134,6 +134,50 @@ class RefreshITCase {
         return StagingEvent.MODEL.equals(e.event)
                 && model.equals(e.model)
                 && status.equals(e.status);
+    }
+
+    /**
+     * Waits until the job has read the manifest {@code more} times after this call: a refresh reads
+     * the catalog first, so the refreshes before the last of those reads have ended.
+     */
+    private static void awaitCatalogReads(int more) throws InterruptedException {
+        long target = CountingCatalog.READS.get() + more;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (CountingCatalog.READS.get() < target) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(
+                        "the manifest was read "
+                                + CountingCatalog.READS.get()
+                                + " times, not "
+                                + target
+                                + ", within 60 s");
+            }
+            Thread.sleep(20); // polling interval of a wait with a deadline
+        }
+    }
+
+    /**
+     * The manifest catalog, counting its reads. The enumerator runs in this JVM (a MiniCluster), so
+     * a static counter sees its reads.
+     */
+    private static final class CountingCatalog implements io.warmstage.source.ModelCatalog {
+        static final java.util.concurrent.atomic.AtomicLong READS =
+                new java.util.concurrent.atomic.AtomicLong();
+        private static final long serialVersionUID = 1L;
+        private final ManifestCatalog manifest;
+
+        CountingCatalog(Path manifest) {
+            this.manifest = new ManifestCatalog(manifest);
+        }
+
+        @Override
+        public java.util.List<io.warmstage.source.ModelSpec> models() {
+            try {
+                return manifest.models();
+            } finally {
+                READS.incrementAndGet();
+            }
+        }
     }
 
     private void await(Predicate<StagingEvent> p, int count) throws InterruptedException {
