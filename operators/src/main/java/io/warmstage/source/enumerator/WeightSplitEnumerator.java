@@ -6,6 +6,10 @@ import io.warmstage.source.enumerator.WeightEnumeratorState.StagedModel;
 import io.warmstage.source.fleet.FetchMode;
 import io.warmstage.source.fleet.ReaderHostEvent;
 import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.source.split.Destination;
+import io.warmstage.source.split.FailureSplit;
+import io.warmstage.source.split.ReleaseSplit;
 import io.warmstage.storage.Redaction;
 import java.io.IOException;
 import java.time.Duration;
@@ -253,11 +257,7 @@ public final class WeightSplitEnumerator
                 for (int slot : slots) {
                     boolean owner = claimCache(f, slot);
                     for (ChunkSplit s : splitPlanner.splits(f, targetKeys[slot], generation)) {
-                        queueOfFile
-                                .apply(slot)
-                                .add(
-                                        s.withCacheOwner(owner && !s.isFailure())
-                                                .withModelBytes(modelBytes));
+                        queueOfFile.apply(slot).add(withOwner(s, owner, modelBytes));
                     }
                 }
             } else if (mode == FetchMode.PER_HOST) {
@@ -309,27 +309,20 @@ public final class WeightSplitEnumerator
             int generation,
             long modelBytes,
             Function<Integer, List<ChunkSplit>> queueOfFile) {
-        int n = slots.size();
-        int[] targets = new int[n];
-        boolean[] owners = new boolean[n];
-        for (int i = 0; i < n; i++) {
-            targets[i] = targetKeys[slots.get(i)];
-            owners[i] = claimCache(file, slots.get(i));
-        }
-        List<ChunkSplit> splits = splitPlanner.splits(file, targets[0], generation);
+        List<ChunkSplit> splits = splitPlanner.splits(file, targetKeys[slots.get(0)], generation);
         for (int i = 0; i < splits.size(); i++) {
             int fetcher = fetchers.get((i + rotation) % fetchers.size());
             String fetcherHost = hosts.get(fetcher);
-            boolean[] local = new boolean[n];
-            for (int j = 0; j < n; j++) {
-                local[j] = hosts.get(slots.get(j)).equals(fetcherHost);
+            List<Destination> to = new ArrayList<>();
+            for (int slot : slots) {
+                to.add(
+                        new Destination(
+                                targetKeys[slot],
+                                claimCache(file, slot),
+                                hosts.get(slot).equals(fetcherHost)));
             }
-            queueOfFile
-                    .apply(fetcher)
-                    .add(
-                            splits.get(i)
-                                    .withDestinations(targets, owners, local)
-                                    .withModelBytes(modelBytes));
+            DataSplit s = (DataSplit) splits.get(i);
+            queueOfFile.apply(fetcher).add(s.withDestinations(to).withModelBytes(modelBytes));
         }
         rotation += splits.size();
     }
@@ -371,11 +364,19 @@ public final class WeightSplitEnumerator
         return cacheOn && !file.isFailure();
     }
 
+    private static ChunkSplit withOwner(ChunkSplit s, boolean owner, long modelBytes) {
+        if (s instanceof DataSplit d) {
+            return d.withDestinations(List.of(new Destination(d.target(), owner, true)))
+                    .withModelBytes(modelBytes);
+        }
+        return s instanceof FailureSplit f ? f.withModelBytes(modelBytes) : s;
+    }
+
     private ChunkSplit releaseSplit(String model, int slot, int generation) {
-        return ChunkSplit.release(
+        return new ReleaseSplit(
                 targetKeys[slot] + ":" + model + "#" + generation + ":release",
-                targetKeys[slot],
-                model);
+                model,
+                targetKeys[slot]);
     }
 
     /**

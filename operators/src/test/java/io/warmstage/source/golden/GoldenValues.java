@@ -1,7 +1,11 @@
 package io.warmstage.source.golden;
 
 import io.warmstage.source.enumerator.WeightEnumeratorState;
-import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.source.split.Destination;
+import io.warmstage.source.split.FailureSplit;
+import io.warmstage.source.split.ReleaseSplit;
+import io.warmstage.storage.FileId;
 import io.warmstage.storage.ObjectVersion;
 import java.util.List;
 import java.util.Map;
@@ -16,57 +20,53 @@ final class GoldenValues {
     private GoldenValues() {}
 
     /** A fan-out data split: three destinations, tensors to skip, the model's bytes. */
-    static ChunkSplit dataSplit() {
-        return new ChunkSplit(
-                        "3:llama#2:s3://b/llama/model-00001.safetensors@0",
-                        3,
-                        "llama",
-                        2,
-                        "s3://b/llama/model-00001.safetensors",
-                        VERSION,
-                        1_032,
-                        5_000_000_000L,
-                        16 << 20,
-                        true,
-                        null,
-                        List.of("lm_head.weight", "model.norm.weight"))
-                .withDestinations(
-                        new int[] {3, 9, 12},
-                        new boolean[] {true, false, true},
-                        new boolean[] {true, true, false})
-                .withModelBytes(12_000_000_000L);
+    static DataSplit dataSplit() {
+        return new DataSplit(
+                "3:llama#2:s3://b/llama/model-00001.safetensors@0",
+                "llama",
+                2,
+                new FileId("s3://b/llama/model-00001.safetensors", VERSION),
+                1_032,
+                5_000_000_000L,
+                16 << 20,
+                List.of("lm_head.weight", "model.norm.weight"),
+                List.of(
+                        new Destination(3, true, true),
+                        new Destination(9, false, true),
+                        new Destination(12, true, false)),
+                12_000_000_000L);
     }
 
     /** A failure split. */
-    static ChunkSplit failureSplit() {
-        return ChunkSplit.failure(
+    static FailureSplit failureSplit() {
+        return new FailureSplit(
                 "0:bad:file:///models/bad.safetensors@failed",
-                0,
                 "bad",
                 1,
                 "file:///models/bad.safetensors",
-                "bad header: data offsets overlap at tensor w");
+                "bad header: data offsets overlap at tensor w",
+                0,
+                0);
     }
 
     /** A release split. */
-    static ChunkSplit releaseSplit() {
-        return ChunkSplit.release("7:gone#1:release", 7, "gone");
+    static ReleaseSplit releaseSplit() {
+        return new ReleaseSplit("7:gone#1:release", "gone", 7);
     }
 
     /** A per-target data split with a null ETag and a single local destination. */
-    static ChunkSplit plainSplit() {
-        return new ChunkSplit(
+    static DataSplit plainSplit() {
+        return new DataSplit(
                 "0:m:file:///x@1032",
-                0,
                 "m",
                 1,
-                "file:///x",
-                new ObjectVersion(4_096, null),
+                new FileId("file:///x", new ObjectVersion(4_096, null)),
                 1_032,
                 1_032,
                 3_064,
-                false,
-                null);
+                List.of(),
+                List.of(Destination.of(0)),
+                0);
     }
 
     /** An enumerator state: two staged models (one failed) and two readers' queues. */
