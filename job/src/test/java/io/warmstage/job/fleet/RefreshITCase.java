@@ -6,6 +6,8 @@ import io.warmstage.job.EmbeddedRunner;
 import io.warmstage.job.ManifestCatalog;
 import io.warmstage.job.demo.DemoModel;
 import io.warmstage.job.demo.LoopbackOrigin;
+import io.warmstage.source.ModelCatalog;
+import io.warmstage.source.ModelSpec;
 import io.warmstage.staging.ResidentSet;
 import io.warmstage.staging.StagingEvent;
 import io.warmstage.testing.ReferenceReader;
@@ -14,11 +16,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.JobID;
@@ -67,7 +71,7 @@ class RefreshITCase {
                                             conf,
                                             2,
                                             events::add,
-                                            new ManifestCatalog(manifest),
+                                            new CountingCatalog(new ManifestCatalog(manifest)),
                                             Duration.ofSeconds(1));
                                 } catch (Exception e) {
                                     throw new IllegalStateException(e);
@@ -86,7 +90,7 @@ class RefreshITCase {
             assertThat(server.bytesServed("/b/" + shardB.getFileName()) - fetchedB)
                     .as("b fetched again by both slots")
                     .isGreaterThanOrEqualTo(2 * Files.size(shardB));
-            Thread.sleep(2_500); // two more refresh intervals
+            awaitReads(READS.get() + 3); // two more refresh checks ran to their end
             assertThat(server.bytesServed("/a/" + shardA.getFileName()))
                     .as("a unchanged: not one of its bytes fetched again")
                     .isEqualTo(fetchedA);
@@ -115,7 +119,7 @@ class RefreshITCase {
             await(e -> StagingEvent.RELEASE.equals(e.event) && "b".equals(e.model), 1);
             // a manifest naming one file twice is refused: the job keeps what it has
             writeManifest(manifest, Map.of("b", b, "b2", b));
-            Thread.sleep(2_500);
+            awaitReads(READS.get() + 3);
             assertThat(
                             events.stream()
                                     .filter(
@@ -127,6 +131,34 @@ class RefreshITCase {
             JobID job = runner.currentJob();
             runner.cluster().cancelJob(job).get(30, TimeUnit.SECONDS);
             run.handle((v, t) -> null).get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Waits until the catalog was read {@code count} times in all. The refresh checks run one at a
+     * time, an interval apart, on the enumerator's one worker thread (which plans too): the third
+     * read from now means two whole checks ran since, and what the first of them planned is done.
+     */
+    private static void awaitReads(int count) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (READS.get() < count) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(
+                        "catalog read " + READS.get() + " times, not " + count + ", in 60 s");
+            }
+            Thread.sleep(50); // polling interval of a wait with a deadline
+        }
+    }
+
+    /** Times a {@link CountingCatalog} was read (the job runs in this JVM). */
+    private static final AtomicInteger READS = new AtomicInteger();
+
+    /** A catalog that counts its reads in {@link #READS}. */
+    private record CountingCatalog(ModelCatalog inner) implements ModelCatalog {
+        @Override
+        public List<ModelSpec> models() throws Exception {
+            READS.incrementAndGet();
+            return inner.models();
         }
     }
 
