@@ -8,6 +8,11 @@ import io.warmstage.source.enumerator.WeightEnumeratorStateSerializer;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.ChunkSplitSerializer;
 import io.warmstage.source.split.ChunkSplitState;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.source.split.Destination;
+import io.warmstage.source.split.FailureSplit;
+import io.warmstage.source.split.ReleaseSplit;
+import io.warmstage.storage.FileId;
 import io.warmstage.storage.ObjectVersion;
 import java.io.IOException;
 import java.util.List;
@@ -17,64 +22,71 @@ import org.junit.jupiter.api.Test;
 class ChunkSplitSerializerTest {
     private static final ObjectVersion V = new ObjectVersion(6_000_000_000L, "\"etag-1\"");
 
-    static ChunkSplit split(long offset, long length, boolean owner) {
-        return new ChunkSplit(
+    static DataSplit split(long offset, long length, boolean owner) {
+        return new DataSplit(
                 "7:s3://b/k@" + offset,
-                7,
                 "llama",
                 4,
-                "s3://b/k",
-                V,
+                new FileId("s3://b/k", V),
                 1_032,
                 offset,
                 length,
-                owner,
-                null);
+                List.of(),
+                List.of(new Destination(7, owner, true)),
+                0);
+    }
+
+    private static ChunkSplit roundTrip(ChunkSplit s) throws IOException {
+        ChunkSplitSerializer ser = ChunkSplitSerializer.INSTANCE;
+        return ser.deserialize(ser.getVersion(), ser.serialize(s));
     }
 
     @Test
     void roundTripsEveryField() throws IOException {
-        ChunkSplitSerializer ser = ChunkSplitSerializer.INSTANCE;
-        ChunkSplit s = split(5_000_000_000L, 16 << 20, true);
-        ChunkSplit back = ser.deserialize(ser.getVersion(), ser.serialize(s));
+        DataSplit s = split(5_000_000_000L, 16 << 20, true);
+        DataSplit back = (DataSplit) roundTrip(s);
         assertThat(back).isEqualTo(s);
         assertThat(back.offset()).isEqualTo(5_000_000_000L);
         assertThat(back.version()).isEqualTo(V);
-        assertThat(back.cacheOwner()).isTrue();
+        assertThat(back.destinations().get(0).cacheOwner()).isTrue();
     }
 
     @Test
     void roundTripsTheTensorsToSkip() throws IOException {
-        ChunkSplit s =
-                new ChunkSplit(
+        DataSplit s =
+                new DataSplit(
                         "0:u@0",
-                        0,
                         "m",
                         2,
-                        "file:///u",
-                        V,
+                        new FileId("file:///u", V),
                         100,
                         0,
                         100,
-                        false,
-                        null,
-                        List.of("w", "model.layers.0.mlp.up_proj.weight"));
-        ChunkSplit back =
-                ChunkSplitSerializer.INSTANCE.deserialize(
-                        ChunkSplitSerializer.INSTANCE.getVersion(),
-                        ChunkSplitSerializer.INSTANCE.serialize(s));
+                        List.of("w", "model.layers.0.mlp.up_proj.weight"),
+                        List.of(Destination.of(0)),
+                        0);
+        DataSplit back = (DataSplit) roundTrip(s);
         assertThat(back.skipTensors()).containsExactly("w", "model.layers.0.mlp.up_proj.weight");
         assertThat(back).isEqualTo(s);
     }
 
     @Test
     void roundTripsFailureSplitsAndNullEtags() throws IOException {
-        ChunkSplitSerializer ser = ChunkSplitSerializer.INSTANCE;
-        ChunkSplit f = ChunkSplit.failure("0:x@failed", 0, "m", 1, "file:///x", "bad header");
-        ChunkSplit back = ser.deserialize(ser.getVersion(), ser.serialize(f));
-        assertThat(back).isEqualTo(f);
-        assertThat(back.error()).isEqualTo("bad header");
-        assertThat(back.version().etag()).isNull();
+        FailureSplit f = new FailureSplit("0:x@failed", "m", 1, "file:///x", "bad header", 0, 9);
+        assertThat(roundTrip(f)).isEqualTo(f);
+        DataSplit noEtag =
+                new DataSplit(
+                        "0:y@0",
+                        "m",
+                        1,
+                        new FileId("file:///y", new ObjectVersion(10, null)),
+                        10,
+                        0,
+                        10,
+                        List.of(),
+                        List.of(Destination.of(0)),
+                        0);
+        assertThat(((DataSplit) roundTrip(noEtag)).version().etag()).isNull();
     }
 
     @Test
@@ -82,13 +94,16 @@ class ChunkSplitSerializerTest {
         assertThatThrownBy(() -> ChunkSplitSerializer.INSTANCE.deserialize(99, new byte[0]))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("99");
+        assertThatThrownBy(() -> new WeightEnumeratorStateSerializer().deserialize(1, new byte[0]))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("version 1");
     }
 
     @Test
     void splitStateResumesFromTheNextUnemittedByte() {
         ChunkSplitState state = new ChunkSplitState(split(1_032, 1000, false));
         state.advanceTo(1_532);
-        ChunkSplit rest = state.toSplit();
+        DataSplit rest = (DataSplit) state.toSplit();
         assertThat(rest.offset()).isEqualTo(1_532);
         assertThat(rest.end()).isEqualTo(2_032);
         assertThat(rest.splitId()).isEqualTo("7:s3://b/k@1032");
@@ -104,24 +119,21 @@ class ChunkSplitSerializerTest {
 
     @Test
     void fanOutAndReleaseSplitsRoundTrip() throws IOException {
-        ChunkSplit fan =
+        DataSplit fan =
                 split(0, 1_032, false)
                         .withDestinations(
-                                new int[] {3, 9, 12},
-                                new boolean[] {true, false, true},
-                                new boolean[] {true, true, false});
-        ChunkSplit release = ChunkSplit.release("r", 7, "llama");
+                                List.of(
+                                        new Destination(3, true, true),
+                                        new Destination(9, false, true),
+                                        new Destination(12, true, false)));
+        ReleaseSplit release = new ReleaseSplit("r", "llama", 7);
         for (ChunkSplit s : List.of(fan, release, fan.withRange(10, 5))) {
-            ChunkSplit back =
-                    ChunkSplitSerializer.INSTANCE.deserialize(
-                            ChunkSplitSerializer.INSTANCE.getVersion(),
-                            ChunkSplitSerializer.INSTANCE.serialize(s));
+            ChunkSplit back = roundTrip(s);
             assertThat(back).isEqualTo(s);
             assertThat(back.destinations()).isEqualTo(s.destinations());
-            assertThat(back.isRelease()).isEqualTo(s.isRelease());
         }
-        assertThat(fan.withRange(10, 5).destinationTarget(2)).isEqualTo(12);
-        assertThat(fan.withRange(10, 5).destinationLocal(2)).isFalse();
+        assertThat(fan.withRange(10, 5).destinations().get(2))
+                .isEqualTo(new Destination(12, true, false));
     }
 
     @Test

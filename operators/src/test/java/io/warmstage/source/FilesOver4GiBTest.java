@@ -11,6 +11,7 @@ import io.warmstage.source.enumerator.FilePlan;
 import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.source.enumerator.SplitPlanner;
 import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.DataSplit;
 import io.warmstage.storage.LocalFileStore;
 import io.warmstage.storage.ObjectStore;
 import io.warmstage.storage.ObjectStores;
@@ -132,10 +133,11 @@ class FilesOver4GiBTest {
     }
 
     /** Header split [0, 8 + N), then 1e9-byte data splits, the last one shorter. */
-    private static void assertSplitsTile(List<ChunkSplit> splits) {
+    private static void assertSplitsTile(List<ChunkSplit> cut) {
+        List<DataSplit> splits = cut.stream().map(DataSplit.class::cast).toList();
         long dataStart = 8 + headerLength;
         assertThat(splits)
-                .extracting(ChunkSplit::offset)
+                .extracting(DataSplit::offset)
                 .containsExactly(
                         0L,
                         dataStart,
@@ -145,7 +147,7 @@ class FilesOver4GiBTest {
                         dataStart + 4_000_000_000L,
                         dataStart + 5_000_000_000L);
         long expected = 0;
-        for (ChunkSplit s : splits) {
+        for (DataSplit s : splits) {
             assertThat(s.offset()).isEqualTo(expected);
             assertThat(s.headerEnd()).isEqualTo(dataStart);
             expected = s.end();

@@ -8,6 +8,9 @@ import io.warmstage.source.enumerator.FilePlan;
 import io.warmstage.source.enumerator.SplitPlanner;
 import io.warmstage.source.enumerator.TargetKeys;
 import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.source.split.Destination;
+import io.warmstage.source.split.FailureSplit;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.testing.SharedData;
 import java.nio.file.Files;
@@ -32,14 +35,17 @@ class SplitPlannerTest {
                         header,
                         null);
 
-        List<ChunkSplit> splits = new SplitPlanner(100_000).splits(plan, 42);
+        List<DataSplit> splits =
+                new SplitPlanner(100_000)
+                        .splits(plan, 42).stream().map(DataSplit.class::cast).toList();
 
         assertThat(splits.get(0).offset()).isZero();
         assertThat(splits.get(0).end()).isEqualTo(8 + 1624);
         long expected = 0;
-        for (ChunkSplit s : splits) {
+        for (DataSplit s : splits) {
             assertThat(s.offset()).isEqualTo(expected);
             assertThat(s.length()).isBetween(1L, 100_000L);
+            assertThat(s.destinations()).containsExactly(Destination.of(42));
             assertThat(s.target()).isEqualTo(42);
             assertThat(s.headerEnd()).isEqualTo(1632);
             expected = s.end();
@@ -47,7 +53,7 @@ class SplitPlannerTest {
         assertThat(expected).isEqualTo(size);
         // 1632 header bytes, then ceil((353808 - 1632) / 100000) = 4 data splits
         assertThat(splits).hasSize(5);
-        assertThat(splits.stream().map(ChunkSplit::splitId).distinct()).hasSize(5);
+        assertThat(splits.stream().map(DataSplit::id).distinct()).hasSize(5);
     }
 
     @Test
@@ -66,7 +72,7 @@ class SplitPlannerTest {
                         null);
         List<ChunkSplit> splits = new SplitPlanner(1 << 20).splits(plan, 0);
         assertThat(splits).hasSize(1);
-        assertThat(splits.get(0).length()).isEqualTo(16);
+        assertThat(((DataSplit) splits.get(0)).length()).isEqualTo(16);
     }
 
     @Test
@@ -74,13 +80,15 @@ class SplitPlannerTest {
         FilePlan plan = FilePlan.failed("m", 2, "http://h/a.safetensors", "not a safetensors file");
         List<ChunkSplit> splits = new SplitPlanner(10).splits(plan, 3);
         assertThat(splits)
-                .singleElement()
-                .satisfies(
-                        s -> {
-                            assertThat(s.isFailure()).isTrue();
-                            assertThat(s.error()).isEqualTo("not a safetensors file");
-                            assertThat(s.modelFiles()).isEqualTo(2);
-                        });
+                .containsExactly(
+                        new FailureSplit(
+                                "3:m:http://h/a.safetensors@failed",
+                                "m",
+                                2,
+                                "http://h/a.safetensors",
+                                "not a safetensors file",
+                                3,
+                                0));
     }
 
     @Test

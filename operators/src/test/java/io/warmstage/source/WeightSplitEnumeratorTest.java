@@ -11,6 +11,9 @@ import io.warmstage.source.fleet.FetchMode;
 import io.warmstage.source.fleet.Placement;
 import io.warmstage.source.fleet.ReaderHostEvent;
 import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.source.split.Destination;
+import io.warmstage.source.split.FailureSplit;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.testing.SharedData;
 import java.nio.file.Files;
@@ -133,7 +136,7 @@ class WeightSplitEnumeratorTest {
 
         List<ChunkSplit> splits = ctx.getSplitAssignments().get(0).getAssignedSplits();
         // each shard: a header split and 2 data splits of <= 200000 bytes
-        assertThat(splits.stream().map(ChunkSplit::uri))
+        assertThat(splits.stream().map(s -> data(s).uri()))
                 .containsExactly(
                         "file:///m/a",
                         "file:///m/b",
@@ -141,7 +144,7 @@ class WeightSplitEnumeratorTest {
                         "file:///m/b",
                         "file:///m/a",
                         "file:///m/b");
-        assertThat(splits.stream().map(ChunkSplit::offset).distinct()).hasSize(3);
+        assertThat(splits.stream().map(s -> data(s).offset()).distinct()).hasSize(3);
     }
 
     @Test
@@ -162,12 +165,18 @@ class WeightSplitEnumeratorTest {
         // cnn: header split + 2 data splits of <= 200000 bytes; bad: one failure split
         assertThat(zero).hasSize(4).allMatch(s -> s.target() == 11);
         assertThat(one).hasSize(4).allMatch(s -> s.target() == 22);
-        assertThat(zero.stream().filter(ChunkSplit::isFailure).map(ChunkSplit::error))
+        assertThat(
+                        zero.stream()
+                                .filter(FailureSplit.class::isInstance)
+                                .map(s -> ((FailureSplit) s).error()))
                 .containsExactly("broken");
         // every destination may write the cache; the host's staging slots pick one writer
-        assertThat(zero.stream().filter(s -> !s.isFailure())).allMatch(ChunkSplit::cacheOwner);
-        assertThat(one.stream().filter(s -> !s.isFailure())).allMatch(ChunkSplit::cacheOwner);
-        assertThat(zero.stream().filter(ChunkSplit::isFailure)).noneMatch(ChunkSplit::cacheOwner);
+        assertThat(zero.stream().filter(DataSplit.class::isInstance))
+                .allMatch(WeightSplitEnumeratorTest::owner);
+        assertThat(one.stream().filter(DataSplit.class::isInstance))
+                .allMatch(WeightSplitEnumeratorTest::owner);
+        assertThat(zero.stream().filter(FailureSplit.class::isInstance))
+                .noneMatch(WeightSplitEnumeratorTest::owner);
         assertThat(ctx.getSplitAssignments().get(0).hasReceivedNoMoreSplitsSignal()).isTrue();
         assertThat(ctx.getSplitAssignments().get(1).hasReceivedNoMoreSplitsSignal()).isTrue();
     }
@@ -182,9 +191,9 @@ class WeightSplitEnumeratorTest {
         e.handleSplitRequest(0, "host-a");
         e.handleSplitRequest(1, "host-b");
         assertThat(ctx.getSplitAssignments().get(0).getAssignedSplits())
-                .allMatch(ChunkSplit::cacheOwner);
+                .allMatch(WeightSplitEnumeratorTest::owner);
         assertThat(ctx.getSplitAssignments().get(1).getAssignedSplits())
-                .allMatch(ChunkSplit::cacheOwner);
+                .allMatch(WeightSplitEnumeratorTest::owner);
     }
 
     @Test
@@ -265,8 +274,8 @@ class WeightSplitEnumeratorTest {
     private static long fetched(Map<Integer, List<ChunkSplit>> byReader) {
         return byReader.values().stream()
                 .flatMap(List::stream)
-                .filter(s -> !s.isFailure())
-                .mapToLong(ChunkSplit::length)
+                .filter(DataSplit.class::isInstance)
+                .mapToLong(s -> data(s).length())
                 .sum();
     }
 
@@ -274,11 +283,11 @@ class WeightSplitEnumeratorTest {
         Map<Integer, Long> out = new TreeMap<>();
         byReader.values().stream()
                 .flatMap(List::stream)
-                .filter(s -> !s.isFailure())
+                .filter(DataSplit.class::isInstance)
                 .forEach(
                         s -> {
-                            for (int i = 0; i < s.destinations(); i++) {
-                                out.merge(s.destinationTarget(i), s.length(), Long::sum);
+                            for (Destination d : s.destinations()) {
+                                out.merge(d.target(), data(s).length(), Long::sum);
                             }
                         });
         return out;
@@ -308,9 +317,9 @@ class WeightSplitEnumeratorTest {
                     .flatMap(List::stream)
                     .forEach(
                             s -> {
-                                for (int i = 0; i < s.destinations(); i++) {
-                                    if (s.destinationOwner(i)) {
-                                        owners.add(s.destinationTarget(i));
+                                for (Destination d : s.destinations()) {
+                                    if (d.cacheOwner()) {
+                                        owners.add(d.target());
                                     }
                                 }
                             });
@@ -319,12 +328,12 @@ class WeightSplitEnumeratorTest {
                 // a host's readers fetch only for that host's slots, and share the work
                 assertThat(got.get(0)).isNotEmpty();
                 assertThat(got.get(1)).isNotEmpty();
-                got.get(2).forEach(s -> assertThat(s.destinationTarget(0)).isIn(33, 44));
+                got.get(2).forEach(s -> assertThat(s.target()).isIn(33, 44));
             }
             if (mode == FetchMode.FAN_OUT) {
                 for (List<ChunkSplit> splits : got.values()) {
                     for (ChunkSplit s : splits) {
-                        assertThat(s.destinations()).isEqualTo(4);
+                        assertThat(s.destinations()).hasSize(4);
                     }
                 }
             }
@@ -388,8 +397,17 @@ class WeightSplitEnumeratorTest {
                         .filter(s -> s.model().equals("none"))
                         .toList();
         assertThat(none).hasSize(1);
-        assertThat(none.get(0).error())
+        assertThat(((FailureSplit) none.get(0)).error())
                 .contains("placement 'hosts matching nope' matches no slot")
                 .contains("gpu-a1, gpu-b1");
+    }
+
+    private static DataSplit data(ChunkSplit s) {
+        return (DataSplit) s;
+    }
+
+    /** Whether the split's first destination may write its host's cache. */
+    private static boolean owner(ChunkSplit s) {
+        return s.destinations().get(0).cacheOwner();
     }
 }

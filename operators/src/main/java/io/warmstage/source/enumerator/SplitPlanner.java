@@ -1,13 +1,18 @@
 package io.warmstage.source.enumerator;
 
 import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.source.split.Destination;
+import io.warmstage.source.split.FailureSplit;
+import io.warmstage.storage.FileId;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Cuts a planned file into {@link ChunkSplit}s for one target: the header {@code [0, 8 + N)} first,
- * then the data section in ranges of at most {@code splitSize} bytes. A failed file becomes one
- * failure split.
+ * then the data section in ranges of at most {@code splitSize} bytes, each a {@link DataSplit} with
+ * the target as its one destination (no cache owner, model bytes unknown). A failed file becomes
+ * one {@link FailureSplit}.
  */
 public final class SplitPlanner {
     private final long splitSize;
@@ -45,13 +50,14 @@ public final class SplitPlanner {
                         + file.uri();
         if (file.isFailure()) {
             return List.of(
-                    ChunkSplit.failure(
+                    new FailureSplit(
                             prefix + "@failed",
-                            target,
                             file.model(),
                             file.modelFiles(),
                             file.uri(),
-                            file.error()));
+                            file.error(),
+                            target,
+                            0));
         }
         long headerEnd = file.header().dataStart();
         long size = file.version().size();
@@ -63,20 +69,18 @@ public final class SplitPlanner {
         return out;
     }
 
-    private static ChunkSplit split(
+    private static DataSplit split(
             FilePlan f, int target, String prefix, long off, long len, List<String> skip) {
-        return new ChunkSplit(
+        return new DataSplit(
                 prefix + "@" + off,
-                target,
                 f.model(),
                 f.modelFiles(),
-                f.uri(),
-                f.version(),
+                new FileId(f.uri(), f.version()),
                 f.header().dataStart(),
                 off,
                 len,
-                false,
-                null,
-                skip);
+                skip,
+                List.of(Destination.of(target)),
+                0);
     }
 }

@@ -1,5 +1,6 @@
 package io.warmstage.source.enumerator;
 
+import io.warmstage.source.enumerator.WeightEnumeratorState.StagedModel;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.ChunkSplitSerializer;
 import java.io.ByteArrayInputStream;
@@ -7,16 +8,25 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
-/** Versioned serializer of {@link WeightEnumeratorState}. */
+/**
+ * Versioned serializer of {@link WeightEnumeratorState}. It writes version 3 and reads every
+ * version it wrote. Both lay out the staged models (name, nullable fingerprint, generation, slots)
+ * and then, per subtask, its unassigned splits; they differ in the splits' format ({@link
+ * ChunkSplitSerializer} version 3 or 2). Version 3 writes models and subtasks in key order, so
+ * equal states give equal bytes.
+ */
 public final class WeightEnumeratorStateSerializer
         implements SimpleVersionedSerializer<WeightEnumeratorState> {
-    private static final int VERSION = 2;
+    /** The version {@link #serialize} writes. */
+    public static final int VERSION = 3;
 
     @Override
     public int getVersion() {
@@ -27,14 +37,14 @@ public final class WeightEnumeratorStateSerializer
     public byte[] serialize(WeightEnumeratorState state) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(state.staged().size());
-            for (Map.Entry<String, WeightEnumeratorState.StagedModel> e :
-                    state.staged().entrySet()) {
+            Map<String, StagedModel> staged = new TreeMap<>(state.staged());
+            out.writeInt(staged.size());
+            for (Map.Entry<String, StagedModel> e : staged.entrySet()) {
                 out.writeUTF(e.getKey());
-                WeightEnumeratorState.StagedModel m = e.getValue();
+                StagedModel m = e.getValue();
                 out.writeBoolean(m.fingerprint() != null);
                 if (m.fingerprint() != null) {
-                    byte[] fp = m.fingerprint().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    byte[] fp = m.fingerprint().getBytes(StandardCharsets.UTF_8);
                     out.writeInt(fp.length);
                     out.write(fp);
                 }
@@ -44,8 +54,9 @@ public final class WeightEnumeratorStateSerializer
                     out.writeInt(slot);
                 }
             }
-            out.writeInt(state.unassigned().size());
-            for (Map.Entry<Integer, List<ChunkSplit>> e : state.unassigned().entrySet()) {
+            Map<Integer, List<ChunkSplit>> unassigned = new TreeMap<>(state.unassigned());
+            out.writeInt(unassigned.size());
+            for (Map.Entry<Integer, List<ChunkSplit>> e : unassigned.entrySet()) {
                 out.writeInt(e.getKey());
                 out.writeInt(e.getValue().size());
                 for (ChunkSplit s : e.getValue()) {
@@ -56,34 +67,41 @@ public final class WeightEnumeratorStateSerializer
         return bytes.toByteArray();
     }
 
+    /**
+     * @throws IOException if {@code version} is not one this serializer ever wrote, or the bytes
+     *     are not a state of that version
+     */
     @Override
     public WeightEnumeratorState deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION) {
-            throw new IOException("unknown enumerator state version " + version);
-        }
+        int splitVersion =
+                switch (version) {
+                    case 3 -> 3;
+                    case 2 -> 2;
+                    default -> throw new IOException("unknown enumerator state version " + version);
+                };
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
-            Map<String, WeightEnumeratorState.StagedModel> staged = new HashMap<>();
+            Map<String, StagedModel> staged = new HashMap<>();
             for (int i = in.readInt(); i > 0; i--) {
                 String name = in.readUTF();
                 String fp = null;
                 if (in.readBoolean()) {
                     byte[] b = new byte[in.readInt()];
                     in.readFully(b);
-                    fp = new String(b, java.nio.charset.StandardCharsets.UTF_8);
+                    fp = new String(b, StandardCharsets.UTF_8);
                 }
                 int generation = in.readInt();
                 List<Integer> slots = new ArrayList<>();
                 for (int j = in.readInt(); j > 0; j--) {
                     slots.add(in.readInt());
                 }
-                staged.put(name, new WeightEnumeratorState.StagedModel(fp, slots, generation));
+                staged.put(name, new StagedModel(fp, slots, generation));
             }
             Map<Integer, List<ChunkSplit>> unassigned = new HashMap<>();
             for (int i = in.readInt(); i > 0; i--) {
                 int subtask = in.readInt();
                 List<ChunkSplit> splits = new ArrayList<>();
                 for (int j = in.readInt(); j > 0; j--) {
-                    splits.add(ChunkSplitSerializer.read(in));
+                    splits.add(ChunkSplitSerializer.read(splitVersion, in));
                 }
                 unassigned.put(subtask, splits);
             }

@@ -1,6 +1,7 @@
 package io.warmstage.source.reader;
 
 import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.DataSplit;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -51,10 +52,10 @@ public final class BufferPool {
 
     /** KiB a split holds while in flight: its length rounded up, at most the whole pool. */
     int kibFor(ChunkSplit split) {
-        if (split.isFailure()) {
+        if (!(split instanceof DataSplit data)) {
             return 0;
         }
-        long kib = (split.length() + 1023) >> 10;
+        long kib = (data.length() + 1023) >> 10;
         return (int) Math.min(capacityKib, kib);
     }
 

@@ -1,8 +1,9 @@
 package io.warmstage.source.reader;
 
 import io.warmstage.source.ChunkRecord;
-import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.ChunkSplitState;
+import io.warmstage.source.split.Destination;
+import java.util.List;
 import org.apache.flink.api.connector.source.SourceOutput;
 import org.apache.flink.connector.base.source.reader.RecordEmitter;
 
@@ -22,32 +23,31 @@ public final class ChunkRecordEmitter
     @Override
     public void emitRecord(
             ChunkRecord record, SourceOutput<ChunkRecord> out, ChunkSplitState state) {
-        ChunkSplit split = state.split();
-        int n = split.destinations();
-        for (int i = 1; i < n; i++) {
-            out.collect(forDestination(record, split, i));
+        List<Destination> to = state.split().destinations();
+        for (int i = 1; i < to.size(); i++) {
+            out.collect(forDestination(record, to.get(i)));
         }
         // The fetched record itself goes last: with object reuse a chained consumer may keep it.
         try {
             out.collect(
-                    n == 1 && split.destinationLocal(0)
+                    to.size() == 1 && to.get(0).local()
                             ? record
-                            : forDestination(record, split, 0));
+                            : forDestination(record, to.get(0)));
         } finally {
             record.releaseBuffer();
         }
         if (record.isFailure()) {
-            state.advanceTo(state.split().end());
+            state.advanceTo(state.end());
         } else {
             state.advanceTo(record.offset + record.length());
         }
     }
 
-    private static ChunkRecord forDestination(ChunkRecord r, ChunkSplit split, int i) {
+    private static ChunkRecord forDestination(ChunkRecord r, Destination to) {
         ChunkRecord c = r.copy();
-        c.target = split.destinationTarget(i);
-        c.cacheHit = r.cacheHit && split.destinationLocal(i);
-        c.cacheOwner = split.destinationOwner(i);
+        c.target = to.target();
+        c.cacheHit = r.cacheHit && to.local();
+        c.cacheOwner = to.cacheOwner();
         return c;
     }
 }

@@ -7,6 +7,10 @@ import io.warmstage.memory.ChunkBuffers;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.source.split.FailureSplit;
+import io.warmstage.source.split.ReleaseSplit;
+import io.warmstage.storage.FileId;
 import io.warmstage.storage.FileRetryBudget;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
@@ -63,8 +67,8 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private final ExecutorService pool;
     private final Deque<ChunkSplit> queue = new ArrayDeque<>();
     private final BlockingQueue<Object> done = new LinkedBlockingQueue<>();
-    private final Set<String> failedFiles = ConcurrentHashMap.newKeySet();
-    private final Map<String, Source> sources = new ConcurrentHashMap<>();
+    private final Set<FileId> failedFiles = ConcurrentHashMap.newKeySet();
+    private final Map<FileId, Source> sources = new ConcurrentHashMap<>();
     private final Map<String, FileRetryBudget> budgets = new ConcurrentHashMap<>();
     private final Duration budgetPerFile;
     private final BufferPool.Lease buffers;
@@ -197,16 +201,17 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
 
     /** Reads one split into records; a failure becomes one failure record. */
     List<ChunkRecord> read(ChunkSplit split) {
-        if (split.isRelease()) {
-            ChunkRecord r = base(split);
-            r.file = null;
-            r.release = true;
-            return List.of(r);
+        if (split instanceof DataSplit d) {
+            return read(d);
         }
-        if (split.isFailure()) {
-            return List.of(failure(split, split.error()));
+        if (split instanceof FailureSplit f) {
+            return List.of(failure(f));
         }
-        if (split.length() == 0 || failedFiles.contains(split.uri() + "\n" + split.version())) {
+        return List.of(release((ReleaseSplit) split));
+    }
+
+    private List<ChunkRecord> read(DataSplit split) {
+        if (split.length() == 0 || failedFiles.contains(split.file())) {
             return List.of(); // nothing left (a split restored after its last record was emitted)
         }
         try {
@@ -215,8 +220,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             if (Thread.currentThread().isInterrupted()) {
                 return List.of();
             }
-            String key = split.uri() + "\n" + split.version();
-            Source from = sources.get(key);
+            Source from = sources.get(split.file());
             if (from != null && from.cacheHit()) {
                 // The cached copy went away or changed under this reader (another slot found it
                 // corrupt and replaced it, or it was evicted): the origin has the same version.
@@ -226,7 +230,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                         from.uri(),
                         e.toString());
                 sources.put(
-                        key,
+                        split.file(),
                         new Source(URI.create(split.uri()), split.version(), false, null, null));
                 try {
                     return readRange(split);
@@ -237,13 +241,13 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                     e = again;
                 }
             }
-            failedFiles.add(split.uri() + "\n" + split.version());
+            failedFiles.add(split.file());
             Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
             return List.of(failure(split, ModelPlanner.describe(cause)));
         }
     }
 
-    private List<ChunkRecord> readRange(ChunkSplit split) throws IOException {
+    private List<ChunkRecord> readRange(DataSplit split) throws IOException {
         long started = System.nanoTime();
         Source from = source(split);
         if (!from.cacheHit() && kept != null && kept.covers(split)) {
@@ -308,7 +312,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
      *
      * @return the offset of the first byte not read
      */
-    private long readOneStream(Source from, ChunkSplit split, List<ChunkRecord> records)
+    private long readOneStream(Source from, DataSplit split, List<ChunkRecord> records)
             throws IOException {
         long pos = split.offset();
         try (InputStream in =
@@ -347,7 +351,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
      * Reads a split from this host's kept staging files ({@link KeptBytes}); null if a read there
      * fails (the caller reads it from the origin).
      */
-    private List<ChunkRecord> readKept(ChunkSplit split) {
+    private List<ChunkRecord> readKept(DataSplit split) {
         List<ChunkRecord> records = new ArrayList<>();
         for (long pos = split.offset(); pos < split.end(); ) {
             int n = (int) Math.min(recordSize, split.end() - pos);
@@ -369,13 +373,12 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
      * its own size and modification time) when there is one, else the origin at the pinned version.
      * Decided once per file, so all of a file's splits on this reader agree.
      */
-    private Source source(ChunkSplit split) throws IOException {
+    private Source source(DataSplit split) throws IOException {
         URI uri = URI.create(split.uri());
         if (cache == null) {
             return new Source(uri, split.version(), false, null, null);
         }
-        String key = split.uri() + "\n" + split.version();
-        Source known = sources.get(key);
+        Source known = sources.get(split.file());
         if (known == null) {
             Optional<LocalCache.CachedCopy> local = cache.find(uri, split.version());
             if (local.isPresent()) {
@@ -394,7 +397,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             } else {
                 known = new Source(uri, split.version(), false, null, null);
             }
-            sources.put(key, known);
+            sources.put(split.file(), known);
         }
         return known;
     }
@@ -457,7 +460,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     }
 
     private static ChunkRecord record(
-            ChunkSplit s, long pos, ChunkBuffer buffer, int length, boolean hit) {
+            DataSplit s, long pos, ChunkBuffer buffer, int length, boolean hit) {
         ChunkRecord r = base(s);
         r.offset = pos;
         r.data = buffer.memory().limit(length).slice();
@@ -466,14 +469,15 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         return r;
     }
 
-    private static ChunkRecord failure(ChunkSplit s, String error) {
+    /** The one record of a data split whose file failed while it was read. */
+    private static ChunkRecord failure(DataSplit s, String error) {
         ChunkRecord r = base(s);
         r.offset = s.offset();
         r.error = error;
         return r;
     }
 
-    private static ChunkRecord base(ChunkSplit s) {
+    private static ChunkRecord base(DataSplit s) {
         ChunkRecord r = new ChunkRecord();
         r.target = s.target();
         r.model = s.model();
@@ -483,10 +487,30 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         r.fileSize = s.version().size();
         r.etag = s.version().etag();
         r.headerEnd = s.headerEnd();
-        r.cacheOwner = s.cacheOwner();
+        r.cacheOwner = s.destinations().get(0).cacheOwner();
         if (!s.skipTensors().isEmpty()) {
             r.skipTensors = s.skipTensors().toArray(new String[0]);
         }
+        return r;
+    }
+
+    /** The one record of a file that failed to plan. */
+    private static ChunkRecord failure(FailureSplit s) {
+        ChunkRecord r = new ChunkRecord();
+        r.target = s.target();
+        r.model = s.model();
+        r.modelFiles = s.modelFiles();
+        r.modelBytes = s.modelBytes();
+        r.file = s.uri();
+        r.error = s.error();
+        return r;
+    }
+
+    private static ChunkRecord release(ReleaseSplit s) {
+        ChunkRecord r = new ChunkRecord();
+        r.target = s.target();
+        r.model = s.model();
+        r.release = true;
         return r;
     }
 

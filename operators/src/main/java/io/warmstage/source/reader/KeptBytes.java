@@ -4,7 +4,8 @@ import io.warmstage.registry.KeptSegments;
 import io.warmstage.registry.StagedEntry;
 import io.warmstage.registry.StagedSet;
 import io.warmstage.registry.StagedTensor;
-import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.storage.FileId;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -31,7 +32,7 @@ final class KeptBytes implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeptBytes.class);
 
     private final Path root;
-    private final Map<String, Verified> files = new ConcurrentHashMap<>();
+    private final Map<FileId, Verified> files = new ConcurrentHashMap<>();
 
     /**
      * @param root this host's staging area (where {@code job-<id>/slot-<n>/} directories are)
@@ -50,7 +51,7 @@ final class KeptBytes implements AutoCloseable {
      * @return whether the bytes were read (false: read them from the origin; {@code dst} is then
      *     unchanged)
      */
-    boolean read(ChunkSplit split, long pos, ByteBuffer dst) {
+    boolean read(DataSplit split, long pos, ByteBuffer dst) {
         FileChannel ch = channelFor(split, pos, pos + dst.remaining());
         if (ch == null) {
             return false;
@@ -72,13 +73,12 @@ final class KeptBytes implements AutoCloseable {
     }
 
     /** Whether the whole split lies in a verified range of a kept file. */
-    boolean covers(ChunkSplit split) {
+    boolean covers(DataSplit split) {
         return channelFor(split, split.offset(), split.end()) != null;
     }
 
-    private FileChannel channelFor(ChunkSplit split, long from, long to) {
-        Verified v =
-                files.computeIfAbsent(split.uri() + "\n" + split.version(), k -> lookup(split));
+    private FileChannel channelFor(DataSplit split, long from, long to) {
+        Verified v = files.computeIfAbsent(split.file(), k -> lookup(split));
         Map.Entry<Long, long[]> r = v.ranges().floorEntry(from);
         if (r == null || r.getValue()[0] < to) {
             return null;
@@ -87,7 +87,7 @@ final class KeptBytes implements AutoCloseable {
     }
 
     /** Finds, opens and checks the kept files of the split's pinned version on this host. */
-    private Verified lookup(ChunkSplit split) {
+    private Verified lookup(DataSplit split) {
         TreeMap<Long, long[]> ranges = new TreeMap<>();
         List<FileChannel> channels = new ArrayList<>();
         if (!io.warmstage.cache.LocalCache.trusts(split.version())) {
@@ -151,7 +151,7 @@ final class KeptBytes implements AutoCloseable {
      * @return how many files were added
      */
     private int addPublished(
-            ChunkSplit split, TreeMap<Long, long[]> ranges, List<FileChannel> channels) {
+            DataSplit split, TreeMap<Long, long[]> ranges, List<FileChannel> channels) {
         String uri = io.warmstage.storage.Redaction.stagedUri(java.net.URI.create(split.uri()));
         int added = 0;
         List<StagedEntry> entries;
@@ -200,7 +200,7 @@ final class KeptBytes implements AutoCloseable {
      * Whether {@code e} is a cpu staging file of the split's pinned version in a slot directory no
      * live slot owns; false for an entry that names no such file.
      */
-    private static boolean candidate(StagedEntry e, String uri, ChunkSplit split) {
+    private static boolean candidate(StagedEntry e, String uri, DataSplit split) {
         try {
             Path file = e.file() == null ? null : Path.of(e.file());
             return file != null

@@ -1,6 +1,8 @@
 package io.warmstage.source.split;
 
+import io.warmstage.storage.FileId;
 import io.warmstage.storage.ObjectVersion;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -9,12 +11,26 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
-/** Versioned serializer of {@link ChunkSplit}s, for checkpoints and enumerator-to-reader RPC. */
+/**
+ * Versioned serializer of {@link ChunkSplit}s, for checkpoints and enumerator-to-reader RPC. It
+ * writes version 3 and reads every version it wrote:
+ *
+ * <ul>
+ *   <li>3: a kind byte (0 data, 1 failure, 2 release), then only that kind's fields;
+ *   <li>2: one layout for every kind ({@link ChunkSplitV2Format}).
+ * </ul>
+ */
 public final class ChunkSplitSerializer implements SimpleVersionedSerializer<ChunkSplit> {
     /** The shared instance. */
     public static final ChunkSplitSerializer INSTANCE = new ChunkSplitSerializer();
 
-    private static final int VERSION = 2;
+    /** The version {@link #serialize} writes. */
+    public static final int VERSION = 3;
+
+    private static final byte DATA = 0;
+    private static final byte FAILURE = 1;
+    private static final byte RELEASE = 2;
+    private static final int MAX_DESTINATIONS = 1 << 16;
 
     @Override
     public int getVersion() {
@@ -30,105 +46,141 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
         return bytes.toByteArray();
     }
 
+    /**
+     * @throws IOException if {@code version} is not one this serializer ever wrote, or the bytes
+     *     are not a split of that version
+     */
     @Override
     public ChunkSplit deserialize(int version, byte[] serialized) throws IOException {
-        if (version != VERSION) {
-            throw new IOException("unknown ChunkSplit serializer version " + version);
-        }
-        try (DataInputStream in =
-                new DataInputStream(new java.io.ByteArrayInputStream(serialized))) {
-            return read(in);
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
+            return read(version, in);
         }
     }
 
-    /** Writes one split to {@code out} (also used inside the enumerator state). */
-    public static void write(ChunkSplit s, DataOutputStream out) throws IOException {
-        out.writeUTF(s.splitId());
-        out.writeInt(s.target());
-        out.writeUTF(s.model());
-        out.writeInt(s.modelFiles());
-        out.writeUTF(s.uri());
-        out.writeLong(s.version().size());
-        writeNullable(s.version().etag(), out);
-        out.writeLong(s.headerEnd());
-        out.writeLong(s.offset());
-        out.writeLong(s.length());
-        out.writeBoolean(s.cacheOwner());
-        writeNullable(s.error(), out);
-        out.writeInt(s.skipTensors().size());
-        for (String t : s.skipTensors()) {
-            out.writeUTF(t);
+    /**
+     * Writes one split in the current version to {@code out} (also inside the enumerator state).
+     */
+    public static void write(ChunkSplit split, DataOutputStream out) throws IOException {
+        if (split instanceof DataSplit s) {
+            out.writeByte(DATA);
+            out.writeUTF(s.id());
+            out.writeUTF(s.model());
+            out.writeInt(s.modelFiles());
+            out.writeUTF(s.uri());
+            out.writeLong(s.version().size());
+            writeNullable(s.version().etag(), out);
+            out.writeLong(s.headerEnd());
+            out.writeLong(s.offset());
+            out.writeLong(s.length());
+            out.writeInt(s.skipTensors().size());
+            for (String t : s.skipTensors()) {
+                out.writeUTF(t);
+            }
+            writeDestinations(s.destinations(), out);
+            out.writeLong(s.modelBytes());
+        } else if (split instanceof FailureSplit s) {
+            out.writeByte(FAILURE);
+            out.writeUTF(s.id());
+            out.writeUTF(s.model());
+            out.writeInt(s.modelFiles());
+            out.writeUTF(s.uri());
+            out.writeUTF(truncated(s.error()));
+            out.writeInt(s.target());
+            out.writeLong(s.modelBytes());
+        } else {
+            ReleaseSplit s = (ReleaseSplit) split;
+            out.writeByte(RELEASE);
+            out.writeUTF(s.id());
+            out.writeUTF(s.model());
+            out.writeInt(s.target());
         }
-        out.writeInt(s.destinations());
-        for (int i = 0; i < s.destinations(); i++) {
-            out.writeInt(s.destinationTarget(i));
-            out.writeBoolean(s.destinationOwner(i));
-            out.writeBoolean(s.destinationLocal(i));
-        }
-        out.writeBoolean(s.isRelease());
-        out.writeLong(s.modelBytes());
     }
 
-    /** Reads one split written by {@link #write}. */
-    public static ChunkSplit read(DataInputStream in) throws IOException {
+    /**
+     * Reads one split that {@link #write} wrote in {@code version}.
+     *
+     * @throws IOException if the version is unknown or the bytes are not a split
+     */
+    public static ChunkSplit read(int version, DataInputStream in) throws IOException {
+        return switch (version) {
+            case 3 -> readV3(in);
+            case 2 -> ChunkSplitV2Format.read(in);
+            default -> throw new IOException("unknown ChunkSplit serializer version " + version);
+        };
+    }
+
+    private static ChunkSplit readV3(DataInputStream in) throws IOException {
+        byte kind = in.readByte();
         String id = in.readUTF();
-        int target = in.readInt();
         String model = in.readUTF();
+        return switch (kind) {
+            case DATA -> readData(id, model, in);
+            case FAILURE ->
+                    new FailureSplit(
+                            id,
+                            model,
+                            in.readInt(),
+                            in.readUTF(),
+                            in.readUTF(),
+                            in.readInt(),
+                            in.readLong());
+            case RELEASE -> new ReleaseSplit(id, model, in.readInt());
+            default -> throw new IOException("split " + id + ": unknown kind " + kind);
+        };
+    }
+
+    private static DataSplit readData(String id, String model, DataInputStream in)
+            throws IOException {
         int modelFiles = in.readInt();
         String uri = in.readUTF();
-        ObjectVersion version = new ObjectVersion(in.readLong(), readNullable(in));
+        FileId file = new FileId(uri, new ObjectVersion(in.readLong(), readNullable(in)));
         long headerEnd = in.readLong();
         long offset = in.readLong();
         long length = in.readLong();
-        boolean owner = in.readBoolean();
-        String error = readNullable(in);
         List<String> skip = new ArrayList<>();
         for (int i = in.readInt(); i > 0; i--) {
             skip.add(in.readUTF());
         }
-        ChunkSplit split =
-                new ChunkSplit(
-                        id,
-                        target,
-                        model,
-                        modelFiles,
-                        uri,
-                        version,
-                        headerEnd,
-                        offset,
-                        length,
-                        owner,
-                        error,
-                        skip);
+        List<Destination> to = readDestinations(id, in);
+        return new DataSplit(
+                id, model, modelFiles, file, headerEnd, offset, length, skip, to, in.readLong());
+    }
+
+    private static void writeDestinations(List<Destination> to, DataOutputStream out)
+            throws IOException {
+        out.writeInt(to.size());
+        for (Destination d : to) {
+            out.writeInt(d.target());
+            out.writeBoolean(d.cacheOwner());
+            out.writeBoolean(d.local());
+        }
+    }
+
+    /** Destinations as versions 2 and 3 write them: a count, then target, owner, local each. */
+    static List<Destination> readDestinations(String id, DataInputStream in) throws IOException {
         int n = in.readInt();
-        if (n < 1 || n > 1 << 16) {
+        if (n < 1 || n > MAX_DESTINATIONS) {
             throw new IOException("split " + id + ": bad destination count " + n);
         }
-        int[] targets = new int[n];
-        boolean[] owners = new boolean[n];
-        boolean[] local = new boolean[n];
+        List<Destination> to = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            targets[i] = in.readInt();
-            owners[i] = in.readBoolean();
-            local[i] = in.readBoolean();
+            to.add(new Destination(in.readInt(), in.readBoolean(), in.readBoolean()));
         }
-        boolean release = in.readBoolean();
-        long modelBytes = in.readLong();
-        if (release) {
-            return ChunkSplit.release(id, target, model);
-        }
-        split = n == 1 && local[0] ? split : split.withDestinations(targets, owners, local);
-        return modelBytes == 0 ? split : split.withModelBytes(modelBytes);
+        return to;
+    }
+
+    private static String truncated(String s) {
+        return s.length() > 16_000 ? s.substring(0, 16_000) : s;
     }
 
     private static void writeNullable(String s, DataOutputStream out) throws IOException {
         out.writeBoolean(s != null);
         if (s != null) {
-            out.writeUTF(s.length() > 16_000 ? s.substring(0, 16_000) : s);
+            out.writeUTF(truncated(s));
         }
     }
 
-    private static String readNullable(DataInputStream in) throws IOException {
+    static String readNullable(DataInputStream in) throws IOException {
         return in.readBoolean() ? in.readUTF() : null;
     }
 }

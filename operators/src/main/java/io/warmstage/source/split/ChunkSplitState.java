@@ -2,7 +2,8 @@ package io.warmstage.source.split;
 
 /**
  * The mutable progress of a {@link ChunkSplit} in a reader: the offset of the next byte not yet
- * emitted. A checkpoint turns it back into a split covering only the bytes still to read.
+ * emitted. A checkpoint turns it back into a split covering only the bytes still to read. A failure
+ * or release split has the empty range {@code [0, 0)}.
  */
 public final class ChunkSplitState {
     private final ChunkSplit split;
@@ -10,7 +11,7 @@ public final class ChunkSplitState {
 
     public ChunkSplitState(ChunkSplit split) {
         this.split = split;
-        this.next = split.offset();
+        this.next = split instanceof DataSplit d ? d.offset() : 0;
     }
 
     public ChunkSplit split() {
@@ -22,9 +23,19 @@ public final class ChunkSplitState {
         return next;
     }
 
-    /** Records that bytes up to {@code end} (exclusive) were emitted. */
+    /** One past the split's last byte. */
+    public long end() {
+        return split instanceof DataSplit d ? d.end() : 0;
+    }
+
+    /**
+     * Records that bytes up to {@code end} (exclusive) were emitted.
+     *
+     * @throws IllegalStateException if {@code end} is before {@link #next()} or after {@link
+     *     #end()}
+     */
     public void advanceTo(long end) {
-        if (end < next || end > split.end()) {
+        if (end < next || end > end()) {
             throw new IllegalStateException(
                     "cannot advance " + split.splitId() + " from " + next + " to " + end);
         }
@@ -33,9 +44,8 @@ public final class ChunkSplitState {
 
     /** A split for the bytes not yet emitted. */
     public ChunkSplit toSplit() {
-        if (next == split.offset()) {
-            return split;
-        }
-        return split.withRange(next, split.end() - next);
+        return split instanceof DataSplit d && next != d.offset()
+                ? d.withRange(next, d.end() - next)
+                : split;
     }
 }

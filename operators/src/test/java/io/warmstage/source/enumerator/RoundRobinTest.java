@@ -12,12 +12,12 @@ class RoundRobinTest {
         List<List<String>> files =
                 List.of(List.of("a0", "a1", "a2"), List.of(), List.of("b0"), List.of("c0", "c1"));
 
-        assertThat(WeightSplitEnumerator.roundRobin(files))
+        assertThat(SplitAssigner.roundRobin(files))
                 .containsExactly("a0", "b0", "c0", "a1", "c1", "a2");
     }
 
     @Test
     void noListsGiveNothing() {
-        assertThat(WeightSplitEnumerator.roundRobin(List.<List<String>>of())).isEmpty();
+        assertThat(SplitAssigner.roundRobin(List.<List<String>>of())).isEmpty();
     }
 }

@@ -6,6 +6,9 @@ import io.warmstage.format.HeaderParser;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.ChunkSplitSerializerTestSupport;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.source.split.Destination;
+import io.warmstage.storage.FileId;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.testing.SharedData;
@@ -55,7 +58,7 @@ class BufferPoolTest {
         long headerEnd = HeaderParser.read(CNN).dataStart();
         ObjectVersion v = new ObjectVersion(size, null);
         ChunkSplit first = split(v, headerEnd, headerEnd, 64 << 10);
-        ChunkSplit second = split(v, headerEnd, headerEnd + (64 << 10), 64 << 10);
+        DataSplit second = split(v, headerEnd, headerEnd + (64 << 10), 64 << 10);
         BufferPool pool = BufferPool.create(64 << 10);
         BufferPool.Lease lease = pool.lease();
         ObjectStores stores = ObjectStores.create(new Configuration());
@@ -83,19 +86,18 @@ class BufferPoolTest {
         }
     }
 
-    private static ChunkSplit split(ObjectVersion v, long headerEnd, long offset, long length) {
-        return new ChunkSplit(
+    private static DataSplit split(ObjectVersion v, long headerEnd, long offset, long length) {
+        return new DataSplit(
                 "0:cnn@" + offset,
-                0,
                 "cnn",
                 1,
-                CNN.toUri().toString(),
-                v,
+                new FileId(CNN.toUri().toString(), v),
                 headerEnd,
                 offset,
                 length,
-                false,
-                null);
+                List.of(),
+                List.of(Destination.of(0)),
+                0);
     }
 
     private static List<ChunkRecord> drain(RecordsWithSplitIds<ChunkRecord> batch) {

@@ -9,7 +9,9 @@ import io.warmstage.registry.KeptSegments;
 import io.warmstage.registry.StagedEntry;
 import io.warmstage.registry.StagedSet;
 import io.warmstage.registry.StagedTensor;
-import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.source.split.Destination;
+import io.warmstage.storage.FileId;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.testing.SharedData;
 import java.nio.ByteBuffer;
@@ -51,7 +53,7 @@ class KeptBytesTest {
         new KeptSegments(URI, origin.length, "v1", segments).writeBeside(kept);
 
         try (KeptBytes local = new KeptBytes(root)) {
-            ChunkSplit inside = split(h, 0, heldEnd);
+            DataSplit inside = split(h, 0, heldEnd);
             assertThat(local.covers(inside)).isTrue();
             ByteBuffer dst = ByteBuffer.allocate((int) heldEnd);
             assertThat(local.read(inside, 0, dst)).isTrue();
@@ -129,7 +131,7 @@ class KeptBytesTest {
                     .as("the header has no checksum in the entry: never served")
                     .isFalse();
             long start = h.dataStart();
-            ChunkSplit data = split(h, start, origin.length - start);
+            DataSplit data = split(h, start, origin.length - start);
             assertThat(local.covers(data)).isTrue();
             ByteBuffer dst = ByteBuffer.allocate((int) (origin.length - start));
             assertThat(local.read(data, start, dst)).isTrue();
@@ -154,7 +156,7 @@ class KeptBytesTest {
             new KeptSegments(URI, origin.length, etag, List.of(segment(earlier, a, b)))
                     .writeBeside(kept);
             try (KeptBytes local = new KeptBytes(root)) {
-                ChunkSplit s = split(h, a, b - a, new ObjectVersion(origin.length, etag));
+                DataSplit s = split(h, a, b - a, new ObjectVersion(origin.length, etag));
                 ByteBuffer dst = ByteBuffer.allocate((int) (b - a));
                 boolean read = local.read(s, a, dst);
                 assertThat(
@@ -243,7 +245,7 @@ class KeptBytesTest {
         publish(changed, h);
 
         try (KeptBytes local = new KeptBytes(root)) {
-            ChunkSplit head = split(h, 0, h.dataStart());
+            DataSplit head = split(h, 0, h.dataStart());
             ByteBuffer dst = ByteBuffer.allocate((int) h.dataStart());
             boolean read = local.read(head, 0, dst);
             assertThat(
@@ -306,14 +308,22 @@ class KeptBytesTest {
         return new long[] {from, to, crc.getValue()};
     }
 
-    private static ChunkSplit split(SafetensorsHeader h, long offset, long length)
-            throws Exception {
+    private static DataSplit split(SafetensorsHeader h, long offset, long length) throws Exception {
         return split(h, offset, length, new ObjectVersion(Files.size(PEFT), "v1"));
     }
 
-    private static ChunkSplit split(
+    private static DataSplit split(
             SafetensorsHeader h, long offset, long length, ObjectVersion version) {
-        return new ChunkSplit(
-                "s", 0, "peft", 1, URI, version, h.dataStart(), offset, length, false, null);
+        return new DataSplit(
+                "s",
+                "peft",
+                1,
+                new FileId(URI, version),
+                h.dataStart(),
+                offset,
+                length,
+                List.of(),
+                List.of(Destination.of(0)),
+                0);
     }
 }

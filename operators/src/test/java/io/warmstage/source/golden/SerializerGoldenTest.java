@@ -1,0 +1,148 @@
+package io.warmstage.source.golden;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warmstage.source.enumerator.WeightEnumeratorState;
+import io.warmstage.source.enumerator.WeightEnumeratorStateSerializer;
+import io.warmstage.source.split.ChunkSplit;
+import io.warmstage.source.split.ChunkSplitSerializer;
+import io.warmstage.source.split.DataSplit;
+import io.warmstage.source.split.Destination;
+import io.warmstage.source.split.FailureSplit;
+import io.warmstage.source.split.ReleaseSplit;
+import io.warmstage.storage.FileId;
+import io.warmstage.storage.ObjectVersion;
+import java.io.IOException;
+import java.io.InputStream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The bytes each serializer version wrote, as checkpoints and savepoints hold them: every golden
+ * file must still deserialize into the value it was written from, and the current version must
+ * serialize that value back to the same bytes.
+ */
+class SerializerGoldenTest {
+    private static final ChunkSplitSerializer SPLITS = ChunkSplitSerializer.INSTANCE;
+    private static final WeightEnumeratorStateSerializer STATE =
+            new WeightEnumeratorStateSerializer();
+
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void dataSplit(int version) throws IOException {
+        DataSplit s = (DataSplit) split("data-split", version);
+        assertThat(s.id()).isEqualTo("3:llama#2:s3://b/llama/model-00001.safetensors@0");
+        assertThat(s.model()).isEqualTo("llama");
+        assertThat(s.modelFiles()).isEqualTo(2);
+        assertThat(s.file())
+                .isEqualTo(
+                        new FileId(
+                                "s3://b/llama/model-00001.safetensors",
+                                new ObjectVersion(6_000_000_000L, "\"etag-1\"")));
+        assertThat(s.headerEnd()).isEqualTo(1_032);
+        assertThat(s.offset()).isEqualTo(5_000_000_000L);
+        assertThat(s.length()).isEqualTo(16 << 20);
+        assertThat(s.skipTensors()).containsExactly("lm_head.weight", "model.norm.weight");
+        assertThat(s.destinations())
+                .containsExactly(
+                        new Destination(3, true, true),
+                        new Destination(9, false, true),
+                        new Destination(12, true, false));
+        assertThat(s.target()).isEqualTo(3);
+        assertThat(s.modelBytes()).isEqualTo(12_000_000_000L);
+        assertThat(s).isEqualTo(GoldenValues.dataSplit());
+        assertCurrentBytes("data-split", version, s);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void plainSplit(int version) throws IOException {
+        DataSplit s = (DataSplit) split("plain-split", version);
+        assertThat(s.id()).isEqualTo("0:m:file:///x@1032");
+        assertThat(s.model()).isEqualTo("m");
+        assertThat(s.modelFiles()).isEqualTo(1);
+        assertThat(s.file()).isEqualTo(new FileId("file:///x", new ObjectVersion(4_096, null)));
+        assertThat(s.headerEnd()).isEqualTo(1_032);
+        assertThat(s.offset()).isEqualTo(1_032);
+        assertThat(s.length()).isEqualTo(3_064);
+        assertThat(s.skipTensors()).isEmpty();
+        assertThat(s.destinations()).containsExactly(new Destination(0, false, true));
+        assertThat(s.modelBytes()).isZero();
+        assertThat(s).isEqualTo(GoldenValues.plainSplit());
+        assertCurrentBytes("plain-split", version, s);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void failureSplit(int version) throws IOException {
+        FailureSplit s = (FailureSplit) split("failure-split", version);
+        assertThat(s.id()).isEqualTo("0:bad:file:///models/bad.safetensors@failed");
+        assertThat(s.model()).isEqualTo("bad");
+        assertThat(s.modelFiles()).isEqualTo(1);
+        assertThat(s.uri()).isEqualTo("file:///models/bad.safetensors");
+        assertThat(s.error()).isEqualTo("bad header: data offsets overlap at tensor w");
+        assertThat(s.target()).isZero();
+        assertThat(s.modelBytes()).isZero();
+        assertThat(s.destinations()).containsExactly(new Destination(0, false, true));
+        assertThat(s).isEqualTo(GoldenValues.failureSplit());
+        assertCurrentBytes("failure-split", version, s);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void releaseSplit(int version) throws IOException {
+        ReleaseSplit s = (ReleaseSplit) split("release-split", version);
+        assertThat(s.id()).isEqualTo("7:gone#1:release");
+        assertThat(s.model()).isEqualTo("gone");
+        assertThat(s.target()).isEqualTo(7);
+        assertThat(s).isEqualTo(GoldenValues.releaseSplit());
+        assertCurrentBytes("release-split", version, s);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void enumeratorState(int version) throws IOException {
+        byte[] bytes = golden("enumerator-state-v" + version + ".bin");
+        WeightEnumeratorState s = STATE.deserialize(version, bytes);
+        assertThat(s.staged()).containsOnlyKeys("llama", "bad");
+        assertThat(s.staged().get("llama").fingerprint())
+                .isEqualTo(
+                        "s3://b/llama/model-00001.safetensors 6000000000 \"etag-1\"\n"
+                                + "placement every slot\nversion null");
+        assertThat(s.staged().get("llama").slots()).containsExactly(0, 3);
+        assertThat(s.staged().get("llama").generation()).isEqualTo(2);
+        assertThat(s.staged().get("bad").fingerprint()).isNull();
+        assertThat(s.staged().get("bad").slots()).containsExactly(1);
+        assertThat(s.staged().get("bad").generation()).isZero();
+        assertThat(s.unassigned()).containsOnlyKeys(0, 3);
+        assertThat(s.unassigned().get(3))
+                .containsExactly(GoldenValues.dataSplit(), GoldenValues.releaseSplit());
+        assertThat(s.unassigned().get(0))
+                .containsExactly(GoldenValues.plainSplit(), GoldenValues.failureSplit());
+        assertThat(s).isEqualTo(GoldenValues.state());
+        if (version == STATE.getVersion()) {
+            assertThat(STATE.serialize(s)).isEqualTo(bytes);
+        }
+    }
+
+    private static ChunkSplit split(String name, int version) throws IOException {
+        return SPLITS.deserialize(version, golden(name + "-v" + version + ".bin"));
+    }
+
+    /** The current version writes exactly its golden bytes; older files are only read. */
+    private static void assertCurrentBytes(String name, int version, ChunkSplit s)
+            throws IOException {
+        if (version == SPLITS.getVersion()) {
+            assertThat(SPLITS.serialize(s)).isEqualTo(golden(name + "-v" + version + ".bin"));
+        }
+    }
+
+    static byte[] golden(String name) throws IOException {
+        try (InputStream in = SerializerGoldenTest.class.getResourceAsStream("/golden/" + name)) {
+            if (in == null) {
+                throw new IOException("no golden file " + name);
+            }
+            return in.readAllBytes();
+        }
+    }
+}
