@@ -1,6 +1,6 @@
 package io.warmstage.cache;
 
-import io.warmstage.source.fleet.FleetOptions;
+import io.warmstage.plan.FleetOptions;
 import io.warmstage.source.fleet.HostIdentity;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
@@ -65,8 +65,8 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
      * @param dir the cache directory on each TaskManager's host
      * @param threads I/O threads per subtask
      * @param fleet the job's options: in a local fleet simulation ({@link
-     *     io.warmstage.source.fleet.FleetOptions#SIMULATED_HOSTS}) each simulated host writes into
-     *     its own subdirectory of {@code dir}
+     *     io.warmstage.plan.FleetOptions#SIMULATED_HOSTS}) each simulated host writes into its own
+     *     subdirectory of {@code dir}
      */
     public CacheWriter(String dir, int threads, Configuration fleet) {
         if (threads <= 0) {

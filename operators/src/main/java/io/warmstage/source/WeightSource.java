@@ -1,14 +1,14 @@
 package io.warmstage.source;
 
 import io.warmstage.cache.LocalCache;
-import io.warmstage.source.enumerator.ModelPlanner;
+import io.warmstage.plan.FetchMode;
+import io.warmstage.plan.FleetOptions;
+import io.warmstage.plan.ModelPlanner;
 import io.warmstage.source.enumerator.SplitPlanner;
 import io.warmstage.source.enumerator.TargetKeys;
 import io.warmstage.source.enumerator.WeightEnumeratorState;
 import io.warmstage.source.enumerator.WeightEnumeratorStateSerializer;
 import io.warmstage.source.enumerator.WeightSplitEnumerator;
-import io.warmstage.source.fleet.FetchMode;
-import io.warmstage.source.fleet.FleetOptions;
 import io.warmstage.source.fleet.HostIdentity;
 import io.warmstage.source.reader.BufferPool;
 import io.warmstage.source.reader.ChunkSplitReader;

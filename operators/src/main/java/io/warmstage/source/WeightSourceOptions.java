@@ -1,5 +1,6 @@
 package io.warmstage.source;
 
+import io.warmstage.plan.ReadOptions;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -9,14 +10,8 @@ import org.apache.flink.configuration.MemorySize;
 public final class WeightSourceOptions {
     private WeightSourceOptions() {}
 
-    /** Largest split: one ranged read of the data section. */
-    public static final ConfigOption<MemorySize> SPLIT_SIZE =
-            ConfigOptions.key("warmstage.source.split-size")
-                    .memoryType()
-                    .defaultValue(MemorySize.parse("16mb"))
-                    .withDescription(
-                            "Largest byte range one split covers (one ranged read). The header"
-                                    + " is always a split of its own.");
+    /** Largest split: one ranged read of the data section ({@link ReadOptions#SPLIT_SIZE}). */
+    public static final ConfigOption<MemorySize> SPLIT_SIZE = ReadOptions.SPLIT_SIZE;
 
     /** The default {@link #RECORD_SIZE} in bytes: 4 MiB. */
     public static final int DEFAULT_RECORD_BYTES = 4 << 20;
@@ -30,14 +25,8 @@ public final class WeightSourceOptions {
                             "Largest chunk record. Keep it at or under 4 MiB: larger records"
                                     + " spill on the receiving side of a network exchange.");
 
-    /** Ranged reads each reader keeps in flight. */
-    public static final ConfigOption<Integer> READS_IN_FLIGHT =
-            ConfigOptions.key("warmstage.source.reads-in-flight")
-                    .intType()
-                    .defaultValue(4)
-                    .withDescription(
-                            "Splits each reader reads at once. Host memory per reader is about"
-                                    + " reads-in-flight x split-size.");
+    /** Ranged reads each reader keeps in flight ({@link ReadOptions#READS_IN_FLIGHT}). */
+    public static final ConfigOption<Integer> READS_IN_FLIGHT = ReadOptions.READS_IN_FLIGHT;
 
     /** Host memory for chunk bytes between storage and staging, per TaskManager. */
     public static final ConfigOption<MemorySize> BUFFER_POOL =
@@ -50,14 +39,11 @@ public final class WeightSourceOptions {
                                     + " wait for room: backpressure when staging is slower than"
                                     + " fetching.");
 
-    /** Bytes read from the start of a file in one request when planning. */
-    public static final ConfigOption<MemorySize> HEADER_PREFETCH =
-            ConfigOptions.key("warmstage.source.header-prefetch")
-                    .memoryType()
-                    .defaultValue(MemorySize.parse("64kb"))
-                    .withDescription(
-                            "Bytes read from the start of each file in the first request, so"
-                                    + " that most headers take one round trip.");
+    /**
+     * Bytes read from the start of a file in one request when planning ({@link
+     * ReadOptions#HEADER_PREFETCH}).
+     */
+    public static final ConfigOption<MemorySize> HEADER_PREFETCH = ReadOptions.HEADER_PREFETCH;
 
     /** The host-local cache directory, or none. */
     public static final ConfigOption<String> CACHE_DIR =

@@ -4,7 +4,7 @@ import io.warmstage.device.DeviceException;
 import io.warmstage.device.GpuOptions;
 import io.warmstage.device.SlotGpu;
 import io.warmstage.job.StagingPipeline;
-import io.warmstage.source.ModelSpec;
+import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.WeightSource;
 import io.warmstage.source.WeightSourceOptions;
 import io.warmstage.staging.StagingOptions;

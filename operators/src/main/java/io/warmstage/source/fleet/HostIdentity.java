@@ -1,5 +1,6 @@
 package io.warmstage.source.fleet;
 
+import io.warmstage.plan.FleetOptions;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;

@@ -1,8 +1,9 @@
-package io.warmstage.source.fleet;
+package io.warmstage.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.warmstage.source.fleet.HostIdentity;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
