@@ -1,5 +1,7 @@
 package io.warmstage.source;
 
+import io.warmstage.cache.CacheOptions;
+import io.warmstage.host.HostOptions;
 import io.warmstage.plan.ReadOptions;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
@@ -45,38 +47,15 @@ public final class WeightSourceOptions {
      */
     public static final ConfigOption<MemorySize> HEADER_PREFETCH = ReadOptions.HEADER_PREFETCH;
 
-    /** The host-local cache directory, or none. */
-    public static final ConfigOption<String> CACHE_DIR =
-            ConfigOptions.key("warmstage.cache.dir")
-                    .stringType()
-                    .noDefaultValue()
-                    .withDescription("Directory of the host-local cache. Unset: the cache is off.");
+    /** The host-local cache directory, or none ({@link HostOptions#CACHE_DIR}). */
+    public static final ConfigOption<String> CACHE_DIR = HostOptions.CACHE_DIR;
 
-    public static final ConfigOption<MemorySize> CACHE_MAX_SIZE =
-            ConfigOptions.key("warmstage.cache.max-size")
-                    .memoryType()
-                    .noDefaultValue()
-                    .withDescription(
-                            "Size cap of each host's cache directory (published data files). After"
-                                    + " each publish, least-recently-used entries not in use are"
-                                    + " evicted until the data fits. Unset: no cap.");
+    /** The cap on each host's cache ({@link CacheOptions#CACHE_MAX_SIZE}). */
+    public static final ConfigOption<MemorySize> CACHE_MAX_SIZE = CacheOptions.CACHE_MAX_SIZE;
 
-    public static final ConfigOption<Duration> CACHE_IN_USE =
-            ConfigOptions.key("warmstage.cache.in-use")
-                    .durationType()
-                    .defaultValue(Duration.ofMinutes(10))
-                    .withDescription(
-                            "A cache entry found by a reader within this time is taken as being"
-                                    + " read by a running job and is not evicted (every ranged"
-                                    + " read of a cached copy finds it anew).");
+    /** How long a found cache entry is in use ({@link CacheOptions#CACHE_IN_USE}). */
+    public static final ConfigOption<Duration> CACHE_IN_USE = CacheOptions.CACHE_IN_USE;
 
-    public static final ConfigOption<String> SHA256_PINS =
-            ConfigOptions.key("warmstage.source.sha256-pins")
-                    .stringType()
-                    .noDefaultValue()
-                    .withDescription(
-                            "JSON object from file URI to the SHA-256 its bytes must have (set"
-                                    + " from a manifest's sha256 fields): a file whose staged"
-                                    + " bytes differ fails; its cache entry is keyed by the"
-                                    + " SHA-256.");
+    /** SHA-256 pins of files ({@link CacheOptions#SHA256_PINS}). */
+    public static final ConfigOption<String> SHA256_PINS = CacheOptions.SHA256_PINS;
 }
