@@ -2,9 +2,9 @@ package io.warmstage.job;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.warmstage.plan.FleetOptions;
+import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.ModelCatalog;
-import io.warmstage.source.ModelSpec;
-import io.warmstage.source.fleet.FleetOptions;
 import io.warmstage.staging.StagingEvent;
 import java.io.IOException;
 import java.net.URI;

@@ -1,7 +1,7 @@
 package io.warmstage.job;
 
+import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.ModelCatalog;
-import io.warmstage.source.ModelSpec;
 import java.nio.file.Path;
 import java.util.List;
 

@@ -2,7 +2,7 @@ package io.warmstage.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warmstage.source.ModelSpec;
+import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.WeightSourceOptions;
 import io.warmstage.staging.ResidentSet;
 import io.warmstage.staging.StagingEvent;

@@ -3,8 +3,8 @@ package io.warmstage.job;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.warmstage.source.ModelSpec;
-import io.warmstage.source.fleet.Placement;
+import io.warmstage.plan.ModelSpec;
+import io.warmstage.plan.Placement;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warmstage.cache.LocalCache;
 import io.warmstage.job.demo.LoopbackOrigin;
-import io.warmstage.source.ModelSpec;
+import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.WeightSourceOptions;
 import io.warmstage.staging.ResidentSet;
 import io.warmstage.staging.StagingEvent;

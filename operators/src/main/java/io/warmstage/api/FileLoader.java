@@ -8,8 +8,8 @@ import io.warmstage.device.DeviceException;
 import io.warmstage.format.SafetensorsException;
 import io.warmstage.format.SafetensorsHeader;
 import io.warmstage.format.TensorInfo;
-import io.warmstage.source.WeightSourceOptions;
-import io.warmstage.source.enumerator.ModelPlanner;
+import io.warmstage.plan.ModelPlanner;
+import io.warmstage.plan.ReadOptions;
 import io.warmstage.storage.ObjectStore;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
@@ -40,8 +40,8 @@ final class FileLoader implements AutoCloseable {
     FileLoader(Configuration config, Path cacheDir) throws IOException {
         this.stores = ObjectStores.create(config);
         this.cache = cacheDir == null ? null : LocalCache.open(cacheDir, config);
-        this.rangeSize = config.get(WeightSourceOptions.SPLIT_SIZE).getBytes();
-        this.pool = Executors.newFixedThreadPool(config.get(WeightSourceOptions.READS_IN_FLIGHT));
+        this.rangeSize = config.get(ReadOptions.SPLIT_SIZE).getBytes();
+        this.pool = Executors.newFixedThreadPool(config.get(ReadOptions.READS_IN_FLIGHT));
         this.headers = new ModelPlanner(stores, stores.retryPolicy(), cache, 65536);
     }
 

@@ -1,7 +1,8 @@
 package io.warmstage.cache;
 
-import io.warmstage.source.fleet.FleetOptions;
-import io.warmstage.source.fleet.HostIdentity;
+import io.warmstage.host.HostDirs;
+import io.warmstage.host.HostIdentity;
+import io.warmstage.host.HostOptions;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.storage.RangeReads;
@@ -65,8 +66,8 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
      * @param dir the cache directory on each TaskManager's host
      * @param threads I/O threads per subtask
      * @param fleet the job's options: in a local fleet simulation ({@link
-     *     io.warmstage.source.fleet.FleetOptions#SIMULATED_HOSTS}) each simulated host writes into
-     *     its own subdirectory of {@code dir}
+     *     HostOptions#SIMULATED_HOSTS}) each simulated host writes into its own subdirectory of
+     *     {@code dir} ({@link HostDirs#underHost})
      */
     public CacheWriter(String dir, int threads, Configuration fleet) {
         if (threads <= 0) {
@@ -81,10 +82,10 @@ public class CacheWriter extends RichAsyncFunction<CacheOp, CacheResult>
     @Override
     public void open(OpenContext openContext) throws IOException {
         Path base = Path.of(dir);
-        if (fleet.getOptional(FleetOptions.SIMULATED_HOSTS).isPresent()) {
-            base =
-                    HostIdentity.of(getRuntimeContext().getMetricGroup().getAllVariables(), fleet)
-                            .cacheDir(base);
+        if (fleet.getOptional(HostOptions.SIMULATED_HOSTS).isPresent()) {
+            // Only a simulated host has a directory of its own under the configured one.
+            var variables = getRuntimeContext().getMetricGroup().getAllVariables();
+            base = HostDirs.underHost(base, HostIdentity.of(variables, fleet));
         }
         cache = LocalCache.open(base, fleet);
         pool =

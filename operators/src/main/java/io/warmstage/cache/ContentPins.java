@@ -1,7 +1,6 @@
 package io.warmstage.cache;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import io.warmstage.source.WeightSourceOptions;
 import io.warmstage.storage.Redaction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,7 +13,7 @@ import org.apache.flink.configuration.Configuration;
  * SHA-256 pins of files (what the Hugging Face hub reports for LFS files, given in a manifest):
  * staged bytes must hash to them, and a cache entry keyed by one is trusted whatever the origin
  * says and shared by every URI that holds the same file. Carried in the job's configuration ({@link
- * WeightSourceOptions#SHA256_PINS}) as a JSON object from file URI without credentials ({@link
+ * CacheOptions#SHA256_PINS}) as a JSON object from file URI without credentials ({@link
  * Redaction#uri(String)}: the configuration is shown in the Web UI) to lower-case hex.
  */
 public final class ContentPins {
@@ -28,7 +27,7 @@ public final class ContentPins {
      * @throws IllegalArgumentException if the option is not a JSON object of SHA-256 hex values
      */
     public static Map<String, String> of(Configuration config) {
-        String json = config.getOptional(WeightSourceOptions.SHA256_PINS).orElse(null);
+        String json = config.getOptional(CacheOptions.SHA256_PINS).orElse(null);
         if (json == null || json.isBlank()) {
             return Map.of();
         }
@@ -37,7 +36,7 @@ public final class ContentPins {
             pins = LocalCache.JSON.readValue(json, new TypeReference<TreeMap<String, String>>() {});
         } catch (IOException e) {
             throw new IllegalArgumentException(
-                    WeightSourceOptions.SHA256_PINS.key() + ": not a JSON object: " + e, e);
+                    CacheOptions.SHA256_PINS.key() + ": not a JSON object: " + e, e);
         }
         pins.forEach(ContentPins::check);
         return Map.copyOf(pins);

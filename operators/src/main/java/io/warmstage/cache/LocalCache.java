@@ -99,18 +99,15 @@ public final class LocalCache {
 
     /**
      * Opens the cache in {@code dir} with the cap and in-use time of {@code config} ({@link
-     * io.warmstage.source.WeightSourceOptions#CACHE_MAX_SIZE}, {@link
-     * io.warmstage.source.WeightSourceOptions#CACHE_IN_USE}).
+     * CacheOptions#CACHE_MAX_SIZE}, {@link CacheOptions#CACHE_IN_USE}).
      */
     public static LocalCache open(Path dir, org.apache.flink.configuration.Configuration config)
             throws IOException {
         long max =
-                config.getOptional(io.warmstage.source.WeightSourceOptions.CACHE_MAX_SIZE)
+                config.getOptional(CacheOptions.CACHE_MAX_SIZE)
                         .map(org.apache.flink.configuration.MemorySize::getBytes)
                         .orElse(Long.MAX_VALUE);
-        LocalCache cache =
-                new LocalCache(
-                        dir, max, config.get(io.warmstage.source.WeightSourceOptions.CACHE_IN_USE));
+        LocalCache cache = new LocalCache(dir, max, config.get(CacheOptions.CACHE_IN_USE));
         cache.pins = ContentPins.of(config);
         return cache;
     }

@@ -1,5 +1,6 @@
 package io.warmstage.source;
 
+import io.warmstage.plan.ModelSpec;
 import java.io.Serializable;
 import java.util.List;
 

@@ -1,15 +1,16 @@
 package io.warmstage.source;
 
 import io.warmstage.cache.LocalCache;
-import io.warmstage.source.enumerator.ModelPlanner;
+import io.warmstage.host.HostDirs;
+import io.warmstage.host.HostIdentity;
+import io.warmstage.plan.FetchMode;
+import io.warmstage.plan.FleetOptions;
+import io.warmstage.plan.ModelPlanner;
 import io.warmstage.source.enumerator.SplitPlanner;
 import io.warmstage.source.enumerator.TargetKeys;
 import io.warmstage.source.enumerator.WeightEnumeratorState;
 import io.warmstage.source.enumerator.WeightEnumeratorStateSerializer;
 import io.warmstage.source.enumerator.WeightSplitEnumerator;
-import io.warmstage.source.fleet.FetchMode;
-import io.warmstage.source.fleet.FleetOptions;
-import io.warmstage.source.fleet.HostIdentity;
 import io.warmstage.source.reader.BufferPool;
 import io.warmstage.source.reader.ChunkSplitReader;
 import io.warmstage.source.reader.ReaderMetrics;
@@ -180,19 +181,16 @@ public final class WeightSource
      * short by a failover keep their partly staged files for readers here to read again.
      */
     private Path stagingArea(HostIdentity host) {
-        return host.cacheDir(
-                config.getOptional(io.warmstage.staging.StagingOptions.STAGING_DIR)
-                        .map(Path::of)
-                        .orElse(io.warmstage.device.HostDevice.DEFAULT_ROOT));
+        return HostDirs.stagingRoot(config, host);
     }
 
     private LocalCache cache(HostIdentity host) {
-        String dir = config.getOptional(WeightSourceOptions.CACHE_DIR).orElse(null);
+        Path dir = HostDirs.cacheDir(config, host).orElse(null);
         if (dir == null) {
             return null;
         }
         try {
-            return LocalCache.open(host.cacheDir(Path.of(dir)), config);
+            return LocalCache.open(dir, config);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the cache directory " + dir, e);
         }

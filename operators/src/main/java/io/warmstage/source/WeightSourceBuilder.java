@@ -1,7 +1,8 @@
 package io.warmstage.source;
 
-import io.warmstage.source.fleet.FetchMode;
-import io.warmstage.source.fleet.FleetOptions;
+import io.warmstage.plan.FetchMode;
+import io.warmstage.plan.FleetOptions;
+import io.warmstage.plan.ModelSpec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

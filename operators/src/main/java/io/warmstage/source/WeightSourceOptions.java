@@ -1,5 +1,8 @@
 package io.warmstage.source;
 
+import io.warmstage.cache.CacheOptions;
+import io.warmstage.host.HostOptions;
+import io.warmstage.plan.ReadOptions;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -9,14 +12,8 @@ import org.apache.flink.configuration.MemorySize;
 public final class WeightSourceOptions {
     private WeightSourceOptions() {}
 
-    /** Largest split: one ranged read of the data section. */
-    public static final ConfigOption<MemorySize> SPLIT_SIZE =
-            ConfigOptions.key("warmstage.source.split-size")
-                    .memoryType()
-                    .defaultValue(MemorySize.parse("16mb"))
-                    .withDescription(
-                            "Largest byte range one split covers (one ranged read). The header"
-                                    + " is always a split of its own.");
+    /** Largest split: one ranged read of the data section ({@link ReadOptions#SPLIT_SIZE}). */
+    public static final ConfigOption<MemorySize> SPLIT_SIZE = ReadOptions.SPLIT_SIZE;
 
     /** The default {@link #RECORD_SIZE} in bytes: 4 MiB. */
     public static final int DEFAULT_RECORD_BYTES = 4 << 20;
@@ -30,14 +27,8 @@ public final class WeightSourceOptions {
                             "Largest chunk record. Keep it at or under 4 MiB: larger records"
                                     + " spill on the receiving side of a network exchange.");
 
-    /** Ranged reads each reader keeps in flight. */
-    public static final ConfigOption<Integer> READS_IN_FLIGHT =
-            ConfigOptions.key("warmstage.source.reads-in-flight")
-                    .intType()
-                    .defaultValue(4)
-                    .withDescription(
-                            "Splits each reader reads at once. Host memory per reader is about"
-                                    + " reads-in-flight x split-size.");
+    /** Ranged reads each reader keeps in flight ({@link ReadOptions#READS_IN_FLIGHT}). */
+    public static final ConfigOption<Integer> READS_IN_FLIGHT = ReadOptions.READS_IN_FLIGHT;
 
     /** Host memory for chunk bytes between storage and staging, per TaskManager. */
     public static final ConfigOption<MemorySize> BUFFER_POOL =
@@ -50,47 +41,21 @@ public final class WeightSourceOptions {
                                     + " wait for room: backpressure when staging is slower than"
                                     + " fetching.");
 
-    /** Bytes read from the start of a file in one request when planning. */
-    public static final ConfigOption<MemorySize> HEADER_PREFETCH =
-            ConfigOptions.key("warmstage.source.header-prefetch")
-                    .memoryType()
-                    .defaultValue(MemorySize.parse("64kb"))
-                    .withDescription(
-                            "Bytes read from the start of each file in the first request, so"
-                                    + " that most headers take one round trip.");
+    /**
+     * Bytes read from the start of a file in one request when planning ({@link
+     * ReadOptions#HEADER_PREFETCH}).
+     */
+    public static final ConfigOption<MemorySize> HEADER_PREFETCH = ReadOptions.HEADER_PREFETCH;
 
-    /** The host-local cache directory, or none. */
-    public static final ConfigOption<String> CACHE_DIR =
-            ConfigOptions.key("warmstage.cache.dir")
-                    .stringType()
-                    .noDefaultValue()
-                    .withDescription("Directory of the host-local cache. Unset: the cache is off.");
+    /** The host-local cache directory, or none ({@link HostOptions#CACHE_DIR}). */
+    public static final ConfigOption<String> CACHE_DIR = HostOptions.CACHE_DIR;
 
-    public static final ConfigOption<MemorySize> CACHE_MAX_SIZE =
-            ConfigOptions.key("warmstage.cache.max-size")
-                    .memoryType()
-                    .noDefaultValue()
-                    .withDescription(
-                            "Size cap of each host's cache directory (published data files). After"
-                                    + " each publish, least-recently-used entries not in use are"
-                                    + " evicted until the data fits. Unset: no cap.");
+    /** The cap on each host's cache ({@link CacheOptions#CACHE_MAX_SIZE}). */
+    public static final ConfigOption<MemorySize> CACHE_MAX_SIZE = CacheOptions.CACHE_MAX_SIZE;
 
-    public static final ConfigOption<Duration> CACHE_IN_USE =
-            ConfigOptions.key("warmstage.cache.in-use")
-                    .durationType()
-                    .defaultValue(Duration.ofMinutes(10))
-                    .withDescription(
-                            "A cache entry found by a reader within this time is taken as being"
-                                    + " read by a running job and is not evicted (every ranged"
-                                    + " read of a cached copy finds it anew).");
+    /** How long a found cache entry is in use ({@link CacheOptions#CACHE_IN_USE}). */
+    public static final ConfigOption<Duration> CACHE_IN_USE = CacheOptions.CACHE_IN_USE;
 
-    public static final ConfigOption<String> SHA256_PINS =
-            ConfigOptions.key("warmstage.source.sha256-pins")
-                    .stringType()
-                    .noDefaultValue()
-                    .withDescription(
-                            "JSON object from file URI to the SHA-256 its bytes must have (set"
-                                    + " from a manifest's sha256 fields): a file whose staged"
-                                    + " bytes differ fails; its cache entry is keyed by the"
-                                    + " SHA-256.");
+    /** SHA-256 pins of files ({@link CacheOptions#SHA256_PINS}). */
+    public static final ConfigOption<String> SHA256_PINS = CacheOptions.SHA256_PINS;
 }

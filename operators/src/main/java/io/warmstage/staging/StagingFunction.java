@@ -10,14 +10,15 @@ import io.warmstage.device.HostDevice;
 import io.warmstage.device.SlotGpu;
 import io.warmstage.device.StagingArea;
 import io.warmstage.format.TensorInfo;
+import io.warmstage.host.HostDirs;
+import io.warmstage.host.HostIdentity;
+import io.warmstage.plan.ModelPlanner;
 import io.warmstage.registry.KeptSegments;
 import io.warmstage.registry.StagedEntry;
 import io.warmstage.registry.StagedGpu;
 import io.warmstage.registry.StagedSet;
 import io.warmstage.registry.StagedTensor;
 import io.warmstage.source.ChunkRecord;
-import io.warmstage.source.enumerator.ModelPlanner;
-import io.warmstage.source.fleet.HostIdentity;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.RangeReads;
 import io.warmstage.storage.Redaction;
@@ -134,10 +135,7 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
         HostIdentity hostId =
                 HostIdentity.of(getRuntimeContext().getMetricGroup().getAllVariables(), config);
         host = hostId.name();
-        cacheDir =
-                config.getOptional(io.warmstage.source.WeightSourceOptions.CACHE_DIR)
-                        .map(d -> hostId.cacheDir(java.nio.file.Path.of(d)).toString())
-                        .orElse("");
+        cacheDir = HostDirs.cacheDir(config, hostId).map(java.nio.file.Path::toString).orElse("");
         claimant = new Object();
         sha256Pins = io.warmstage.cache.ContentPins.of(config);
         localCache =
@@ -285,12 +283,8 @@ public class StagingFunction extends KeyedProcessFunction<Integer, ChunkRecord, 
      * and cap. It holds the staged set's registry and, for the cpu device, the staging files.
      */
     private StagingArea stagingArea(HostIdentity hostId) {
-        java.nio.file.Path root =
-                config.getOptional(StagingOptions.STAGING_DIR)
-                        .map(java.nio.file.Path::of)
-                        .orElse(HostDevice.DEFAULT_ROOT);
         return new StagingArea(
-                hostId.cacheDir(root),
+                HostDirs.stagingRoot(config, hostId),
                 config.getOptional(StagingOptions.STAGING_GROUP).orElse(null),
                 config.getOptional(StagingOptions.STAGING_MAX_SIZE)
                         .map(MemorySize::getBytes)

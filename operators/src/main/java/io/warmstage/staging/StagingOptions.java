@@ -1,5 +1,6 @@
 package io.warmstage.staging;
 
+import io.warmstage.host.HostOptions;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
@@ -35,17 +36,8 @@ public final class StagingOptions {
                             "Keep staged files in device memory after the job ends (in the"
                                     + " TaskManager's JVM) instead of freeing them.");
 
-    /** Where the cpu device keeps its staging files. */
-    public static final ConfigOption<String> STAGING_DIR =
-            ConfigOptions.key("warmstage.staging.dir")
-                    .stringType()
-                    .noDefaultValue()
-                    .withDescription(
-                            "Directory of the cpu device's staging files (one complete"
-                                    + " safetensors file per staged file, in shared memory)."
-                                    + " Default: /dev/shm/warmstage where /dev/shm exists, else"
-                                    + " the temp directory. Each job and slot stages into"
-                                    + " job-<id>/slot-<n> below it.");
+    /** Where the cpu device keeps its staging files ({@link HostOptions#STAGING_DIR}). */
+    public static final ConfigOption<String> STAGING_DIR = HostOptions.STAGING_DIR;
 
     /** The group that may read the staging area. */
     public static final ConfigOption<String> STAGING_GROUP =

@@ -2,9 +2,10 @@ package io.warmstage.source;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warmstage.plan.FilePlan;
+import io.warmstage.plan.ModelPlanner;
+import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.FileServer.Seen;
-import io.warmstage.source.enumerator.FilePlan;
-import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.RetryPolicy;
 import io.warmstage.testing.SharedData;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warmstage.format.HeaderParser;
 import io.warmstage.format.SafetensorsHeader;
-import io.warmstage.source.enumerator.FilePlan;
+import io.warmstage.plan.FilePlan;
 import io.warmstage.source.enumerator.SplitPlanner;
 import io.warmstage.source.enumerator.TargetKeys;
 import io.warmstage.source.split.ChunkSplit;

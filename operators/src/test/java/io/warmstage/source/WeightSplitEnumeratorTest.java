@@ -3,12 +3,13 @@ package io.warmstage.source;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warmstage.format.HeaderParser;
-import io.warmstage.source.enumerator.FilePlan;
+import io.warmstage.plan.FetchMode;
+import io.warmstage.plan.FilePlan;
+import io.warmstage.plan.ModelSpec;
+import io.warmstage.plan.Placement;
 import io.warmstage.source.enumerator.SplitPlanner;
 import io.warmstage.source.enumerator.WeightEnumeratorState;
 import io.warmstage.source.enumerator.WeightSplitEnumerator;
-import io.warmstage.source.fleet.FetchMode;
-import io.warmstage.source.fleet.Placement;
 import io.warmstage.source.fleet.ReaderHostEvent;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.DataSplit;

@@ -3,8 +3,9 @@ package io.warmstage.job.cli;
 import io.warmstage.device.DeviceException;
 import io.warmstage.device.GpuOptions;
 import io.warmstage.device.SlotGpu;
+import io.warmstage.host.HostDirs;
 import io.warmstage.job.StagingPipeline;
-import io.warmstage.source.ModelSpec;
+import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.WeightSource;
 import io.warmstage.source.WeightSourceOptions;
 import io.warmstage.staging.StagingOptions;
@@ -136,10 +137,7 @@ final class PreflightCheck {
         if (!device.equals("cpu") && !device.equals("auto")) {
             return;
         }
-        Path p =
-                conf.getOptional(StagingOptions.STAGING_DIR)
-                        .map(Path::of)
-                        .orElse(io.warmstage.device.HostDevice.DEFAULT_ROOT);
+        Path p = HostDirs.stagingDir(conf);
         if (Files.exists(p) && !Files.isDirectory(p)) {
             throw new IllegalArgumentException(
                     "staging directory " + p + " (warmstage.staging.dir) is not a directory");

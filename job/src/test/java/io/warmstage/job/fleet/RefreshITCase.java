@@ -171,7 +171,7 @@ class RefreshITCase {
         }
 
         @Override
-        public java.util.List<io.warmstage.source.ModelSpec> models() {
+        public java.util.List<io.warmstage.plan.ModelSpec> models() {
             try {
                 return manifest.models();
             } finally {

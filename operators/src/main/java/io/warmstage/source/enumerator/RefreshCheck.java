@@ -1,7 +1,8 @@
 package io.warmstage.source.enumerator;
 
+import io.warmstage.plan.ModelPlanner;
+import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.ModelCatalog;
-import io.warmstage.source.ModelSpec;
 import io.warmstage.source.enumerator.WeightEnumeratorState.StagedModel;
 import io.warmstage.storage.Redaction;
 import java.util.ArrayList;

@@ -1,6 +1,7 @@
 package io.warmstage.source.enumerator;
 
-import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.plan.FetchMode;
+import io.warmstage.plan.FilePlan;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.DataSplit;
 import io.warmstage.source.split.Destination;

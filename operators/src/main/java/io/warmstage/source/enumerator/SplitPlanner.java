@@ -1,5 +1,6 @@
 package io.warmstage.source.enumerator;
 
+import io.warmstage.plan.FilePlan;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.DataSplit;
 import io.warmstage.source.split.Destination;

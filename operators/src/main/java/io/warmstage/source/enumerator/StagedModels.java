@@ -1,6 +1,8 @@
 package io.warmstage.source.enumerator;
 
-import io.warmstage.source.ModelSpec;
+import io.warmstage.plan.FilePlan;
+import io.warmstage.plan.ModelPlanner;
+import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.enumerator.WeightEnumeratorState.StagedModel;
 import io.warmstage.source.split.ReleaseSplit;
 import io.warmstage.storage.Redaction;

@@ -1,5 +1,6 @@
 package io.warmstage.source.enumerator;
 
+import io.warmstage.plan.ModelPlanner;
 import io.warmstage.source.split.ChunkSplit;
 import java.util.List;
 import java.util.Map;

@@ -1,8 +1,10 @@
 package io.warmstage.source.enumerator;
 
+import io.warmstage.plan.FetchMode;
+import io.warmstage.plan.FilePlan;
+import io.warmstage.plan.ModelPlanner;
+import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.ModelCatalog;
-import io.warmstage.source.ModelSpec;
-import io.warmstage.source.fleet.FetchMode;
 import io.warmstage.source.fleet.ReaderHostEvent;
 import io.warmstage.source.split.ChunkSplit;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package io.warmstage.source.fleet;
 
+import io.warmstage.host.HostIdentity;
 import org.apache.flink.api.connector.source.SourceEvent;
 
 /**

@@ -24,7 +24,7 @@ public final class WeightSourceReader
 
     /**
      * @param splitReader makes the split reader (it takes pool bytes from {@code buffers})
-     * @param host this reader's host ({@link io.warmstage.source.fleet.HostIdentity})
+     * @param host this reader's host ({@link io.warmstage.host.HostIdentity})
      * @param buffers the share of the buffer pool the split reader takes from; bytes go back here
      *     once a split's records have been emitted
      */

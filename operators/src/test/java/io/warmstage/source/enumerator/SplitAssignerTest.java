@@ -3,7 +3,8 @@ package io.warmstage.source.enumerator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warmstage.format.HeaderParser;
-import io.warmstage.source.fleet.FetchMode;
+import io.warmstage.plan.FetchMode;
+import io.warmstage.plan.FilePlan;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.DataSplit;
 import io.warmstage.source.split.Destination;

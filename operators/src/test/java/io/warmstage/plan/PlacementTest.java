@@ -1,12 +1,9 @@
-package io.warmstage.source.fleet;
+package io.warmstage.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
-import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
 class PlacementTest {
@@ -53,25 +50,5 @@ class PlacementTest {
         assertThatThrownBy(() -> FetchMode.parse("per-rack"))
                 .hasMessageContaining("per-target, per-host, fan-out")
                 .hasMessageContaining("per-rack");
-    }
-
-    @Test
-    void hostIdentityIsTheTaskManagersHostOrItsSimulatedName() {
-        Map<String, String> vars = Map.of("<host>", "gpu-a.example", "<tm_id>", "tm-123");
-        HostIdentity real = HostIdentity.of(vars, new Configuration());
-        assertThat(real).isEqualTo(new HostIdentity("gpu-a.example", false));
-        assertThat(real.cacheDir(Path.of("/c"))).isEqualTo(Path.of("/c"));
-
-        Configuration sim = new Configuration();
-        sim.set(FleetOptions.SIMULATED_HOSTS, Map.of("tm-123", "host-2"));
-        HostIdentity simulated = HostIdentity.of(vars, sim);
-        assertThat(simulated.name()).isEqualTo("host-2");
-        assertThat(simulated.cacheDir(Path.of("/c"))).isEqualTo(Path.of("/c/host-2"));
-        // a TaskManager started later (a replacement) is a host of its own
-        HostIdentity late = HostIdentity.of(Map.of("<tm_id>", "new/../tm"), sim);
-        assertThat(late.name()).isEqualTo("tm-new_.._tm");
-        assertThat(late.cacheDir(Path.of("/c"))).isEqualTo(Path.of("/c/tm-new_.._tm"));
-        assertThat(List.of(late.cacheDir(Path.of("/c")).getParent()))
-                .containsExactly(Path.of("/c"));
     }
 }

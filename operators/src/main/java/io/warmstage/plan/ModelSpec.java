@@ -1,6 +1,5 @@
-package io.warmstage.source;
+package io.warmstage.plan;
 
-import io.warmstage.source.fleet.Placement;
 import io.warmstage.storage.Redaction;
 import java.io.Serializable;
 import java.util.Objects;
@@ -17,6 +16,9 @@ import java.util.Objects;
  */
 public record ModelSpec(String name, String uri, Placement placement, String version)
         implements Serializable {
+    /**
+     * @throws NullPointerException if {@code uri} is null
+     */
     public ModelSpec {
         Objects.requireNonNull(uri, "uri");
         if (name == null || name.isBlank()) {

@@ -1,4 +1,4 @@
-package io.warmstage.source.fleet;
+package io.warmstage.plan;
 
 import java.io.Serializable;
 import java.util.ArrayList;

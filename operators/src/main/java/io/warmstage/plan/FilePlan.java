@@ -1,11 +1,12 @@
-package io.warmstage.source.enumerator;
+package io.warmstage.plan;
 
 import io.warmstage.format.SafetensorsHeader;
 import io.warmstage.storage.ObjectVersion;
 import java.util.List;
 
 /**
- * A file the enumerator has stat'ed and whose header it has read and validated, or one that failed.
+ * A file the planner has stat'ed and whose header it has read and validated, or one that failed.
+ * Immutable.
  *
  * @param model the model's name
  * @param modelFiles how many files the model has
@@ -25,6 +26,7 @@ public record FilePlan(
         String error,
         List<String> skipTensors) {
 
+    /** Copies {@code skipTensors}, which must not be null. */
     public FilePlan {
         skipTensors = List.copyOf(skipTensors);
     }
@@ -40,6 +42,11 @@ public record FilePlan(
         this(model, modelFiles, uri, version, header, error, List.of());
     }
 
+    /**
+     * A file that failed: no version or header, only the reason.
+     *
+     * @param error the one-line reason, naming the file and the rule broken
+     */
     public static FilePlan failed(String model, int modelFiles, String uri, String error) {
         return new FilePlan(model, modelFiles, uri, null, null, error);
     }
@@ -49,6 +56,7 @@ public record FilePlan(
         return new FilePlan(model, modelFiles, uri, version, header, error, skip);
     }
 
+    /** Whether the file failed ({@link #error()} is set). */
     public boolean isFailure() {
         return error != null;
     }

@@ -1,5 +1,6 @@
-package io.warmstage.source.fleet;
+package io.warmstage.plan;
 
+import io.warmstage.host.HostOptions;
 import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -19,15 +20,9 @@ public final class FleetOptions {
                                     + " the whole fleet, replicated over Flink's network.");
 
     /**
-     * Local fleet simulation: TaskManager resource ID to simulated host name. Each TaskManager in
-     * the map is its own host with its own cache directory ({@code <cache-dir>/<host>}). Empty on a
-     * real cluster, where the host is the TaskManager's host name.
+     * Local fleet simulation: TaskManager resource ID to simulated host name ({@link
+     * HostOptions#SIMULATED_HOSTS}).
      */
     public static final ConfigOption<Map<String, String>> SIMULATED_HOSTS =
-            ConfigOptions.key("warmstage.fleet.simulated-hosts")
-                    .mapType()
-                    .noDefaultValue()
-                    .withDescription(
-                            "TaskManager resource ID to simulated host name (set by the local"
-                                    + " fleet simulation).");
+            HostOptions.SIMULATED_HOSTS;
 }

@@ -1,4 +1,4 @@
-package io.warmstage.source.enumerator;
+package io.warmstage.plan;
 
 import io.warmstage.cache.LocalCache;
 import io.warmstage.format.HeaderParser;
@@ -6,13 +6,11 @@ import io.warmstage.format.SafetensorsException;
 import io.warmstage.format.SafetensorsHeader;
 import io.warmstage.format.ShardIndex;
 import io.warmstage.format.TensorInfo;
-import io.warmstage.source.ModelSpec;
 import io.warmstage.storage.ObjectStore;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.storage.RangeReads;
 import io.warmstage.storage.RetryPolicy;
-import io.warmstage.storage.StorageException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -34,6 +32,10 @@ import java.util.Set;
  *
  * <p>When the host-local cache holds a verified copy of a file's pinned version, the header is read
  * from that copy and nothing but the stat reaches the origin.
+ *
+ * <p>Plain Java: the Flink source's enumerator, the staging operator, the Java API and the CLI's
+ * {@code inspect} all plan with it. Failures are reported in the plans, one line each ({@link
+ * ErrorDescription}), not thrown.
  */
 public final class ModelPlanner {
     /** Largest index.json read, in bytes: an index is a few MB even for 1000-shard models. */
@@ -70,7 +72,7 @@ public final class ModelPlanner {
                 files = List.of(ObjectStores.toUri(model.uri()).toString());
             }
         } catch (Exception e) {
-            return List.of(FilePlan.failed(model.name(), 1, model.uri(), describe(e)));
+            return List.of(FilePlan.failed(model.name(), 1, model.uri(), ErrorDescription.of(e)));
         }
         return planFiles(model, files, index);
     }
@@ -196,7 +198,7 @@ public final class ModelPlanner {
             SafetensorsHeader header = readHeader(uri, version);
             return new FilePlan(model, modelFiles, file, version, header, null);
         } catch (Exception e) {
-            return FilePlan.failed(model, modelFiles, file, describe(e));
+            return FilePlan.failed(model, modelFiles, file, ErrorDescription.of(e));
         }
     }
 
@@ -331,12 +333,10 @@ public final class ModelPlanner {
         }
     }
 
-    /** One line for users: the message of a format or storage error, else type and message. */
+    /**
+     * One line for users describing {@code e}: the same as {@link ErrorDescription#of(Throwable)}.
+     */
     public static String describe(Throwable e) {
-        if (e instanceof SafetensorsException || e instanceof StorageException) {
-            return e.getMessage();
-        }
-        String m = e.getMessage();
-        return m == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": " + m;
+        return ErrorDescription.of(e);
     }
 }

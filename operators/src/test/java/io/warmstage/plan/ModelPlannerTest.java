@@ -1,9 +1,7 @@
-package io.warmstage.source;
+package io.warmstage.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warmstage.source.enumerator.FilePlan;
-import io.warmstage.source.enumerator.ModelPlanner;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.testing.SharedData;
 import java.io.ByteArrayOutputStream;
@@ -66,13 +64,9 @@ class ModelPlannerTest {
             assertThat(planner.fingerprint(new ModelSpec("m", file.toString())))
                     .isEqualTo(ModelPlanner.fingerprint(any));
 
-            ModelSpec pinned =
-                    new ModelSpec(
-                            "m", file.toString(), io.warmstage.source.fleet.Placement.ALL, actual);
+            ModelSpec pinned = new ModelSpec("m", file.toString(), Placement.ALL, actual);
             assertThat(planner.plan(pinned).get(0).error()).isNull();
-            ModelSpec other =
-                    new ModelSpec(
-                            "m", file.toString(), io.warmstage.source.fleet.Placement.ALL, "v0");
+            ModelSpec other = new ModelSpec("m", file.toString(), Placement.ALL, "v0");
             assertThat(planner.plan(other).get(0).error())
                     .contains("a.safetensors")
                     .contains("version " + actual + " at the origin, the manifest expects v0");

@@ -1,8 +1,7 @@
-package io.warmstage.source.fleet;
+package io.warmstage.host;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.file.Path;
 import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 
@@ -11,11 +10,11 @@ import org.apache.flink.configuration.Configuration;
  *
  * <p>On a cluster it is the TaskManager's host name (Flink's {@code <host>} metric variable): two
  * TaskManagers on one machine are one host and share its cache. In the local fleet simulation
- * ({@link FleetOptions#SIMULATED_HOSTS}) each TaskManager is a host of its own, named by the map,
- * with its own cache directory under the configured one.
+ * ({@link HostOptions#SIMULATED_HOSTS}) each TaskManager is a host of its own, named by the map,
+ * with its own directories under the configured ones ({@link HostDirs}).
  *
  * @param name the host name
- * @param simulated whether the host is a simulated one (its cache is a subdirectory)
+ * @param simulated whether the host is a simulated one (its directories are subdirectories)
  */
 public record HostIdentity(String name, boolean simulated) {
     /** Flink's metric variable holding the TaskManager's host. */
@@ -25,14 +24,16 @@ public record HostIdentity(String name, boolean simulated) {
     public static final String TM_ID_VARIABLE = "<tm_id>";
 
     /**
-     * The host of the task whose metric group has {@code variables}.
+     * The host of the task whose metric group has {@code variables}: the simulated host mapped to
+     * the task's TaskManager ({@code tm-<resource id>} for one the map does not name), else the
+     * {@code <host>} variable, else this machine's host name, else {@code localhost}.
      *
      * @param variables {@code MetricGroup#getAllVariables()} of a task's or reader's metric group
-     * @param config the job's configuration ({@link FleetOptions#SIMULATED_HOSTS})
+     * @param config the job's configuration ({@link HostOptions#SIMULATED_HOSTS})
      */
     public static HostIdentity of(Map<String, String> variables, Configuration config) {
         Map<String, String> simulated =
-                config.getOptional(FleetOptions.SIMULATED_HOSTS).orElse(Map.of());
+                config.getOptional(HostOptions.SIMULATED_HOSTS).orElse(Map.of());
         if (!simulated.isEmpty()) {
             String tm = variables.getOrDefault(TM_ID_VARIABLE, "unknown");
             String name = simulated.get(tm);
@@ -50,12 +51,11 @@ public record HostIdentity(String name, boolean simulated) {
         return new HostIdentity(host, false);
     }
 
-    /** This host's cache directory: {@code base} itself, or {@code base/<host>} when simulated. */
-    public Path cacheDir(Path base) {
-        return simulated ? base.resolve(safe(name)) : base;
-    }
-
-    private static String safe(String s) {
+    /**
+     * {@code s} as one safe path segment: every character outside {@code [A-Za-z0-9._-]} becomes
+     * {@code _}, cut to 64 characters.
+     */
+    static String safe(String s) {
         String t = s.replaceAll("[^A-Za-z0-9._-]", "_");
         return t.length() > 64 ? t.substring(0, 64) : t;
     }
