@@ -332,11 +332,4 @@ public final class ModelPlanner {
             throw new IllegalArgumentException("shard name '" + relative + "' is not a path", e);
         }
     }
-
-    /**
-     * One line for users describing {@code e}: the same as {@link ErrorDescription#of(Throwable)}.
-     */
-    public static String describe(Throwable e) {
-        return ErrorDescription.of(e);
-    }
 }

@@ -1,5 +1,6 @@
 package io.warmstage.staging;
 
+import io.warmstage.storage.FileId;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -22,8 +23,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A claim holds between the slots of one JVM (a map) and between the TaskManager processes of
  * one host: the claiming slot also takes an exclusive lock ({@link FileChannel#tryLock()}) on a
- * lock file {@code <cacheDir>/.claims/<sha-256 of the file key>.lock}. The operating system drops
- * the lock when the process dies, so a slot that restarts after a failure never leaves a host
+ * lock file {@code <cacheDir>/.claims/<sha-256 of the file and version>.lock}. The operating system
+ * drops the lock when the process dies, so a slot that restarts after a failure never leaves a host
  * without a writer. A slot that finds the file claimed elsewhere (in its JVM or in another process)
  * does not write it, and asks no more until it closes. Lock files stay (tiny, one per file and
  * version): deleting one while another process may be about to lock it would allow two writers.
@@ -34,7 +35,10 @@ final class CacheClaims {
     /** The lock files' folder under a host's cache directory. */
     static final String CLAIMS_DIR = ".claims";
 
-    private static final Map<String, Claim> CLAIMS = new ConcurrentHashMap<>();
+    private static final Map<Key, Claim> CLAIMS = new ConcurrentHashMap<>();
+
+    /** A file in one host cache. */
+    private record Key(String cacheDir, FileId file) {}
 
     /**
      * A slot's answer for one file: whether it writes it, and the lock (with its channel) it holds
@@ -52,9 +56,9 @@ final class CacheClaims {
      *     it, or another process holds its lock file; also false (with a warning) when the lock
      *     file cannot be created, so that no two processes ever write one file
      */
-    static boolean claim(String cacheDir, String file, Object owner) {
-        String key = cacheDir + "\n" + file;
-        Claim held = CLAIMS.computeIfAbsent(key, k -> lock(cacheDir, file, owner));
+    static boolean claim(String cacheDir, FileId file, Object owner) {
+        Claim held =
+                CLAIMS.computeIfAbsent(new Key(cacheDir, file), k -> lock(cacheDir, file, owner));
         return held.owner == owner && held.writes;
     }
 
@@ -71,11 +75,20 @@ final class CacheClaims {
                         });
     }
 
-    private static Claim lock(String cacheDir, String file, Object owner) {
+    /**
+     * The lock file's name: the SHA-256 of {@code <uri>\n<version>} ({@link
+     * io.warmstage.storage.ObjectVersion#toString}), as every release names it, so that processes
+     * of different releases on one host lock the same file.
+     */
+    static String lockName(FileId file) {
+        return sha256(file.uri() + "\n" + file.version()) + ".lock";
+    }
+
+    private static Claim lock(String cacheDir, FileId file, Object owner) {
         if (cacheDir.isEmpty()) {
             return new Claim(owner, null, null, true); // no cache directory: this JVM's claims only
         }
-        Path path = Path.of(cacheDir, CLAIMS_DIR, sha256(file) + ".lock");
+        Path path = Path.of(cacheDir, CLAIMS_DIR, lockName(file));
         FileChannel ch = null;
         try {
             Files.createDirectories(path.getParent());
@@ -92,7 +105,7 @@ final class CacheClaims {
                     "Cache claim lock {} for {} cannot be taken ({}): this slot does not write"
                             + " the file into the host cache",
                     path,
-                    file.replace('\n', ' '),
+                    file,
                     e.toString());
             closeQuietly(ch);
             return new Claim(owner, null, null, false);

@@ -55,7 +55,10 @@ public final class ResidentSet {
         }
     }
 
-    private static final Map<String, Entry> ENTRIES = new ConcurrentHashMap<>();
+    private static final Map<Key, Entry> ENTRIES = new ConcurrentHashMap<>();
+
+    /** A file on one slot. */
+    private record Key(int slot, String uri) {}
 
     private ResidentSet() {}
 
@@ -64,7 +67,7 @@ public final class ResidentSet {
      * registry entry is withdrawn, then its memory freed.
      */
     public static void put(Entry entry) {
-        Entry old = ENTRIES.put(key(entry.slot(), entry.uri()), entry);
+        Entry old = ENTRIES.put(new Key(entry.slot(), entry.uri()), entry);
         if (old != null && old.data() != entry.data()) {
             old.free(); // the new version is published: withdraw the old one, then free it
         }
@@ -72,7 +75,7 @@ public final class ResidentSet {
 
     /** The file staged on {@code slot}, or null. */
     public static Entry get(int slot, String uri) {
-        return ENTRIES.get(key(slot, uri));
+        return ENTRIES.get(new Key(slot, uri));
     }
 
     /** Every resident file. */
@@ -87,7 +90,7 @@ public final class ResidentSet {
      */
     public static long release(int slot, String model) {
         long freed = 0;
-        for (Map.Entry<String, Entry> e : new ArrayList<>(ENTRIES.entrySet())) {
+        for (Map.Entry<Key, Entry> e : new ArrayList<>(ENTRIES.entrySet())) {
             Entry v = e.getValue();
             if (v.slot() == slot && v.model().equals(model) && ENTRIES.remove(e.getKey(), v)) {
                 freed += v.data().size();
@@ -99,15 +102,11 @@ public final class ResidentSet {
 
     /** Frees every resident file's device memory. */
     public static void releaseAll() {
-        for (String k : new ArrayList<>(ENTRIES.keySet())) {
+        for (Key k : new ArrayList<>(ENTRIES.keySet())) {
             Entry e = ENTRIES.remove(k);
             if (e != null) {
                 e.free();
             }
         }
-    }
-
-    private static String key(int slot, String uri) {
-        return slot + "\n" + uri;
     }
 }

@@ -22,7 +22,10 @@ public class StagingEvent {
     /** A model's device memory was released on a slot (it left a refreshing job's manifest). */
     public static final String RELEASE = "release";
 
-    /** One of {@link #TENSOR}, {@link #FILE}, {@link #MODEL}, {@link #CACHE}. */
+    /**
+     * One of {@link #TENSOR}, {@link #FILE}, {@link #MODEL}, {@link #CACHE}, {@link #RELEASE}: the
+     * serialized form of {@link Kind} (a string, as reports and downstream operators read it).
+     */
     public String event;
 
     /** Index of the staging slot (subtask) that reports. */
@@ -67,6 +70,52 @@ public class StagingEvent {
     public double seconds;
 
     public StagingEvent() {}
+
+    /** What an event reports; {@link #code} is the string in {@link #event}. */
+    public enum Kind {
+        TENSOR(StagingEvent.TENSOR),
+        FILE(StagingEvent.FILE),
+        MODEL(StagingEvent.MODEL),
+        CACHE(StagingEvent.CACHE),
+        RELEASE(StagingEvent.RELEASE);
+
+        private final String code;
+
+        Kind(String code) {
+            this.code = code;
+        }
+
+        /** The string an event of this kind carries in {@link StagingEvent#event}. */
+        public String code() {
+            return code;
+        }
+
+        /**
+         * The kind an event's string names.
+         *
+         * @throws IllegalArgumentException if it names none
+         */
+        public static Kind of(String code) {
+            for (Kind k : values()) {
+                if (k.code.equals(code)) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("unknown staging event kind " + code);
+        }
+    }
+
+    /** An event of {@code kind}; the other fields unset. */
+    public static StagingEvent of(Kind kind) {
+        StagingEvent e = new StagingEvent();
+        e.event = kind.code();
+        return e;
+    }
+
+    /** This event's kind (from {@link #event}). */
+    public Kind kind() {
+        return Kind.of(event);
+    }
 
     /** Formats a CRC-32C value as 8 lowercase hex digits. */
     public static String hex(int crc) {

@@ -95,6 +95,23 @@ final class StagingFile {
     }
 
     /**
+     * A fresh file for {@code r} on {@code fresh} memory, in place of this one (whose cached copy
+     * did not match): the tensors whose events were sent here are not reported again (their CRC-32C
+     * is checked when it completes), events held for the pin check carry over, and a dropped cache
+     * write of this file is not started again.
+     */
+    StagingFile restart(ChunkRecord r, DeviceBuffer fresh) {
+        java.util.BitSet sent = reportedSet();
+        sent.andNot(awaitingSet()); // not sent yet: reported once the new copy lands
+        StagingFile g = new StagingFile(r, fresh);
+        g.restoreReported(sent);
+        g.restoreCrcs(reportedCrcs());
+        g.held.addAll(held);
+        g.noCacheWrite = cacheWritten;
+        return g;
+    }
+
+    /**
      * Copies the record's bytes to their place (header bytes to the heap, data bytes to the device)
      * and returns the tensors it completed, in offset order, with their CRC-32C.
      *

@@ -18,7 +18,10 @@ public class StagingProgress {
     /** A model's file counts on the slot. */
     public static final String MODEL = "model";
 
-    /** One of {@link #FILE_DONE}, {@link #FILE_PARTIAL}, {@link #MODEL}. */
+    /**
+     * One of {@link #FILE_DONE}, {@link #FILE_PARTIAL}, {@link #MODEL}: the checkpointed form of
+     * {@link Kind}, kept a string so that checkpoints written before the enum restore.
+     */
     public String kind;
 
     /** The staging slot (subtask index) the entry belongs to. */
@@ -67,4 +70,48 @@ public class StagingProgress {
     public long startMillis;
 
     public StagingProgress() {}
+
+    /** What an entry describes; {@link #code} is the string checkpointed in {@code kind}. */
+    public enum Kind {
+        /** A file staged completely on the slot. */
+        FILE_DONE(StagingProgress.FILE_DONE),
+        /** A file partly staged on the slot. */
+        FILE_PARTIAL(StagingProgress.FILE_PARTIAL),
+        /** A model's file counts on the slot. */
+        MODEL(StagingProgress.MODEL);
+
+        private final String code;
+
+        Kind(String code) {
+            this.code = code;
+        }
+
+        /** The string written to a checkpoint. */
+        public String code() {
+            return code;
+        }
+
+        /**
+         * The kind a checkpointed string names.
+         *
+         * @throws IllegalStateException if it names none (a checkpoint of another program)
+         */
+        public static Kind of(String code) {
+            for (Kind k : values()) {
+                if (k.code.equals(code)) {
+                    return k;
+                }
+            }
+            throw new IllegalStateException("unknown staging state " + code);
+        }
+    }
+
+    /** An entry of {@code kind} for {@code slot} and {@code model}; the other fields unset. */
+    static StagingProgress of(Kind kind, int slot, String model) {
+        StagingProgress p = new StagingProgress();
+        p.kind = kind.code();
+        p.slot = slot;
+        p.model = model;
+        return p;
+    }
 }

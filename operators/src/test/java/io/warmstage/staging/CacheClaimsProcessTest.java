@@ -2,6 +2,8 @@ package io.warmstage.staging;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warmstage.storage.FileId;
+import io.warmstage.storage.ObjectVersion;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
@@ -22,7 +24,12 @@ import org.junit.jupiter.api.io.TempDir;
  * machine): claims are taken by real separate JVMs sharing one cache directory.
  */
 class CacheClaimsProcessTest {
-    static final String FILE = "http://origin/model-00001.safetensors\n\"etag-1\" 4096";
+    static final FileId FILE =
+            new FileId(
+                    "http://origin/model-00001.safetensors", new ObjectVersion(4096, "\"etag-1\""));
+
+    /** Another version of {@link #FILE}: another file to claim. */
+    static final FileId FILE_V2 = new FileId(FILE.uri(), new ObjectVersion(4096, "\"etag-2\""));
 
     @TempDir Path cacheDir;
 
@@ -77,7 +84,7 @@ class CacheClaimsProcessTest {
             assertThat(CacheClaims.claim(dir, FILE, a)).isTrue();
             assertThat(CacheClaims.claim(dir, FILE, a)).as("asked again").isTrue();
             assertThat(CacheClaims.claim(dir, FILE, b)).isFalse();
-            assertThat(CacheClaims.claim(dir, FILE + "2", b)).as("another file").isTrue();
+            assertThat(CacheClaims.claim(dir, FILE_V2, b)).as("another file").isTrue();
             Process other = start();
             assertThat(firstLine(other)).isEqualTo("claimed=false");
             CacheClaims.releaseAll(a);
@@ -91,7 +98,11 @@ class CacheClaimsProcessTest {
     private Process start() throws Exception {
         Process p =
                 io.warmstage.testing.JavaProcess.start(
-                        ClaimingProcess.class, cacheDir.toString(), FILE);
+                        ClaimingProcess.class,
+                        cacheDir.toString(),
+                        FILE.uri(),
+                        Long.toString(FILE.size()),
+                        FILE.version().etag());
         started.add(p);
         return p;
     }

@@ -1,5 +1,7 @@
 package io.warmstage.staging;
 
+import io.warmstage.storage.FileId;
+import io.warmstage.storage.ObjectVersion;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -13,11 +15,12 @@ public final class ClaimingProcess {
     private ClaimingProcess() {}
 
     /**
-     * @param args the host's cache directory, the file key (URI and version)
+     * @param args the host's cache directory, the file's URI, size in bytes and ETag
      */
     public static void main(String[] args) throws Exception {
         Object slot = new Object();
-        boolean claimed = CacheClaims.claim(args[0], args[1], slot);
+        FileId file = new FileId(args[1], new ObjectVersion(Long.parseLong(args[2]), args[3]));
+        boolean claimed = CacheClaims.claim(args[0], file, slot);
         System.out.println("claimed=" + claimed);
         System.out.flush();
         BufferedReader in =

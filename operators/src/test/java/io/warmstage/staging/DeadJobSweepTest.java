@@ -21,7 +21,7 @@ class DeadJobSweepTest {
     void aDeadJobsFilesGoAKeptOneAndAYoungOneStay() throws Exception {
         Path dead = deadJob("job-dead", true);
         Path kept = deadJob("job-kept", true);
-        Files.write(kept.resolve(StagingFunction.KEPT_MARKER), new byte[0]);
+        Files.write(kept.resolve(StagingSweeper.KEPT_MARKER), new byte[0]);
         Path young = deadJob("job-young", false);
 
         Configuration conf = new Configuration();

@@ -1,5 +1,6 @@
 package io.warmstage.source.enumerator;
 
+import io.warmstage.plan.ErrorDescription;
 import io.warmstage.plan.ModelPlanner;
 import io.warmstage.plan.ModelSpec;
 import io.warmstage.source.ModelCatalog;
@@ -64,7 +65,7 @@ final class RefreshCheck {
                 LOG.warn(
                         "Refresh: cannot check {}: {}",
                         m.name(),
-                        Redaction.text(ModelPlanner.describe(e)));
+                        Redaction.text(ErrorDescription.of(e)));
             }
         }
         return new Changes(listed, changed);
@@ -81,7 +82,7 @@ final class RefreshCheck {
             lastRefusal = null;
             return true;
         }
-        String why = ModelPlanner.describe(error);
+        String why = ErrorDescription.of(error);
         if (!why.equals(lastRefusal)) {
             LOG.warn(
                     "Refresh: keeping the models staged; cannot take the models to stage: {}", why);

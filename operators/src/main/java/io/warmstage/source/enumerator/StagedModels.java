@@ -1,5 +1,6 @@
 package io.warmstage.source.enumerator;
 
+import io.warmstage.plan.ErrorDescription;
 import io.warmstage.plan.FilePlan;
 import io.warmstage.plan.ModelPlanner;
 import io.warmstage.plan.ModelSpec;
@@ -68,7 +69,7 @@ final class StagedModels {
     /** Takes a model's plan (files, or the error planning threw) to distribute later. */
     void planned(ModelSpec model, int index, List<FilePlan> files, Throwable error) {
         if (error != null) {
-            String reason = ModelPlanner.describe(error);
+            String reason = ErrorDescription.of(error);
             files = List.of(FilePlan.failed(model.name(), 1, model.uri(), reason));
         }
         for (FilePlan f : files) {

@@ -4,7 +4,7 @@ import io.warmstage.cache.CacheEntry;
 import io.warmstage.cache.LocalCache;
 import io.warmstage.memory.ChunkBuffer;
 import io.warmstage.memory.ChunkBuffers;
-import io.warmstage.plan.ModelPlanner;
+import io.warmstage.plan.ErrorDescription;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.DataSplit;
@@ -243,7 +243,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             }
             failedFiles.add(split.file());
             Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
-            return List.of(failure(split, ModelPlanner.describe(cause)));
+            return List.of(failure(split, ErrorDescription.of(cause)));
         }
     }
 
