@@ -2,7 +2,6 @@ package io.warmstage.job.fleet;
 
 import io.warmstage.host.HostIdentity;
 import io.warmstage.host.HostOptions;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;

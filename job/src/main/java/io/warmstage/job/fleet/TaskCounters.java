@@ -62,8 +62,8 @@ public final class TaskCounters implements MetricReporter {
     }
 
     /**
-     * Configures the reporter in {@code clusterConfig} (the configuration an embedded cluster starts
-     * with).
+     * Configures the reporter in {@code clusterConfig} (the configuration an embedded cluster
+     * starts with).
      *
      * @return the id to pass to {@link #of} once the cluster has started
      */
@@ -111,10 +111,7 @@ public final class TaskCounters implements MetricReporter {
         if (!variables.containsKey("<job_id>")) {
             return;
         }
-        String scope =
-                group instanceof LogicalScopeProvider p
-                        ? p.getLogicalScope(s -> s)
-                        : "";
+        String scope = group instanceof LogicalScopeProvider p ? p.getLogicalScope(s -> s) : "";
         // each attempt of a restarted task is kept: what a failed attempt moved counts too
         // identifiers alone collide: a task and its operator of the same name share one
         kept.put(
@@ -138,7 +135,9 @@ public final class TaskCounters implements MetricReporter {
             String id = properties.getProperty("id");
             if (id == null) {
                 throw new IllegalArgumentException(
-                        "metrics.reporter." + REPORTER + ".id is not set: use TaskCounters.install");
+                        "metrics.reporter."
+                                + REPORTER
+                                + ".id is not set: use TaskCounters.install");
             }
             TaskCounters c = new TaskCounters(id);
             RUNNING.put(id, c);

@@ -59,8 +59,7 @@ public record TrafficRun(
                     taskManagers * slotsPerTm,
                     events::add);
             FleetTraffic traffic =
-                    FleetTraffic.of(
-                            TaskCounters.of(id), runner.lastJob(), runner.simulatedHosts());
+                    FleetTraffic.of(TaskCounters.of(id), runner.lastJob(), runner.simulatedHosts());
             return new Measured(origin.bytesServed() - before, traffic, List.copyOf(events));
         }
     }
