@@ -111,12 +111,14 @@ public record FleetTraffic(
             long n = k.counter().getCount();
             int readerField = readerField(k.name());
             if (source && readerField >= 0) {
-                reader.computeIfAbsent(subtask, s -> new long[4])[readerField] += n;
+                long[] r = reader.computeIfAbsent(subtask, s -> new long[4]);
+                r[readerField] = Math.addExact(r[readerField], n);
                 readerHost.put(subtask, name);
             }
             int hostField = exchangeField(k, source, stage);
             if (hostField >= 0) {
-                host.computeIfAbsent(name, h -> new long[4])[hostField] += n;
+                long[] h = host.computeIfAbsent(name, x -> new long[4]);
+                h[hostField] = Math.addExact(h[hostField], n);
             }
         }
         if (reader.isEmpty()) {
@@ -127,12 +129,12 @@ public record FleetTraffic(
 
     /** Sum of {@code originBytes} over all hosts. */
     public long originBytes() {
-        return hosts.values().stream().mapToLong(HostTraffic::originBytes).sum();
+        return hosts.values().stream().map(HostTraffic::originBytes).reduce(0L, Math::addExact);
     }
 
     /** Sum of {@code splits} over all hosts. */
     public long splits() {
-        return hosts.values().stream().mapToLong(HostTraffic::splits).sum();
+        return hosts.values().stream().map(HostTraffic::splits).reduce(0L, Math::addExact);
     }
 
     private static FleetTraffic build(
