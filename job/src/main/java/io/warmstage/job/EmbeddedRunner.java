@@ -61,6 +61,7 @@ public final class EmbeddedRunner implements AutoCloseable {
     private final Path checkpoints;
     private final Configuration clusterConfig;
     private volatile JobID currentJob;
+    private volatile JobID lastJob;
 
     private EmbeddedRunner(
             MiniCluster cluster,
@@ -173,6 +174,11 @@ public final class EmbeddedRunner implements AutoCloseable {
         return currentJob;
     }
 
+    /** The job {@code run} started last (running or ended), or null before the first. */
+    public JobID lastJob() {
+        return lastJob;
+    }
+
     /** The cluster, for tests that take TaskManagers away or add them. */
     public MiniCluster cluster() {
         return cluster;
@@ -223,6 +229,7 @@ public final class EmbeddedRunner implements AutoCloseable {
                                     + " model(s)"
                                     + (refresh == null ? "" : ", refresh every " + refresh));
             currentJob = job.getJobID();
+            lastJob = currentJob;
             CompletableFuture<Long> running = RunningWatch.start(job);
             long last = 0;
             while (it.hasNext()) {

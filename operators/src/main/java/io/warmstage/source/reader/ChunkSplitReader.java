@@ -301,6 +301,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             from.expecting(records.get(0));
         }
         (from.cacheHit() ? metrics.bytesFromCache : metrics.bytesFromOrigin).inc(split.length());
+        metrics.splitsRead.inc();
         metrics.splitFetchMillis.update((System.nanoTime() - started) / 1_000_000);
         return records;
     }
@@ -365,6 +366,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             pos += n;
         }
         metrics.bytesFromStaging.inc(split.length());
+        metrics.splitsRead.inc();
         return records;
     }
 

@@ -16,6 +16,8 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  *   <li>{@code bytesFromOrigin}, {@code bytesFromCache}, {@code bytesFromStaging} (read from
  *       staging files this host kept for a restore) (counters, bytes) and {@code
  *       bytesFetchedPerSecond} (meter);
+ *   <li>{@code splitsRead}: data splits this reader read, from the origin, the cache or kept
+ *       staging files (counter);
  *   <li>{@code splitFetchMillis}: time to read one split (histogram, milliseconds);
  *   <li>{@code rangeRetries}: retries of ranged reads after a transient fault, and {@code
  *       resumedReads}: split reads resumed after a cut or stalled body (counters).
@@ -27,6 +29,7 @@ public final class ReaderMetrics {
     final Counter bytesFromStaging;
     final Counter rangeRetries;
     final Counter resumedReads;
+    final Counter splitsRead;
     final Histogram splitFetchMillis;
 
     private ReaderMetrics(
@@ -35,12 +38,14 @@ public final class ReaderMetrics {
             Counter staging,
             Counter retries,
             Counter resumed,
+            Counter splits,
             Histogram latency) {
         this.bytesFromOrigin = origin;
         this.bytesFromCache = cache;
         this.bytesFromStaging = staging;
         this.rangeRetries = retries;
         this.resumedReads = resumed;
+        this.splitsRead = splits;
         this.splitFetchMillis = latency;
     }
 
@@ -55,12 +60,14 @@ public final class ReaderMetrics {
                 group.counter("bytesFromStaging"),
                 group.counter("rangeRetries"),
                 group.counter("resumedReads"),
+                group.counter("splitsRead"),
                 group.histogram("splitFetchMillis", new DescriptiveStatisticsHistogram(1000)));
     }
 
     /** Metrics nobody reads (tests, the library API). */
     public static ReaderMetrics unregistered() {
         return new ReaderMetrics(
+                new SimpleCounter(),
                 new SimpleCounter(),
                 new SimpleCounter(),
                 new SimpleCounter(),

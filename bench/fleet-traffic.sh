@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Per-host traffic of a simulated fleet (one TaskManager per simulated host): for each shape
+# HOSTSxSLOTS, with the cache off and on, in each fetch mode, a ~15 MiB 3-shard model served by a
+# counting origin on 127.0.0.1 is staged on every slot, and each host's row gives (MiB): origin =
+# bytes its readers fetched from the origin (the readers' bytesFromOrigin), read = from anywhere
+# (origin, cache, kept staging files), splits its readers read, and Flink's task I/O counters of the
+# chunk exchange: out = numBytesOut of its source subtasks, in-loc / in-rem = numBytesInLocal /
+# numBytesInRemote of its staging subtasks, out-rem = out - in-loc (sent to other TaskManagers).
+# served = the origin's own count for the run, index and header reads included, in models.
+# per-target chains source and staging: no exchange, zeros.
+#
+# Usage: bench/fleet-traffic.sh [HOSTSxSLOTS ...]   (default 4x2 8x1 2x4)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+for s in "$@"; do
+  [[ "$s" =~ ^[0-9]+x[1-9][0-9]*$ ]] || { echo "bench/fleet-traffic.sh: shapes are HOSTSxSLOTS, got '$s'" >&2; exit 2; }
+done
+"$ROOT/warmstage" --version >/dev/null  # builds the jars and the classpath file when stale
+echo "$(nproc) cores; $(date -u +%FT%TZ); commit $(git -C "$ROOT" rev-parse --short HEAD)"
+exec java -Xmx2g -XX:MaxDirectMemorySize=4g -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+  -Dlog4j.configurationFile="$ROOT/conf/log4j2-cli.properties" \
+  -Dwarmstage.log.file="$ROOT/logs/warmstage.log" \
+  -cp "$ROOT/operators/target/warmstage-operators-0.1.0-SNAPSHOT.jar:$ROOT/job/target/warmstage-job-0.1.0-SNAPSHOT.jar:$(cat "$ROOT/job/target/classpath.txt")" \
+  io.warmstage.job.fleet.FleetTrafficMain "$@"
