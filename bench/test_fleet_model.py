@@ -1,0 +1,76 @@
+"""Checks bench/fleet-model.py's formulas on hand-computed cases.
+
+Run: python3 -m unittest bench/test_fleet_model.py   (from the repository root)
+"""
+import importlib.util
+import pathlib
+import unittest
+
+_spec = importlib.util.spec_from_file_location(
+    "fleet_model", pathlib.Path(__file__).with_name("fleet-model.py"))
+fm = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fm)
+
+GB = 1e9
+
+
+class FleetModelTest(unittest.TestCase):
+    def setUp(self):
+        self.a = fm.parse([])
+
+    def test_buffers_match_flink_2_3_for_p80(self):
+        # Flink 2.3.0's own NettyShuffleUtils / InputGateSpecUtils gave, for 80 channels:
+        # result partition (min 81, max 168), input gate (min 2 * 80 + 1 = 161, max 168).
+        self.assertEqual(fm.exchange_buffers(80, 1), (81 + 161, 168 + 168))
+        # 2 subtasks per TaskManager on each side, P = 8: out 9 / 24, in 17 / 24.
+        self.assertEqual(fm.exchange_buffers(8, 2), (2 * (9 + 17), 2 * (24 + 24)))
+
+    def test_fan_out_4_hosts_2_gpus_8_gb(self):
+        r = fm.warm("fan-out", 4, 2, 8 * GB, self.a)
+        # Each host fetches 8/4 = 2 GB and sends it to the 3 x 2 remote slots: 12 GB out;
+        # it receives 6 GB of the model fetched elsewhere for each of its 2 slots: 12 GB in.
+        self.assertAlmostEqual(r["sent"], 12 * GB)
+        self.assertAlmostEqual(r["recv"], 12 * GB)
+        self.assertAlmostEqual(r["origin"], 8 * GB)
+        self.assertEqual(r["channels"], 64)
+        self.assertEqual(r["tcp_per_tm"], 6)
+        self.assertEqual(r["buf_min"], 52 * 32768)
+        # origin 8 / 12.5 = 0.64 s beats NIC in (2 + 12) / 25 = 0.56 s, out 12 / 25 = 0.48 s,
+        # device 8 / 25 = 0.32 s and CPU (0.73 * 2 + 0.8 * 16 + 0.88 * 24) / 56 = 0.632 s.
+        self.assertEqual(r["bottleneck"], "origin")
+        self.assertAlmostEqual(r["time"], 0.64)
+        self.assertAlmostEqual(r["parts"]["cpu"], (0.73 * 2 + 0.8 * 16 + 0.88 * 24) / 56)
+
+    def test_host_level_sends_once_per_remote_host(self):
+        r = fm.warm("fan-out-host", 4, 2, 8 * GB, self.a)
+        self.assertAlmostEqual(r["sent"], 6 * GB)  # 2 GB to each of 3 hosts
+        self.assertAlmostEqual(r["recv"], 6 * GB)  # the 3/4 of the model fetched elsewhere
+
+    def test_origin_copies_per_mode(self):
+        m = 8 * GB
+        self.assertAlmostEqual(fm.warm("per-target", 4, 2, m, self.a)["origin"], 8 * m)
+        self.assertAlmostEqual(fm.warm("per-host", 4, 2, m, self.a)["origin"], 4 * m)
+        self.assertAlmostEqual(fm.warm("relay", 4, 2, m, self.a)["origin"], m)
+
+    def test_relay_exchange_is_hosts_squared(self):
+        r = fm.warm("relay", 1000, 8, 140 * GB, self.a)
+        self.assertEqual(r["channels"], 1000 * 1000)
+        self.assertEqual(r["buf_min"], (1001 + 2001) * 32768)
+
+    def test_tree_depth_and_egress(self):
+        r = fm.traffic("tree", 7, 8, 1 * GB, self.a)  # 1 + 2 + 4 hosts: depth 2
+        self.assertEqual(r["hops"], 2)
+        self.assertAlmostEqual(r["sent"], 2 * GB)
+
+    def test_inputs_file_and_flags(self):
+        import json
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"nic_gbps": 10, "skew": 1.5}, f)
+        a = fm.parse(["--inputs", f.name, "--skew", "2"])
+        self.assertEqual(a.nic_gbps, 10.0)
+        self.assertEqual(a.skew, 2.0)  # the flag wins over the file
+
+
+if __name__ == "__main__":
+    unittest.main()
