@@ -94,9 +94,9 @@ class ChunkSplitSerializerTest {
         assertThatThrownBy(() -> ChunkSplitSerializer.INSTANCE.deserialize(99, new byte[0]))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("99");
-        assertThatThrownBy(() -> new WeightEnumeratorStateSerializer().deserialize(1, new byte[0]))
+        assertThatThrownBy(() -> new WeightEnumeratorStateSerializer().deserialize(99, new byte[0]))
                 .isInstanceOf(IOException.class)
-                .hasMessageContaining("version 1");
+                .hasMessageContaining("version 99");
     }
 
     @Test

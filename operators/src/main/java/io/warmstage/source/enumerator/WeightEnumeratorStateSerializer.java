@@ -22,6 +22,12 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  * and then, per subtask, its unassigned splits; they differ in the splits' format ({@link
  * ChunkSplitSerializer} version 3 or 2). Version 3 writes models and subtasks in key order, so
  * equal states give equal bytes.
+ *
+ * <p>Version 1 held only the names of the planned models, then the unassigned splits as above in
+ * the last layout of split version 1 (with skipped tensors; {@code ChunkSplitV1Format}). Its splits
+ * are written one after another, so a state holding the first split version 1 layout cannot be told
+ * apart reliably and is not read. A version 1 model is restored with a null fingerprint (a refresh
+ * plans it again, as after a failure), no slots (none are released on a refresh) and generation 0.
  */
 public final class WeightEnumeratorStateSerializer
         implements SimpleVersionedSerializer<WeightEnumeratorState> {
@@ -77,12 +83,17 @@ public final class WeightEnumeratorStateSerializer
                 switch (version) {
                     case 3 -> 3;
                     case 2 -> 2;
+                    case 1 -> 1;
                     default -> throw new IOException("unknown enumerator state version " + version);
                 };
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
             Map<String, StagedModel> staged = new HashMap<>();
             for (int i = in.readInt(); i > 0; i--) {
                 String name = in.readUTF();
+                if (version == 1) {
+                    staged.put(name, new StagedModel(null, List.of(), 0));
+                    continue;
+                }
                 String fp = null;
                 if (in.readBoolean()) {
                     byte[] b = new byte[in.readInt()];

@@ -17,7 +17,9 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  *
  * <ul>
  *   <li>3: a kind byte (0 data, 1 failure, 2 release), then only that kind's fields;
- *   <li>2: one layout for every kind ({@link ChunkSplitV2Format}).
+ *   <li>2: one layout for every kind ({@link ChunkSplitV2Format});
+ *   <li>1: one kind of split, data or failure, without destinations or model bytes ({@link
+ *       ChunkSplitV1Format}).
  * </ul>
  */
 public final class ChunkSplitSerializer implements SimpleVersionedSerializer<ChunkSplit> {
@@ -53,7 +55,8 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
     @Override
     public ChunkSplit deserialize(int version, byte[] serialized) throws IOException {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
-            return read(version, in);
+            // Alone, a version 1 split may be in either of that version's two layouts.
+            return version == 1 ? ChunkSplitV1Format.read(in, true) : read(version, in);
         }
     }
 
@@ -97,7 +100,8 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
     }
 
     /**
-     * Reads one split that {@link #write} wrote in {@code version}.
+     * Reads one split that {@link #write} wrote in {@code version}, with more data possibly
+     * following it (for version 1, only the last of its layouts, see {@link ChunkSplitV1Format}).
      *
      * @throws IOException if the version is unknown or the bytes are not a split
      */
@@ -105,6 +109,7 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
         return switch (version) {
             case 3 -> readV3(in);
             case 2 -> ChunkSplitV2Format.read(in);
+            case 1 -> ChunkSplitV1Format.read(in, false);
             default -> throw new IOException("unknown ChunkSplit serializer version " + version);
         };
     }

@@ -69,6 +69,26 @@ final class GoldenValues {
                 0);
     }
 
+    /**
+     * The data split of the version 1 golden files, as read today: its one destination is its
+     * target, local, with its cache owner flag; the model's bytes are unknown (0).
+     *
+     * @param skipTensors whether the layout had skipped tensors (the last version 1 layout)
+     */
+    static DataSplit v1DataSplit(boolean skipTensors) {
+        return new DataSplit(
+                "3:llama:s3://b/llama/model-00001.safetensors@5000000000",
+                "llama",
+                2,
+                new FileId("s3://b/llama/model-00001.safetensors", VERSION),
+                1_032,
+                5_000_000_000L,
+                16 << 20,
+                skipTensors ? List.of("lm_head.weight", "model.norm.weight") : List.of(),
+                List.of(new Destination(3, true, true)),
+                0);
+    }
+
     /** An enumerator state: two staged models (one failed) and two readers' queues. */
     static WeightEnumeratorState state() {
         return new WeightEnumeratorState(

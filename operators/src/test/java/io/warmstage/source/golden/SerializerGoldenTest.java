@@ -1,8 +1,10 @@
 package io.warmstage.source.golden;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
 
 import io.warmstage.source.enumerator.WeightEnumeratorState;
+import io.warmstage.source.enumerator.WeightEnumeratorState.StagedModel;
 import io.warmstage.source.enumerator.WeightEnumeratorStateSerializer;
 import io.warmstage.source.split.ChunkSplit;
 import io.warmstage.source.split.ChunkSplitSerializer;
@@ -14,6 +16,8 @@ import io.warmstage.storage.FileId;
 import io.warmstage.storage.ObjectVersion;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -123,6 +127,84 @@ class SerializerGoldenTest {
         if (version == STATE.getVersion()) {
             assertThat(STATE.serialize(s)).isEqualTo(bytes);
         }
+    }
+
+    /**
+     * Version 1 files, written by the version 1 serializers themselves: {@code v1} by the last
+     * layout (commit 30cf6b7, with skipped tensors), {@code v1-before-skip} by the first (297cbe3).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"v1", "v1-before-skip"})
+    void dataSplitV1(String file) throws IOException {
+        boolean withSkip = file.equals("v1");
+        DataSplit s = (DataSplit) SPLITS.deserialize(1, golden("data-split-" + file + ".bin"));
+        assertThat(s.id()).isEqualTo("3:llama:s3://b/llama/model-00001.safetensors@5000000000");
+        assertThat(s.model()).isEqualTo("llama");
+        assertThat(s.modelFiles()).isEqualTo(2);
+        assertThat(s.file())
+                .isEqualTo(
+                        new FileId(
+                                "s3://b/llama/model-00001.safetensors",
+                                new ObjectVersion(6_000_000_000L, "\"etag-1\"")));
+        assertThat(s.headerEnd()).isEqualTo(1_032);
+        assertThat(s.offset()).isEqualTo(5_000_000_000L);
+        assertThat(s.length()).isEqualTo(16 << 20);
+        if (withSkip) {
+            assertThat(s.skipTensors()).containsExactly("lm_head.weight", "model.norm.weight");
+        } else {
+            assertThat(s.skipTensors()).isEmpty();
+        }
+        assertThat(s.destinations()).containsExactly(new Destination(3, true, true));
+        assertThat(s.target()).isEqualTo(3);
+        assertThat(s.modelBytes()).isZero();
+        assertThat(s).isEqualTo(GoldenValues.v1DataSplit(withSkip));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"v1", "v1-before-skip"})
+    void plainSplitV1(String file) throws IOException {
+        DataSplit s = (DataSplit) SPLITS.deserialize(1, golden("plain-split-" + file + ".bin"));
+        assertThat(s.id()).isEqualTo("0:m:file:///x@1032");
+        assertThat(s.model()).isEqualTo("m");
+        assertThat(s.modelFiles()).isEqualTo(1);
+        assertThat(s.file()).isEqualTo(new FileId("file:///x", new ObjectVersion(4_096, null)));
+        assertThat(s.headerEnd()).isEqualTo(1_032);
+        assertThat(s.offset()).isEqualTo(1_032);
+        assertThat(s.length()).isEqualTo(3_064);
+        assertThat(s.skipTensors()).isEmpty();
+        assertThat(s.destinations()).containsExactly(new Destination(0, false, true));
+        assertThat(s.modelBytes()).isZero();
+        assertThat(s).isEqualTo(GoldenValues.plainSplit());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"v1", "v1-before-skip"})
+    void failureSplitV1(String file) throws IOException {
+        FailureSplit s =
+                (FailureSplit) SPLITS.deserialize(1, golden("failure-split-" + file + ".bin"));
+        assertThat(s.id()).isEqualTo("0:bad:file:///models/bad.safetensors@failed");
+        assertThat(s.model()).isEqualTo("bad");
+        assertThat(s.modelFiles()).isEqualTo(1);
+        assertThat(s.uri()).isEqualTo("file:///models/bad.safetensors");
+        assertThat(s.error()).isEqualTo("bad header: data offsets overlap at tensor w");
+        assertThat(s.target()).isZero();
+        assertThat(s.modelBytes()).isZero();
+        assertThat(s.destinations()).containsExactly(new Destination(0, false, true));
+        assertThat(s).isEqualTo(GoldenValues.failureSplit());
+    }
+
+    /** Version 1 state (commit 30cf6b7): planned model names, then splits in the last layout. */
+    @Test
+    void enumeratorStateV1() throws IOException {
+        WeightEnumeratorState s = STATE.deserialize(1, golden("enumerator-state-v1.bin"));
+        assertThat(s.staged())
+                .containsOnly(
+                        entry("llama", new StagedModel(null, List.of(), 0)),
+                        entry("bad", new StagedModel(null, List.of(), 0)));
+        assertThat(s.unassigned()).containsOnlyKeys(0, 3);
+        assertThat(s.unassigned().get(3)).containsExactly(GoldenValues.v1DataSplit(true));
+        assertThat(s.unassigned().get(0))
+                .containsExactly(GoldenValues.plainSplit(), GoldenValues.failureSplit());
     }
 
     private static ChunkSplit split(String name, int version) throws IOException {
