@@ -61,6 +61,40 @@ class StagingRestoreEdgeTest {
         restoreAndCheck(MemorySize.parse("13b"), true, null);
     }
 
+    /**
+     * Releases before file keys were records wrote a done file's ETag {@code "null"} into the
+     * checkpoint as no ETag (and took no ETag and {@code "null"} for one version when looking a
+     * file up): restored from such a checkpoint, a record of that file still finds it done, and the
+     * model's file counts are not counted twice.
+     */
+    @Test
+    void aFileDoneWithTheEtagNullInAnEarlierCheckpointIsNotStagedAgain() throws Exception {
+        Path other =
+                SharedData.real().resolve("huggingface_safetensors__samples__overall.safetensors");
+        JobID job = new JobID();
+        var first = harness(job, false, MemorySize.parse("4mb"));
+        first.open();
+        // The entry an earlier release wrote for a file with the ETag "null": no ETag.
+        for (ChunkRecord r : StagingFunctionTest.chunks(other, "m", 100, false)) {
+            r.etag = null;
+            r.modelFiles = 2;
+            first.processElement(r, 0);
+        }
+        OperatorSubtaskState checkpoint = first.snapshot(1, 0);
+        first.close();
+
+        var second = harness(job, false, MemorySize.parse("4mb"));
+        second.initializeState(checkpoint);
+        second.open();
+        for (ChunkRecord r : StagingFunctionTest.chunks(other, "m", 100, false)) {
+            r.etag = "null"; // the same file, delivered again after the restore
+            r.modelFiles = 2;
+            second.processElement(r, 0);
+        }
+        assertThat(second.extractOutputValues()).as("found done, not staged again").isEmpty();
+        second.close();
+    }
+
     private void restoreAndCheck(MemorySize record, boolean cacheOn, String etagKind)
             throws Exception {
         String uri = SMALL.toUri().toString();
