@@ -28,6 +28,11 @@ record FileKey(String model, FileId file) {
         return new FileKey(model, new FileId(uri, new ObjectVersion(size, etag)));
     }
 
+    /** The same file at the same size with {@code etag}. */
+    FileKey withEtag(String etag) {
+        return of(model, file.uri(), file.size(), etag);
+    }
+
     String uri() {
         return file.uri();
     }

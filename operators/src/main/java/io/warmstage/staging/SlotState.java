@@ -19,12 +19,14 @@ import java.util.function.Supplier;
 final class SlotState {
     private final Map<FileKey, StagingFile> open = new HashMap<>();
     private final Set<FileKey> finished = new HashSet<>();
+    // Done files restored with no ETag, under the ETag "null": see restore.
+    private final Set<FileKey> doneAsNull = new HashSet<>();
     private final Map<FileKey, StagingProgress> partial = new HashMap<>();
     private final Map<String, ModelProgress> models = new HashMap<>();
 
     /** Whether {@code key} was staged or failed (since the last release of its model). */
     boolean finished(FileKey key) {
-        return finished.contains(key);
+        return finished.contains(key) || doneAsNull.contains(key);
     }
 
     /** The file being staged under {@code key}, or null. */
@@ -82,6 +84,7 @@ final class SlotState {
     /** {@code model} was released: its files may be staged again. */
     void released(String model) {
         finished.removeIf(k -> k.model().equals(model));
+        doneAsNull.removeIf(k -> k.model().equals(model));
     }
 
     /** Whether models or restored files remain unfinished (the job was cut short at close). */
@@ -127,6 +130,11 @@ final class SlotState {
                 case FILE_DONE -> {
                     FileKey key = ProgressCodec.key(p);
                     finished.add(key);
+                    if (p.etag == null) {
+                        // Releases that keyed files by joined strings wrote the ETag "null" of a
+                        // done file as no ETag, and found the file done under either.
+                        doneAsNull.add(key.withEtag("null"));
+                    }
                     staged.accept(key);
                 }
                 case FILE_PARTIAL -> partial.put(ProgressCodec.key(p), p);
