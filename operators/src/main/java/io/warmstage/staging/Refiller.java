@@ -12,8 +12,9 @@ import org.apache.flink.configuration.Configuration;
  * Reads byte ranges of a file again from storage (ranged reads pinned to the file's version, with
  * the storage layer's retries) and stages them as records of the file: after a restore, the ranges
  * the checkpoint says were staged (device memory is not checkpointed); after a cached copy did not
- * match its entry, the whole file from the origin. Pieces are at most {@link
- * WeightSourceOptions#RECORD_SIZE} bytes, the size of the source's own records.
+ * match its entry, the whole file from the origin. Pieces are {@link
+ * WeightSourceOptions#RECORD_SIZE} bytes, the size of the source's own records, but at most {@link
+ * #MAX_PIECE_BYTES}: each piece is a heap array, and a refill must not hold more per slot.
  */
 final class Refiller implements AutoCloseable {
     /** Stages one record of a file. */
@@ -22,16 +23,25 @@ final class Refiller implements AutoCloseable {
         void accept(StagingFile f, ChunkRecord r) throws Exception;
     }
 
+    /** The largest piece read at once, in bytes (4 MiB): the refill's heap bound per slot. */
+    static final int MAX_PIECE_BYTES = 4 << 20;
+
     private final Configuration config;
     private final int pieceBytes;
     private ObjectStores stores;
 
     /**
      * @param config storage options and {@link WeightSourceOptions#RECORD_SIZE}
+     * @throws IllegalArgumentException if the record size is not positive
      */
     Refiller(Configuration config) {
         this.config = config;
-        this.pieceBytes = Math.toIntExact(config.get(WeightSourceOptions.RECORD_SIZE).getBytes());
+        long record = config.get(WeightSourceOptions.RECORD_SIZE).getBytes();
+        if (record <= 0) {
+            throw new IllegalArgumentException(
+                    WeightSourceOptions.RECORD_SIZE.key() + " must be positive, got " + record);
+        }
+        this.pieceBytes = (int) Math.min(record, MAX_PIECE_BYTES);
     }
 
     /**
