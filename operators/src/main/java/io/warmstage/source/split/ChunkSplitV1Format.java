@@ -34,37 +34,82 @@ final class ChunkSplitV1Format {
      *     data follows it (then only the last layout)
      */
     static ChunkSplit read(DataInputStream in, boolean alone) throws IOException {
-        String id = in.readUTF();
-        int target = in.readInt();
-        String model = in.readUTF();
-        int modelFiles = in.readInt();
-        String uri = in.readUTF();
-        ObjectVersion version =
-                new ObjectVersion(in.readLong(), ChunkSplitSerializer.readNullable(in));
-        long headerEnd = in.readLong();
-        long offset = in.readLong();
-        long length = in.readLong();
-        boolean owner = in.readBoolean();
-        String error = ChunkSplitSerializer.readNullable(in);
-        List<String> skip = new ArrayList<>();
-        if (!alone || in.available() > 0) {
-            for (int i = in.readInt(); i > 0; i--) {
-                skip.add(in.readUTF());
+        Fields f = Fields.read(in, alone);
+        if (f.error != null) {
+            return new FailureSplit(f.id, f.model, f.modelFiles, f.uri, f.error, f.target, 0);
+        }
+        return f.dataSplit(List.of(new Destination(f.target, f.owner, true)), 0);
+    }
+
+    /**
+     * The fields every layout of versions 1 and 2 begins with, in their order; version 2 writes
+     * destinations, the release flag and the model's bytes after them.
+     */
+    record Fields(
+            String id,
+            int target,
+            String model,
+            int modelFiles,
+            String uri,
+            ObjectVersion version,
+            long headerEnd,
+            long offset,
+            long length,
+            boolean owner,
+            String error,
+            List<String> skip) {
+
+        /**
+         * @param alone whether {@code in} holds this split alone: then the skipped tensors are read
+         *     only if bytes are left after the error (version 1's first layout ends there); else
+         *     they always follow it
+         */
+        static Fields read(DataInputStream in, boolean alone) throws IOException {
+            String id = in.readUTF();
+            int target = in.readInt();
+            String model = in.readUTF();
+            int modelFiles = in.readInt();
+            String uri = in.readUTF();
+            ObjectVersion version =
+                    new ObjectVersion(in.readLong(), ChunkSplitSerializer.readNullable(in));
+            long headerEnd = in.readLong();
+            long offset = in.readLong();
+            long length = in.readLong();
+            boolean owner = in.readBoolean();
+            String error = ChunkSplitSerializer.readNullable(in);
+            List<String> skip = new ArrayList<>();
+            if (!alone || in.available() > 0) {
+                for (int i = in.readInt(); i > 0; i--) {
+                    skip.add(in.readUTF());
+                }
             }
+            return new Fields(
+                    id,
+                    target,
+                    model,
+                    modelFiles,
+                    uri,
+                    version,
+                    headerEnd,
+                    offset,
+                    length,
+                    owner,
+                    error,
+                    skip);
         }
-        if (error != null) {
-            return new FailureSplit(id, model, modelFiles, uri, error, target, 0);
+
+        DataSplit dataSplit(List<Destination> to, long modelBytes) {
+            return new DataSplit(
+                    id,
+                    model,
+                    modelFiles,
+                    new FileId(uri, version),
+                    headerEnd,
+                    offset,
+                    length,
+                    skip,
+                    to,
+                    modelBytes);
         }
-        return new DataSplit(
-                id,
-                model,
-                modelFiles,
-                new FileId(uri, version),
-                headerEnd,
-                offset,
-                length,
-                skip,
-                List.of(new Destination(target, owner, true)),
-                0);
     }
 }

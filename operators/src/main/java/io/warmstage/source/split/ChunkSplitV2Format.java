@@ -1,10 +1,7 @@
 package io.warmstage.source.split;
 
-import io.warmstage.storage.FileId;
-import io.warmstage.storage.ObjectVersion;
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -17,41 +14,18 @@ final class ChunkSplitV2Format {
     private ChunkSplitV2Format() {}
 
     static ChunkSplit read(DataInputStream in) throws IOException {
-        String id = in.readUTF();
-        int target = in.readInt();
-        String model = in.readUTF();
-        int modelFiles = in.readInt();
-        String uri = in.readUTF();
-        ObjectVersion version =
-                new ObjectVersion(in.readLong(), ChunkSplitSerializer.readNullable(in));
-        long headerEnd = in.readLong();
-        long offset = in.readLong();
-        long length = in.readLong();
-        in.readBoolean(); // the first destination's cache owner flag, repeated below
-        String error = ChunkSplitSerializer.readNullable(in);
-        List<String> skip = new ArrayList<>();
-        for (int i = in.readInt(); i > 0; i--) {
-            skip.add(in.readUTF());
-        }
-        List<Destination> to = ChunkSplitSerializer.readDestinations(id, in);
+        // The owner flag in the common fields is the first destination's, repeated below.
+        ChunkSplitV1Format.Fields f = ChunkSplitV1Format.Fields.read(in, false);
+        List<Destination> to = ChunkSplitSerializer.readDestinations(f.id(), in);
         boolean release = in.readBoolean();
         long modelBytes = in.readLong();
         if (release) {
-            return new ReleaseSplit(id, model, target);
+            return new ReleaseSplit(f.id(), f.model(), f.target());
         }
-        if (error != null) {
-            return new FailureSplit(id, model, modelFiles, uri, error, target, modelBytes);
+        if (f.error() != null) {
+            return new FailureSplit(
+                    f.id(), f.model(), f.modelFiles(), f.uri(), f.error(), f.target(), modelBytes);
         }
-        return new DataSplit(
-                id,
-                model,
-                modelFiles,
-                new FileId(uri, version),
-                headerEnd,
-                offset,
-                length,
-                skip,
-                to,
-                modelBytes);
+        return f.dataSplit(to, modelBytes);
     }
 }
