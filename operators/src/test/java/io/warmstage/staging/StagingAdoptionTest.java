@@ -8,9 +8,7 @@ import io.warmstage.registry.StagedEntry;
 import io.warmstage.registry.StagedSet;
 import io.warmstage.registry.StagedTensor;
 import io.warmstage.source.ChunkRecord;
-import io.warmstage.storage.ObjectStores;
 import io.warmstage.testing.SharedData;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -89,17 +87,7 @@ class StagingAdoptionTest {
 
     /** The test file in 30,000-byte records, as its origin {@link #uri} serves it (its ETag). */
     private List<ChunkRecord> originRecords() throws Exception {
-        String etag;
-        try (ObjectStores stores = ObjectStores.create(new Configuration())) {
-            etag = stores.forUri(URI.create(uri)).stat(URI.create(uri)).etag();
-        }
-        List<ChunkRecord> records = StagingFunctionTest.chunks(PEFT, "peft", 30_000, false);
-        records.forEach(
-                r -> {
-                    r.file = uri;
-                    r.etag = etag;
-                });
-        return records;
+        return StagingFunctionTest.originRecords(PEFT, uri, "peft", 30_000);
     }
 
     @Test

@@ -75,6 +75,26 @@ class StagingFunctionTest {
         return out;
     }
 
+    /**
+     * {@link #chunks} of {@code file} as the origin at {@code uri} serves it: each record names
+     * {@code uri} and carries the ETag the origin reports for it now.
+     */
+    static List<ChunkRecord> originRecords(Path file, String uri, String model, int size)
+            throws Exception {
+        String etag;
+        try (io.warmstage.storage.ObjectStores stores =
+                io.warmstage.storage.ObjectStores.create(new Configuration())) {
+            etag = stores.forUri(java.net.URI.create(uri)).stat(java.net.URI.create(uri)).etag();
+        }
+        List<ChunkRecord> records = chunks(file, model, size, false);
+        records.forEach(
+                r -> {
+                    r.file = uri;
+                    r.etag = etag;
+                });
+        return records;
+    }
+
     static Map<String, String> referenceCrcs(Path file) throws Exception {
         byte[] bytes = Files.readAllBytes(file);
         SafetensorsHeader h = HeaderParser.read(file);
