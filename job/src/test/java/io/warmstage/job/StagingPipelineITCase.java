@@ -150,7 +150,12 @@ class StagingPipelineITCase {
         assertStagedExactly(events, p -> p.toUri().toString(), 2);
         List<StagingEvent> published =
                 events.stream().filter(e -> e.event.equals(StagingEvent.CACHE)).toList();
-        assertThat(published).allMatch(e -> e.status.equals("published"));
+        assertThat(published)
+                .allSatisfy(
+                        e ->
+                                assertThat(e.status)
+                                        .as("slot %d: %s: %s", e.slot, e.file, e.reason)
+                                        .isEqualTo("published"));
         assertThat(published).hasSize(allFiles().size());
     }
 

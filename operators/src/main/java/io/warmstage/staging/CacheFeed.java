@@ -130,9 +130,16 @@ final class CacheFeed implements AutoCloseable {
         return f.hostHas;
     }
 
-    /** Whether this slot writes {@code f} into its host's cache: the first on the host does. */
+    /**
+     * Whether this slot writes {@code f} into its host's cache: the first on the host to ask does.
+     * Asked once per file: a slot refused at its first chunk never writes a later one, even if the
+     * claim's holder closes meanwhile (its copy is published by then, and a write begun mid-file
+     * would lack the chunks before it).
+     */
     private boolean claims(StagingFile f) {
-        return f.cacheWritten()
-                || CacheClaims.claim(cacheDir, new FileId(f.uri, f.version), claimant);
+        if (f.cacheClaimed == null) {
+            f.cacheClaimed = CacheClaims.claim(cacheDir, new FileId(f.uri, f.version), claimant);
+        }
+        return f.cacheClaimed;
     }
 }

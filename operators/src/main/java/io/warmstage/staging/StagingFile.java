@@ -73,6 +73,12 @@ final class StagingFile {
     /** Whether the slot's host cache held the file when it began here; null until asked. */
     Boolean hostHas;
 
+    /**
+     * Whether this slot won the host's claim to write the file into the cache ({@link
+     * CacheClaims}), asked once, at the first chunk the slot writes; null until asked.
+     */
+    Boolean cacheClaimed;
+
     private java.util.BitSet restoredReported;
     private int[] restoredCrcs;
 
@@ -108,6 +114,7 @@ final class StagingFile {
         g.restoreCrcs(reportedCrcs());
         g.held.addAll(held);
         g.noCacheWrite = cacheWritten;
+        g.cacheClaimed = cacheClaimed;
         return g;
     }
 

@@ -178,6 +178,65 @@ class StagingFunctionTest {
                                 origin, (int) entry.header().dataStart(), origin.length));
     }
 
+    /**
+     * Two slots of one host stage the same file; the second is refused the cache claim at its first
+     * chunk. The first finishes and closes (its claim goes) while the second is mid-file: the
+     * second still writes nothing, since a write begun there would lack the chunks before it.
+     */
+    @Test
+    void aSlotRefusedTheClaimNeverWritesEvenAfterTheWriterCloses() throws Exception {
+        open(true, false);
+        Configuration conf = new Configuration();
+        conf.set(StagingOptions.KEEP_RESIDENT, false);
+        int target = 0;
+        while (org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignKeyToParallelOperator(
+                        target, 128, 2)
+                != 1) {
+            target++;
+        }
+        var second =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new KeyedProcessOperator<>(new StagingFunction(conf, true)),
+                        (ChunkRecord r) -> r.target,
+                        Types.INT,
+                        128,
+                        2,
+                        1);
+        try {
+            second.open();
+            List<ChunkRecord> records = chunks(PEFT, "peft", 300_000, true);
+            assertThat(records).hasSizeGreaterThan(2);
+            List<ChunkRecord> forSecond = new ArrayList<>();
+            for (ChunkRecord r : chunks(PEFT, "peft", 300_000, true)) {
+                r.target = target;
+                forSecond.add(r);
+            }
+            harness.processElement(records.get(0), 0); // the first slot claims the file
+            second.processElement(forSecond.get(0), 0); // refused
+            for (ChunkRecord r : records.subList(1, records.size())) {
+                harness.processElement(r, 0);
+            }
+            List<CacheOp> firstOps = new ArrayList<>();
+            harness.getSideOutput(StagingFunction.CACHE_OPS)
+                    .forEach(r -> firstOps.add(r.getValue()));
+            harness.close(); // its claim is released
+            harness = null;
+            for (ChunkRecord r : forSecond.subList(1, forSecond.size())) {
+                second.processElement(r, 0);
+            }
+
+            assertThat(firstOps).hasSize(records.size() + 1);
+            assertThat(firstOps.get(records.size()).kind).isEqualTo(CacheOp.Kind.COMMIT);
+            var secondOps = second.getSideOutput(StagingFunction.CACHE_OPS);
+            assertThat(secondOps == null ? List.of() : secondOps).isEmpty();
+            assertThat(second.extractOutputValues().stream().filter(e -> e.event.equals("file")))
+                    .singleElement()
+                    .satisfies(e -> assertThat(e.status).isEqualTo("staged"));
+        } finally {
+            second.close();
+        }
+    }
+
     @Test
     void cacheOwnerSendsEveryChunkThenACommit() throws Exception {
         open(true, false);
