@@ -56,14 +56,26 @@ final class StagedModels {
         return staged;
     }
 
-    /** Whether {@code model} is being planned or waits to be distributed. */
-    boolean inProgress(String model) {
-        return planning.contains(model) || pending.containsKey(model);
-    }
-
-    /** Marks {@code model} as being planned; false if it already is. */
-    boolean startPlanning(String model) {
-        return planning.add(model);
+    /**
+     * The models of {@code listed} to plan now, by their index in it, each marked as being planned:
+     * those never distributed and those in {@code changed}, but none that is being planned or waits
+     * to be distributed (its last plan goes out first).
+     *
+     * @param listed the catalog's models, in its order
+     * @param changed the models whose files changed (or failed last time); empty on a first read
+     */
+    Map<Integer, ModelSpec> toPlan(List<ModelSpec> listed, Set<ModelSpec> changed) {
+        Map<Integer, ModelSpec> out = new LinkedHashMap<>();
+        for (int i = 0; i < listed.size(); i++) {
+            ModelSpec model = listed.get(i);
+            String name = model.name();
+            boolean busy = planning.contains(name) || pending.containsKey(name);
+            if (!busy && (!staged.containsKey(name) || changed.contains(model))) {
+                planning.add(name);
+                out.put(i, model);
+            }
+        }
+        return out;
     }
 
     /** Takes a model's plan (files, or the error planning threw) to distribute later. */

@@ -24,29 +24,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Plans each model (off the coordinator thread), cuts its files into splits, and hands them out on
- * request.
- *
- * <p>Every reader first reports its host ({@link ReaderHostEvent}); no split is cut before the
- * whole fleet has reported. Then, per model, the {@linkplain ModelSpec#placement() placement} picks
- * the slots that hold it and the {@link FetchMode} decides who fetches each byte range:
- *
- * <ul>
- *   <li>per-target: reader {@code i} fetches every range for slot {@code i} (the stream stays
- *       partitioned as the staging operator's keys say);
- *   <li>per-host: one reader of each host fetches each range (the host's readers take turns) for
- *       all of that host's placed slots;
- *   <li>fan-out: one reader of the fleet fetches each range (all readers take turns) for every
- *       placed slot.
- * </ul>
+ * request. Every reader first reports its host ({@link ReaderHostEvent}); no split is cut before
+ * the whole fleet has reported. Then, per model, the {@linkplain ModelSpec#placement() placement}
+ * picks the slots that hold it and the {@link FetchMode} decides who fetches each byte range.
  *
  * <p>This class is the shell: the {@link SplitAssigner} decides which reader gets which split,
  * {@link StagedModels} keeps the book of planned and distributed models, and {@link RefreshCheck}
- * polls the catalog of a refreshing job.
- *
- * <p>With a refresh interval the source is unbounded: every interval the catalog is read again,
- * each model's files are stat'ed (no header read), and only a model whose files changed is planned
- * and distributed again; a model that left the catalog gets a release split on each slot that held
- * it.
+ * polls the catalog of a refreshing job. With a refresh interval the source is unbounded: every
+ * interval the catalog is read again, each model's files are stat'ed (no header read), and only a
+ * model whose files changed is planned and distributed again; a model that left the catalog gets a
+ * release split on each slot that held it.
  */
 public final class WeightSplitEnumerator
         implements SplitEnumerator<ChunkSplit, WeightEnumeratorState> {
@@ -153,38 +140,32 @@ public final class WeightSplitEnumerator
         if (error != null) {
             throw new IllegalStateException("cannot read the models to stage", error);
         }
-        listed = List.copyOf(found);
         catalogRead = true;
-        for (int i = 0; i < listed.size(); i++) {
-            ModelSpec model = listed.get(i);
-            if (!models.staged().containsKey(model.name()) && models.startPlanning(model.name())) {
-                plan(model, i);
-            }
-        }
-        releaseRemoved();
-        serveAll();
+        planAll(found, Set.of(), false);
     }
 
     private void onRefresh(RefreshCheck.Changes changes, Throwable error) {
-        if (!refreshCheck.succeeded(error)) {
-            return;
+        if (refreshCheck.succeeded(error)) {
+            planAll(changes.listed(), Set.copyOf(changes.changed()), true);
         }
-        listed = List.copyOf(changes.listed());
-        for (int i = 0; i < listed.size(); i++) {
-            ModelSpec model = listed.get(i);
-            if (models.inProgress(model.name())) {
-                continue; // its last plan is not distributed yet
-            }
-            boolean isNew = !models.staged().containsKey(model.name());
-            if (isNew || changes.changed().contains(model)) {
-                models.startPlanning(model.name());
-                LOG.info(
-                        "Refresh: staging {} ({})",
-                        model.name(),
-                        isNew ? "new" : "changed, or failed last time");
-                plan(model, i);
-            }
-        }
+    }
+
+    /** Plans the new and changed models of the catalog, releases removed ones, serves readers. */
+    private void planAll(List<ModelSpec> found, Set<ModelSpec> changed, boolean refreshing) {
+        listed = List.copyOf(found);
+        models.toPlan(listed, changed)
+                .forEach(
+                        (index, model) -> {
+                            if (refreshing) {
+                                LOG.info(
+                                        "Refresh: staging {} ({})",
+                                        model.name(),
+                                        models.staged().containsKey(model.name())
+                                                ? "changed, or failed last time"
+                                                : "new");
+                            }
+                            plan(model, index);
+                        });
         releaseRemoved();
         serveAll();
     }
