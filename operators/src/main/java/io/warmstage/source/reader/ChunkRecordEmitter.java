@@ -12,7 +12,9 @@ import org.apache.flink.connector.base.source.reader.RecordEmitter;
  * record's bytes. A split has one destination unless the fetch mode is per-host or fan-out; then
  * the same bytes (one array, never copied here) go to every destination, each with its own target,
  * cache-owner flag and cache-hit flag (a copy read from this host's cache is no hit for a
- * destination on another host).
+ * destination on another host). In host-level fan-out a destination is a host's lead slot and the
+ * record sent there carries the host's targets ({@link ChunkRecord#relayTargets}) for the host's
+ * relay to hand it on.
  *
  * <p>Once every destination has it, the emitter gives back the reader's reference to the record's
  * pooled buffer: a chained consumer has staged the bytes by then (or taken a reference of its own
@@ -30,7 +32,7 @@ public final class ChunkRecordEmitter
         // The fetched record itself goes last: with object reuse a chained consumer may keep it.
         try {
             out.collect(
-                    to.size() == 1 && to.get(0).local()
+                    to.size() == 1 && to.get(0).local() && !to.get(0).relays()
                             ? record
                             : forDestination(record, to.get(0)));
         } finally {
@@ -48,6 +50,8 @@ public final class ChunkRecordEmitter
         c.target = to.target();
         c.cacheHit = r.cacheHit && to.local();
         c.cacheOwner = to.cacheOwner();
+        c.relayTargets =
+                to.relays() ? to.relay().stream().mapToInt(Integer::intValue).toArray() : null;
         return c;
     }
 }
