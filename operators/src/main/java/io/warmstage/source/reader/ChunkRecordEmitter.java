@@ -3,6 +3,7 @@ package io.warmstage.source.reader;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.split.ChunkSplitState;
 import io.warmstage.source.split.Destination;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.connector.source.SourceOutput;
 import org.apache.flink.connector.base.source.reader.RecordEmitter;
@@ -14,7 +15,9 @@ import org.apache.flink.connector.base.source.reader.RecordEmitter;
  * cache-owner flag and cache-hit flag (a copy read from this host's cache is no hit for a
  * destination on another host). In host-level fan-out a destination is a host's lead slot and the
  * record sent there carries the host's targets ({@link ChunkRecord#relayTargets}) for the host's
- * relay to hand it on.
+ * relay to hand it on. A job without the relay (a split planned with it, restored into a job run
+ * with {@code warmstage.fleet.host-relay: false}) gets one record per relay target instead, as in
+ * per-slot fan-out.
  *
  * <p>Once every destination has it, the emitter gives back the reader's reference to the record's
  * pooled buffer: a chained consumer has staged the bytes by then (or taken a reference of its own
@@ -22,10 +25,26 @@ import org.apache.flink.connector.base.source.reader.RecordEmitter;
  */
 public final class ChunkRecordEmitter
         implements RecordEmitter<ChunkRecord, ChunkRecord, ChunkSplitState> {
+    private final boolean relays;
+
+    /** An emitter for a job with the host relay. */
+    public ChunkRecordEmitter() {
+        this(true);
+    }
+
+    /**
+     * @param relays whether the job has the host relay (fan-out with {@code
+     *     warmstage.fleet.host-relay}); without it a destination's relay targets each get a record
+     */
+    public ChunkRecordEmitter(boolean relays) {
+        this.relays = relays;
+    }
+
     @Override
     public void emitRecord(
             ChunkRecord record, SourceOutput<ChunkRecord> out, ChunkSplitState state) {
-        List<Destination> to = state.split().destinations();
+        List<Destination> to =
+                relays ? state.split().destinations() : perTarget(state.split().destinations());
         for (int i = 1; i < to.size(); i++) {
             out.collect(forDestination(record, to.get(i)));
         }
@@ -43,6 +62,22 @@ public final class ChunkRecordEmitter
         } else {
             state.advanceTo(record.offset + record.length());
         }
+    }
+
+    /** Each relaying destination replaced by one destination per relay target, in order. */
+    private static List<Destination> perTarget(List<Destination> to) {
+        if (to.stream().noneMatch(Destination::relays)) {
+            return to;
+        }
+        List<Destination> out = new ArrayList<>();
+        for (Destination d : to) {
+            if (!d.relays()) {
+                out.add(d);
+                continue;
+            }
+            d.relay().forEach(t -> out.add(new Destination(t, d.cacheOwner(), d.local())));
+        }
+        return out;
     }
 
     private static ChunkRecord forDestination(ChunkRecord r, Destination to) {

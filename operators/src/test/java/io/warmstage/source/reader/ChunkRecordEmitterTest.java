@@ -53,7 +53,28 @@ class ChunkRecordEmitterTest {
         assertThat(out).hasSize(2).allMatch(r -> r.relayTargets == null && !r.needsRelay());
     }
 
+    /** A split planned with the relay, read in a job without it: one record per target. */
+    @Test
+    void withoutTheRelayEachRelayTargetGetsItsOwnRecord() {
+        DataSplit split =
+                split(
+                        List.of(
+                                new Destination(0, true, true, List.of(0, 1)),
+                                new Destination(2, false, false, List.of(2, 3))));
+        List<ChunkRecord> out = emit(split, new ChunkRecordEmitter(false));
+        assertThat(out).extracting(r -> r.target).containsExactlyInAnyOrder(0, 1, 2, 3);
+        for (ChunkRecord r : out) {
+            assertThat(r.needsRelay()).isFalse();
+            assertThat(r.cacheOwner).isEqualTo(r.target < 2);
+            assertThat(r.cacheHit).isEqualTo(r.target < 2);
+        }
+    }
+
     private static List<ChunkRecord> emit(DataSplit split) {
+        return emit(split, new ChunkRecordEmitter());
+    }
+
+    private static List<ChunkRecord> emit(DataSplit split, ChunkRecordEmitter emitter) {
         ChunkRecord r = new ChunkRecord();
         r.file = split.uri();
         r.offset = 0;
@@ -62,7 +83,7 @@ class ChunkRecordEmitterTest {
         r.data = r.buffer.memory().put(new byte[100]).flip().slice();
         List<ChunkRecord> out = new ArrayList<>();
         ChunkSplitState state = new ChunkSplitState(split);
-        new ChunkRecordEmitter().emitRecord(r, new Collecting(out), state);
+        emitter.emitRecord(r, new Collecting(out), state);
         assertThat(state.next()).isEqualTo(100);
         assertThat(r.buffer.references()).as("the reader's reference is given back").isZero();
         return out;
