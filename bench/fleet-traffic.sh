@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Per-host traffic of a simulated fleet (one TaskManager per simulated host): for each shape
-# HOSTSxSLOTS, with the cache off and on, in each fetch mode, a ~15 MiB 3-shard model served by a
+# HOSTSxSLOTS, with the cache off and on, in each fetch mode (fan-out twice: fan-out/slot with
+# warmstage.fleet.host-relay false, fan-out/host with it true), a ~15 MiB 3-shard model served by a
 # counting origin on 127.0.0.1 is staged on every slot, and each host's row gives (MiB): origin =
 # bytes its readers fetched from the origin (the readers' bytesFromOrigin), read = from anywhere
 # (origin, cache, kept staging files), splits its readers read, and Flink's task I/O counters of the
 # chunk exchange: out = numBytesOut of its source subtasks, in-loc / in-rem = numBytesInLocal /
-# numBytesInRemote of its staging subtasks, out-rem = out - in-loc (sent to other TaskManagers).
+# numBytesInRemote of the subtasks receiving the source's records (staging, or the relays with the
+# host relay), out-rem = out - in-loc (sent to other TaskManagers), relayed = what its staging
+# subtasks received from its relays over local channels (host relay only).
 # served = the origin's own count for the run, index and header reads included, in models.
 # per-target chains source and staging: no exchange, zeros.
 #

@@ -10,6 +10,7 @@ import io.warmstage.source.ModelCatalog;
 import io.warmstage.source.WeightSource;
 import io.warmstage.source.WeightSourceBuilder;
 import io.warmstage.source.WeightSourceOptions;
+import io.warmstage.staging.HostRelay;
 import io.warmstage.staging.StagingEvent;
 import io.warmstage.staging.StagingFunction;
 import io.warmstage.staging.StagingOptions;
@@ -18,6 +19,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
@@ -29,9 +31,10 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * The Warmstage dataflow: weight source, per-target staging (chained, no shuffle), and the
- * asynchronous cache writer on the staging side output. The caller chooses the sink of the returned
- * events, so tests and the embedded runner collect them and a cluster job writes them.
+ * The Warmstage dataflow: weight source, per-target staging (chained, no shuffle; per-host and
+ * fan-out through a keyed exchange, fan-out with the host relay through a relay per slot first),
+ * and the asynchronous cache writer on the staging side output. The caller chooses the sink of the
+ * returned events, so tests and the embedded runner collect them and a cluster job writes them.
  */
 public final class StagingPipeline {
     /** Max parallelism (key groups) of every Warmstage job; the source's key math uses it. */
@@ -42,6 +45,11 @@ public final class StagingPipeline {
      * this many records (x record size) of host memory beyond the source's buffer pool.
      */
     static final int CACHE_QUEUE = 16;
+
+    /**
+     * Name and uid of the host relay operator (fan-out with {@code warmstage.fleet.host-relay}).
+     */
+    public static final String RELAY = "relay";
 
     private StagingPipeline() {}
 
@@ -109,6 +117,17 @@ public final class StagingPipeline {
                         ? chunks.keyBy(r -> r.target, Types.INT)
                         : DataStreamUtils.reinterpretAsKeyedStream(
                                 chunks, r -> r.target, Types.INT);
+        if (source.hostRelay()) {
+            // fan-out with the host relay: a record crosses the network once, to its host's lead
+            // slot, whose relay (in the same slot as that slot's staging subtask) hands a copy to
+            // each of the host's targets through a second exchange that stays on the host.
+            byTarget =
+                    byTarget.process(new HostRelay(), TypeInformation.of(ChunkRecord.class))
+                            .name(RELAY)
+                            .uid(RELAY)
+                            .setParallelism(slots)
+                            .keyBy(r -> r.target, Types.INT);
+        }
         boolean cacheOn = config.getOptional(WeightSourceOptions.CACHE_DIR).isPresent();
         SingleOutputStreamOperator<StagingEvent> staged =
                 byTarget.process(new StagingFunction(config, cacheOn))

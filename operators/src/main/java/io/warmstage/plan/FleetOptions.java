@@ -20,6 +20,20 @@ public final class FleetOptions {
                                     + " the whole fleet, replicated over Flink's network.");
 
     /**
+     * In fan-out, whether a chunk crosses the network once per remote host (to the host's lead
+     * slot, whose relay hands it to the host's other slots over local channels) instead of once per
+     * remote slot. Off gives the per-slot fan-out, for comparison.
+     */
+    public static final ConfigOption<Boolean> HOST_RELAY =
+            ConfigOptions.key("warmstage.fleet.host-relay")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription(
+                            "fan-out only: send each chunk once to every remote host, whose relay"
+                                    + " hands it to the host's other slots locally (true), or"
+                                    + " once to every remote slot (false).");
+
+    /**
      * Local fleet simulation: TaskManager resource ID to simulated host name ({@link
      * HostOptions#SIMULATED_HOSTS}).
      */

@@ -95,6 +95,14 @@ public class ChunkRecord {
     public String error;
 
     /**
+     * In host-level fan-out, on a record sent to a host's lead slot: the keys of the host's targets
+     * (the lead's included) that the host's relay hands a copy of the record to, each with its own
+     * {@link #target} and no relay targets. Null or empty on a record for {@link #target} alone.
+     * Never mutated once set (records share it).
+     */
+    public int[] relayTargets;
+
+    /**
      * True on a record read from a network exchange into a pooled buffer ({@link
      * ChunkRecordSerializer}): no reader holds that reference, so the operator that consumes the
      * record gives it back once done ({@link #releaseReceived()}). Not serialized, not copied.
@@ -127,6 +135,7 @@ public class ChunkRecord {
         c.skipTensors = skipTensors;
         c.release = release;
         c.error = error;
+        c.relayTargets = relayTargets;
         return c;
     }
 
@@ -160,6 +169,11 @@ public class ChunkRecord {
             received = false;
             releaseBuffer();
         }
+    }
+
+    /** True if a relay hands this record to the targets in {@link #relayTargets}. */
+    public boolean needsRelay() {
+        return relayTargets != null && relayTargets.length > 0;
     }
 
     /** True if this record reports a failure of its file rather than carrying bytes. */

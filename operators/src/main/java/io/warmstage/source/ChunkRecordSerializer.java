@@ -8,9 +8,9 @@ import java.lang.reflect.Type;
 import java.nio.ByteBuffer;
 import java.util.Map;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
@@ -20,21 +20,59 @@ import org.apache.flink.core.memory.DataOutputView;
  * receiving JVM ({@link ChunkBuffers#shared}), through one small reused scratch array per thread
  * (Flink's data views take arrays): no array of the record's size is allocated on either side.
  *
- * <p>Format (version 2): target, model, model files, model bytes, file, file size, ETag, header
- * end, offset, data length (-1 for none) and bytes, cache-hit flag, expected checksums (flag, then
- * header CRC-32C, tensor count and each tensor's CRC-32C), cache-owner flag, skipped tensors (-1
- * for none), release flag, error. Strings are nullable ({@code writeBoolean} then {@code
- * writeUTF}).
+ * <p>Format 3 (what {@link #INSTANCE} writes): target, model, model files, model bytes, file, file
+ * size, ETag, header end, offset, data length (-1 for none) and bytes, cache-hit flag, expected
+ * checksums (flag, then header CRC-32C, tensor count and each tensor's CRC-32C), cache-owner flag,
+ * skipped tensors (-1 for none), release flag, error, then the relay targets (a count, 0 for none,
+ * then each key). Strings are nullable ({@code writeBoolean} then {@code writeUTF}). Format 2
+ * ({@link #WITHOUT_RELAY}) is the same without the relay targets.
+ *
+ * <p>Compatibility: the snapshot ({@link Snapshot}) is version 4 for format 3; version 3, what the
+ * serializer before the relay targets wrote, restores a format 2 serializer and answers "compatible
+ * after migration", so state or in-flight data written before is read in its own format and written
+ * again in the current one.
  */
-public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRecord> {
-    private static final long serialVersionUID = 1L;
+public final class ChunkRecordSerializer extends TypeSerializer<ChunkRecord> {
+    private static final long serialVersionUID = 2L;
 
-    /** The one instance. */
-    public static final ChunkRecordSerializer INSTANCE = new ChunkRecordSerializer();
+    /** The current format, with relay targets: what every job writes. */
+    public static final ChunkRecordSerializer INSTANCE = new ChunkRecordSerializer(true);
+
+    /** The format before relay targets, restored from a version 3 snapshot to read old data. */
+    public static final ChunkRecordSerializer WITHOUT_RELAY = new ChunkRecordSerializer(false);
+
+    private static final int MAX_RELAY = 1 << 16;
 
     private static final int SCRATCH_BYTES = 64 << 10;
     private static final ThreadLocal<byte[]> SCRATCH =
             ThreadLocal.withInitial(() -> new byte[SCRATCH_BYTES]);
+
+    /** Whether this format writes and reads the relay targets (format 3) or not (format 2). */
+    private final boolean relay;
+
+    private ChunkRecordSerializer(boolean relay) {
+        this.relay = relay;
+    }
+
+    /** Whether this is the current format (with relay targets). */
+    public boolean writesRelayTargets() {
+        return relay;
+    }
+
+    @Override
+    public ChunkRecordSerializer duplicate() {
+        return this; // stateless
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ChunkRecordSerializer other && other.relay == relay;
+    }
+
+    @Override
+    public int hashCode() {
+        return Boolean.hashCode(relay);
+    }
 
     @Override
     public boolean isImmutableType() {
@@ -60,6 +98,9 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
         }
         if (from.expectedCrcs != null) {
             c.expectedCrcs = from.expectedCrcs.clone();
+        }
+        if (from.relayTargets != null) {
+            c.relayTargets = from.relayTargets.clone();
         }
         return c;
     }
@@ -107,6 +148,13 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
         }
         out.writeBoolean(r.release);
         writeString(r.error, out);
+        if (relay) {
+            int[] targets = r.relayTargets == null ? new int[0] : r.relayTargets;
+            out.writeInt(targets.length);
+            for (int t : targets) {
+                out.writeInt(t);
+            }
+        }
     }
 
     @Override
@@ -140,6 +188,9 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
         }
         r.release = in.readBoolean();
         r.error = readString(in);
+        if (relay) {
+            readRelay(r, in);
+        }
         return r;
     }
 
@@ -160,7 +211,21 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
 
     @Override
     public TypeSerializerSnapshot<ChunkRecord> snapshotConfiguration() {
-        return new Snapshot();
+        return new Snapshot(relay);
+    }
+
+    private static void readRelay(ChunkRecord r, DataInputView in) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > MAX_RELAY) {
+            r.releaseReceived();
+            throw new IOException("chunk record of " + r.file + ": bad relay count " + n);
+        }
+        if (n > 0) {
+            r.relayTargets = new int[n];
+            for (int i = 0; i < n; i++) {
+                r.relayTargets[i] = in.readInt();
+            }
+        }
     }
 
     private static void readBytes(ChunkRecord r, DataInputView in) throws IOException {
@@ -205,10 +270,75 @@ public final class ChunkRecordSerializer extends TypeSerializerSingleton<ChunkRe
         return in.readBoolean() ? in.readUTF() : null;
     }
 
-    /** Restores the serializer from a snapshot (the format has one version so far). */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<ChunkRecord> {
+    /**
+     * The serializer's snapshot. Version 4 stands for format 3 (relay targets); version 3 is what
+     * {@code SimpleTypeSerializerSnapshot} wrote for format 2 (no content). Neither writes content:
+     * the version alone names the format.
+     */
+    public static final class Snapshot implements TypeSerializerSnapshot<ChunkRecord> {
+        /** The snapshot version for the current format. */
+        public static final int VERSION = 4;
+
+        /** The snapshot version the format before relay targets was written with. */
+        public static final int VERSION_WITHOUT_RELAY = 3;
+
+        private boolean relay;
+
+        /** For Flink's restore: reads its format from the version ({@link #readSnapshot}). */
         public Snapshot() {
-            super(() -> INSTANCE);
+            this(true);
+        }
+
+        Snapshot(boolean relay) {
+            this.relay = relay;
+        }
+
+        @Override
+        public int getCurrentVersion() {
+            return VERSION;
+        }
+
+        @Override
+        public void writeSnapshot(DataOutputView out) {
+            // the version names the format
+        }
+
+        /**
+         * @throws IOException if {@code version} is neither 3 nor 4
+         */
+        @Override
+        public void readSnapshot(int version, DataInputView in, ClassLoader classLoader)
+                throws IOException {
+            relay =
+                    switch (version) {
+                        case VERSION -> true;
+                        case VERSION_WITHOUT_RELAY -> false;
+                        default ->
+                                throw new IOException(
+                                        "unknown ChunkRecordSerializer snapshot version "
+                                                + version);
+                    };
+        }
+
+        @Override
+        public TypeSerializer<ChunkRecord> restoreSerializer() {
+            return relay ? INSTANCE : WITHOUT_RELAY;
+        }
+
+        /**
+         * Compatible as is with a current-format snapshot; compatible after migration with a
+         * snapshot of the format before relay targets (old data is read by {@link #WITHOUT_RELAY}
+         * and written again in the current format); incompatible with any other serializer's.
+         */
+        @Override
+        public TypeSerializerSchemaCompatibility<ChunkRecord> resolveSchemaCompatibility(
+                TypeSerializerSnapshot<ChunkRecord> old) {
+            if (!(old instanceof Snapshot s)) {
+                return TypeSerializerSchemaCompatibility.incompatible();
+            }
+            return s.relay
+                    ? TypeSerializerSchemaCompatibility.compatibleAsIs()
+                    : TypeSerializerSchemaCompatibility.compatibleAfterMigration();
         }
     }
 

@@ -152,6 +152,7 @@ public final class WeightSource
                 targetKeys(),
                 config.getOptional(WeightSourceOptions.CACHE_DIR).isPresent(),
                 FetchMode.parse(config.get(FleetOptions.FETCH_MODE)),
+                hostRelay(),
                 refresh,
                 state);
     }
@@ -174,6 +175,15 @@ public final class WeightSource
     /** The fetch mode the job was built with. */
     public FetchMode fetchMode() {
         return FetchMode.parse(config.get(FleetOptions.FETCH_MODE));
+    }
+
+    /**
+     * Whether the job relays chunks per host: fan-out with {@link FleetOptions#HOST_RELAY} on. Then
+     * each record goes to a host's lead slot carrying the host's targets ({@code
+     * ChunkRecord#relayTargets}), and the job needs a relay operator before staging.
+     */
+    public boolean hostRelay() {
+        return fetchMode() == FetchMode.FAN_OUT && config.get(FleetOptions.HOST_RELAY);
     }
 
     /**

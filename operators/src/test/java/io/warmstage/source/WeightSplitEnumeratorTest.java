@@ -288,10 +288,58 @@ class WeightSplitEnumeratorTest {
                 .forEach(
                         s -> {
                             for (Destination d : s.destinations()) {
-                                out.merge(d.target(), data(s).length(), Long::sum);
+                                // a host destination reaches each target its relay lists
+                                for (int t : d.relays() ? d.relay() : List.of(d.target())) {
+                                    out.merge(t, data(s).length(), Long::sum);
+                                }
                             }
                         });
         return out;
+    }
+
+    /**
+     * Fan-out with the host relay: the fleet fetches the file once, each split goes to one lead
+     * slot per host, and through the relays every slot receives the whole file exactly once.
+     */
+    @Test
+    void fanOutWithTheHostRelayDeliversEachSplitOncePerHost() throws Exception {
+        long size = Files.size(CNN);
+        TestingSplitEnumeratorContext<ChunkSplit> ctx = new TestingSplitEnumeratorContext<>(4);
+        WeightSplitEnumerator e =
+                new WeightSplitEnumerator(
+                        ctx,
+                        ModelCatalog.of(List.of(new ModelSpec("cnn", CNN.toString()))),
+                        null,
+                        planner(),
+                        new SplitPlanner(200_000),
+                        KEYS4,
+                        true,
+                        FetchMode.FAN_OUT,
+                        true,
+                        null,
+                        WeightEnumeratorState.empty());
+        e.start();
+        hosts(ctx, e, "a", "a", "b", "b");
+        Map<Integer, List<ChunkSplit>> got = drain(ctx, e, 4);
+        assertThat(fetched(got)).isEqualTo(size);
+        assertThat(delivered(got))
+                .containsExactlyInAnyOrderEntriesOf(Map.of(11, size, 22, size, 33, size, 44, size));
+        got.forEach(
+                (reader, splits) ->
+                        splits.forEach(
+                                s ->
+                                        assertThat(s.destinations())
+                                                .containsExactly(
+                                                        new Destination(
+                                                                11,
+                                                                true,
+                                                                reader < 2,
+                                                                List.of(11, 22)),
+                                                        new Destination(
+                                                                33,
+                                                                true,
+                                                                reader >= 2,
+                                                                List.of(33, 44)))));
     }
 
     @Test

@@ -15,8 +15,10 @@ import java.util.stream.Stream;
 
 /**
  * Prints per-host traffic of a simulated fleet for several shapes, with the cache off and on, in
- * every fetch mode: a small model (~15 MiB BF16 in 3 shards, 256 KiB splits) served by a counting
- * loopback origin, one fresh embedded fleet per run. Run by {@code bench/fleet-traffic.sh}.
+ * every fetch mode, fan-out both per slot (host relay off, {@code fan-out/slot}) and per host (host
+ * relay on, {@code fan-out/host}): a small model (~15 MiB BF16 in 3 shards, 256 KiB splits) served
+ * by a counting loopback origin, one fresh embedded fleet per run. Run by {@code
+ * bench/fleet-traffic.sh}.
  *
  * <p>Arguments: shapes as {@code HOSTSxSLOTS} (default {@code 4x2 8x1 2x4}).
  */
@@ -52,7 +54,7 @@ public final class FleetTrafficMain {
                     SPLIT >> 10);
             System.out.printf(
                     Locale.ROOT,
-                    "%-5s %-5s %-10s %-7s %7s %7s %6s %8s %8s %8s %8s %8s%n",
+                    "%-5s %-5s %-12s %-7s %7s %7s %6s %8s %8s %8s %8s %8s %8s%n",
                     "shape",
                     "cache",
                     "mode",
@@ -64,6 +66,7 @@ public final class FleetTrafficMain {
                     "out-rem",
                     "in-loc",
                     "in-rem",
+                    "relayed",
                     "served");
             try (LoopbackOrigin origin = LoopbackOrigin.serve(dir.resolve("model"))) {
                 String indexPath = dir.resolve("model").relativize(index).toString();
@@ -71,13 +74,15 @@ public final class FleetTrafficMain {
                 for (int[] s : shapes) {
                     for (boolean cache : new boolean[] {false, true}) {
                         for (FetchMode mode : FetchMode.values()) {
-                            Path cacheDir = cache ? dir.resolve("cache-" + run++) : null;
-                            print(
-                                    s,
-                                    cache,
-                                    mode,
-                                    model,
-                                    measure(s, mode, cacheDir, origin, indexPath));
+                            for (boolean relay : relayChoices(mode)) {
+                                Path cacheDir = cache ? dir.resolve("cache-" + run++) : null;
+                                print(
+                                        s,
+                                        cache,
+                                        label(mode, relay),
+                                        model,
+                                        measure(s, mode, relay, cacheDir, origin, indexPath));
+                            }
                         }
                     }
                 }
@@ -87,26 +92,43 @@ public final class FleetTrafficMain {
         }
     }
 
+    /** Fan-out runs with the host relay off and on; the other modes have no relay. */
+    private static boolean[] relayChoices(FetchMode mode) {
+        return mode == FetchMode.FAN_OUT ? new boolean[] {false, true} : new boolean[] {false};
+    }
+
+    private static String label(FetchMode mode, boolean relay) {
+        if (mode != FetchMode.FAN_OUT) {
+            return mode.label();
+        }
+        return mode.label() + (relay ? "/host" : "/slot");
+    }
+
     private static TrafficRun.Measured measure(
-            int[] s, FetchMode mode, Path cacheDir, LoopbackOrigin origin, String indexPath)
+            int[] s,
+            FetchMode mode,
+            boolean relay,
+            Path cacheDir,
+            LoopbackOrigin origin,
+            String indexPath)
             throws Exception {
         try {
-            return new TrafficRun(s[0], s[1], mode, cacheDir, SPLIT).run(origin, indexPath);
+            return new TrafficRun(s[0], s[1], mode, cacheDir, SPLIT, relay).run(origin, indexPath);
         } finally {
             ResidentSet.releaseAll();
         }
     }
 
     private static void print(
-            int[] s, boolean cache, FetchMode mode, long model, TrafficRun.Measured m) {
+            int[] s, boolean cache, String mode, long model, TrafficRun.Measured m) {
         String served = String.format(Locale.ROOT, "%.3fx", m.originBytes() / (double) model);
         for (FleetTraffic.HostTraffic h : m.traffic().hosts().values()) {
             System.out.printf(
                     Locale.ROOT,
-                    "%-5s %-5s %-10s %-7s %7.2f %7.2f %6d %8.2f %8.2f %8.2f %8.2f %8s%n",
+                    "%-5s %-5s %-12s %-7s %7.2f %7.2f %6d %8.2f %8.2f %8.2f %8.2f %8.2f %8s%n",
                     s[0] + "x" + s[1],
                     cache ? "on" : "off",
-                    mode.label(),
+                    mode,
                     h.host(),
                     h.originBytes() / MIB,
                     h.readBytes() / MIB,
@@ -115,6 +137,7 @@ public final class FleetTrafficMain {
                     h.bytesOutRemote() / MIB,
                     h.bytesInLocal() / MIB,
                     h.bytesInRemote() / MIB,
+                    h.relayedLocal() / MIB,
                     served);
             served = "";
         }

@@ -22,9 +22,22 @@ import org.apache.flink.configuration.MemorySize;
  * @param mode the fetch mode
  * @param cacheDir the fleet's cache directory (one subdirectory per host), or null: cache off
  * @param splitSize the largest data split, in bytes
+ * @param hostRelay in fan-out, whether chunks cross the network once per remote host and are
+ *     relayed on the host ({@link FleetOptions#HOST_RELAY}), or once per remote slot
  */
 public record TrafficRun(
-        int taskManagers, int slotsPerTm, FetchMode mode, Path cacheDir, long splitSize) {
+        int taskManagers,
+        int slotsPerTm,
+        FetchMode mode,
+        Path cacheDir,
+        long splitSize,
+        boolean hostRelay) {
+
+    /** A run with {@link FleetOptions#HOST_RELAY}'s default (on). */
+    public TrafficRun(
+            int taskManagers, int slotsPerTm, FetchMode mode, Path cacheDir, long splitSize) {
+        this(taskManagers, slotsPerTm, mode, cacheDir, splitSize, true);
+    }
 
     /**
      * What one run measured.
@@ -48,6 +61,7 @@ public record TrafficRun(
         try (EmbeddedRunner runner = EmbeddedRunner.start(taskManagers, slotsPerTm, cluster)) {
             Configuration conf = new Configuration();
             conf.set(FleetOptions.FETCH_MODE, mode.label());
+            conf.set(FleetOptions.HOST_RELAY, hostRelay);
             if (cacheDir != null) {
                 conf.set(WeightSourceOptions.CACHE_DIR, cacheDir.toString());
             }

@@ -26,13 +26,16 @@ import org.junit.jupiter.api.Test;
  * counters and Flink's task I/O counters ({@link FleetTraffic}), against bounds derived from the
  * split plan.
  *
- * <p>What today's design guarantees: in fan-out the assigner deals the splits round-robin over all
- * readers, so the fetching is spread; but every fetched chunk is then sent once per destination
- * slot, so a host that fetched {@code R} bytes sends {@code S x R} ({@code G x R} over local
- * channels, {@code (S - G) x R} to other TaskManagers). With {@code R} about {@code M / H} a host
- * sends about {@code G x M} in all and {@code (S - G) / H x M} over the network (1.5 models at 4 x
- * 2): spread, not a star (one fetching host would send {@code (S - G) x M}, 6 models), but above
- * the {@code (H - 1) / H x M} a host-level fan-out would send.
+ * <p>In fan-out the assigner deals the splits round-robin over all readers, so the fetching is
+ * spread. With the host relay off (per-slot fan-out, the design before the relay) every fetched
+ * chunk is then sent once per destination slot, so a host that fetched {@code R} bytes sends {@code
+ * S x R} ({@code G x R} over local channels, {@code (S - G) x R} to other TaskManagers). With
+ * {@code R} about {@code M / H} a host sends about {@code G x M} in all and {@code (S - G) / H x M}
+ * over the network (1.5 models at 4 x 2): spread, not a star (one fetching host would send {@code
+ * (S - G) x M}, 6 models). With the host relay on (the default) a chunk goes once to each host's
+ * lead slot: a host sends {@code H x R}, {@code (H - 1) x R} of it over the network (about {@code
+ * (H - 1) / H x M}, 0.75 models at 4 x 2), receives the rest of the model once, {@code M - R}, and
+ * its relays hand the whole model to each of its {@code G} slots over local channels.
  */
 class FleetBalanceITCase {
     static final int HOSTS = 4;
@@ -99,8 +102,8 @@ class FleetBalanceITCase {
      * fetched, {@code S - G} times of it to other TaskManagers.
      */
     @Test
-    void fanOutSpreadsTheFetchAndEachHostSendsWhatItFetchedToEverySlot() throws Exception {
-        TrafficRun.Measured m = measure(FetchMode.FAN_OUT);
+    void fanOutPerSlotSpreadsTheFetchAndEachHostSendsWhatItFetchedToEverySlot() throws Exception {
+        TrafficRun.Measured m = measure(FetchMode.FAN_OUT, false);
         FleetTraffic t = m.traffic();
         assertThat(t.exchange()).isTrue();
         assertThat(t.originBytes()).as("model fetched once by the readers").isEqualTo(modelBytes);
@@ -173,12 +176,119 @@ class FleetBalanceITCase {
     }
 
     /**
+     * Fan-out with the host relay: the fetch is spread as per slot (same splits, same readers), but
+     * a host that fetched {@code R} sends it once to each of the {@code H} hosts' relays, {@code (H
+     * - 1) x R} over the network, and receives {@code M - R} from the others, once: about {@code (H
+     * - 1) / H x M} each way, instead of {@code G} times that per slot. Its staging subtasks then
+     * receive the whole model each from their host's relays over local channels only.
+     *
+     * <p>Margins, from the split plan (n splits of at most {@code SPLIT} bytes, F files, G readers
+     * per host): {@code R} is at most {@code M / H} plus {@code G + 2F / H} splits (see the
+     * per-slot test) and at least {@code M / H} less {@code G + 2F} splits (a host's G readers get
+     * at least ⌊n/S⌋ splits each, {@code G⌊n/S⌋ >= n/H - G}, of which at most the 2F short ones are
+     * not whole), so what a host receives from others, {@code M - R}, is within {@code (G + 2F) x
+     * SPLIT} (2 MiB here) of {@code (H - 1) / H x M} (11.07 MiB here), plus record overhead. The
+     * per-slot run measured at most 0.44 MiB off the share at 4 x 2.
+     */
+    @Test
+    void fanOutWithTheHostRelaySendsEachChunkOncePerRemoteHost() throws Exception {
+        TrafficRun.Measured m = measure(FetchMode.FAN_OUT, true);
+        FleetTraffic t = m.traffic();
+        assertThat(t.exchange()).isTrue();
+        assertThat(t.originBytes()).as("model fetched once by the readers").isEqualTo(modelBytes);
+        assertThat(t.splits()).as("every split read once").isEqualTo(splitCount);
+        long floor = splitCount / SLOTS;
+        long ceil = (splitCount + SLOTS - 1) / SLOTS;
+        for (ReaderTraffic r : t.readers().values()) {
+            assertThat(r.splits()).as("splits of reader %d", r.subtask()).isBetween(floor, ceil);
+        }
+        long share = modelBytes / HOSTS;
+        long over = (PER_HOST * HOSTS + 2L * files) * SPLIT / HOSTS;
+        long under = (PER_HOST + 2L * files) * SPLIT;
+        long fromHere = (long) PER_HOST * SLOTS; // channels out of this host's sources
+        long remoteChannels = (long) PER_HOST * (SLOTS - PER_HOST);
+        long sentRemote = 0;
+        long receivedRemote = 0;
+        assertThat(t.hosts()).hasSize(HOSTS);
+        for (HostTraffic h : t.hosts().values()) {
+            long r = h.readBytes();
+            long records = h.splits(); // one record per split and host (SPLIT < 4 MiB)
+            assertThat(r)
+                    .as("%s fetches about its share", h.host())
+                    .isBetween(share - under, share + over);
+            assertThat(h.bytesOut())
+                    .as("%s sends what it fetched once to each of %d hosts", h.host(), HOSTS)
+                    .isBetween(
+                            HOSTS * r,
+                            HOSTS * r
+                                    + HOSTS * records * RECORD_OVERHEAD
+                                    + fromHere * CHANNEL_EVENTS);
+            assertThat(h.bytesInLocal())
+                    .as("%s hands its fetch to its own relays locally, once", h.host())
+                    .isBetween(
+                            r,
+                            r + records * RECORD_OVERHEAD + PER_HOST * PER_HOST * CHANNEL_EVENTS);
+            assertThat(h.bytesOutRemote())
+                    .as("%s sends to the %d other hosts once each", h.host(), HOSTS - 1)
+                    .isBetween(
+                            (HOSTS - 1) * r
+                                    - records * RECORD_OVERHEAD
+                                    - PER_HOST * PER_HOST * CHANNEL_EVENTS,
+                            (HOSTS - 1) * r
+                                    + HOSTS * records * RECORD_OVERHEAD
+                                    + fromHere * CHANNEL_EVENTS);
+            long restOfModel = modelBytes - r;
+            assertThat(h.bytesInRemote())
+                    .as("%s receives the rest of the model from other hosts once", h.host())
+                    .isBetween(
+                            restOfModel,
+                            restOfModel
+                                    + (splitCount - records) * RECORD_OVERHEAD
+                                    + remoteChannels * CHANNEL_EVENTS);
+            long aboutOneModel = (HOSTS - 1) * modelBytes / HOSTS;
+            assertThat(h.bytesInRemote())
+                    .as("%s receives about (H-1)/H of one model", h.host())
+                    .isBetween(
+                            aboutOneModel - over,
+                            aboutOneModel
+                                    + under
+                                    + splitCount * RECORD_OVERHEAD
+                                    + remoteChannels * CHANNEL_EVENTS);
+            assertThat(h.relayedLocal())
+                    .as(
+                            "%s's relays give the model to each of its %d slots locally",
+                            h.host(), PER_HOST)
+                    .isBetween(
+                            PER_HOST * modelBytes,
+                            PER_HOST * modelBytes
+                                    + PER_HOST * splitCount * RECORD_OVERHEAD
+                                    + PER_HOST * PER_HOST * CHANNEL_EVENTS);
+            assertThat(h.relayedRemote())
+                    .as("%s's slots receive events only from other hosts' relays", h.host())
+                    .isLessThanOrEqualTo(remoteChannels * CHANNEL_EVENTS);
+            sentRemote += h.bytesOutRemote();
+            receivedRemote += h.bytesInRemote();
+        }
+        assertThat(Math.abs(sentRemote - receivedRemote))
+                .as("bytes sent to other TaskManagers = bytes received from them, but events")
+                .isLessThanOrEqualTo((long) SLOTS * SLOTS * CHANNEL_EVENTS);
+        assertThat(receivedRemote)
+                .as("the fleet moves (H - 1) models over the network, not (S - G)")
+                .isBetween(
+                        (HOSTS - 1) * modelBytes,
+                        (HOSTS - 1) * modelBytes
+                                + (HOSTS - 1) * splitCount * RECORD_OVERHEAD
+                                + SLOTS * SLOTS * CHANNEL_EVENTS);
+        assertStaged(m);
+    }
+
+    /**
      * Per-host: every host fetches one whole model for its own slots and sends nothing to another
      * TaskManager (its remote channels carry events only).
      */
     @Test
     void perHostEveryHostFetchesOneModelAndKeepsItLocal() throws Exception {
-        TrafficRun.Measured m = measure(FetchMode.PER_HOST);
+        TrafficRun.Measured m = measure(FetchMode.PER_HOST, false);
         FleetTraffic t = m.traffic();
         assertThat(t.exchange()).isTrue();
         assertThat(m.originBytes() - HOSTS * modelBytes)
@@ -206,13 +316,14 @@ class FleetBalanceITCase {
         assertStaged(m);
     }
 
-    private static TrafficRun.Measured measure(FetchMode mode) throws Exception {
+    private static TrafficRun.Measured measure(FetchMode mode, boolean relay) throws Exception {
         try (LoopbackOrigin origin = LoopbackOrigin.serve(modelDir)) {
             TrafficRun.Measured m =
-                    new TrafficRun(HOSTS, PER_HOST, mode, null, SPLIT).run(origin, indexPath);
+                    new TrafficRun(HOSTS, PER_HOST, mode, null, SPLIT, relay)
+                            .run(origin, indexPath);
             System.out.printf(
-                    "%s: model %d bytes, %d splits, origin served %d%n",
-                    mode.label(), modelBytes, splitCount, m.originBytes());
+                    "%s (host relay %s): model %d bytes, %d splits, origin served %d%n",
+                    mode.label(), relay, modelBytes, splitCount, m.originBytes());
             m.traffic().hosts().values().forEach(System.out::println);
             return m;
         }

@@ -61,7 +61,17 @@ class FleetRecoveryITCase {
 
     @Test
     void aTaskManagerKilledMidRunIsReplacedAndTheChecksStillHold() throws Exception {
-        killATaskManager(true);
+        killATaskManager(true, FetchMode.PER_HOST);
+    }
+
+    /**
+     * Fan-out with the host relay (the default): the killed host's relays and slots are restored
+     * with the rest, and every slot still stages every tensor exactly once with the reference's
+     * CRC-32C, every survivor's cache holding the whole model.
+     */
+    @Test
+    void aTaskManagerKilledDuringARelayedFanOutIsReplacedAndTheChecksStillHold() throws Exception {
+        killATaskManager(true, FetchMode.FAN_OUT);
     }
 
     /**
@@ -71,10 +81,17 @@ class FleetRecoveryITCase {
      */
     @Test
     void survivorsReadWhatTheirStagingFilesHoldAgainNotTheOrigin() throws Exception {
-        killATaskManager(false);
+        killATaskManager(false, FetchMode.PER_HOST);
     }
 
-    private void killATaskManager(boolean cacheOn) throws Exception {
+    /**
+     * @param mode per-host (each host fetches the model: the kill comes after 2 of the 4 copies) or
+     *     fan-out (one copy for the fleet, fetched more slowly: the kill comes after half of it)
+     */
+    private void killATaskManager(boolean cacheOn, FetchMode mode) throws Exception {
+        boolean fanOut = mode == FetchMode.FAN_OUT;
+        long killAfter = fanOut ? FleetITCase.modelBytes / 2 : 2 * FleetITCase.modelBytes;
+        long fetchedInAll = fanOut ? FleetITCase.modelBytes : 4 * FleetITCase.modelBytes;
         int slots = FleetITCase.TASK_MANAGERS * FleetITCase.SLOTS_PER_TM;
         var events = new ConcurrentLinkedQueue<StagingEvent>();
         long served;
@@ -86,9 +103,11 @@ class FleetRecoveryITCase {
                                 FleetITCase.TASK_MANAGERS,
                                 FleetITCase.SLOTS_PER_TM,
                                 new Configuration())) {
-            origin.throttle(2 << 20); // 2 MiB/s per response: still staging at the kill
+            // per response, still staging at the kill: per-host, 2 MiB/s; fan-out, where the 8
+            // readers fetch one copy between them with up to 32 ranges in flight, 96 KiB/s
+            origin.throttle(fanOut ? 96 << 10 : 2 << 20);
             Configuration conf = new Configuration();
-            conf.set(FleetOptions.FETCH_MODE, FetchMode.PER_HOST.label());
+            conf.set(FleetOptions.FETCH_MODE, mode.label());
             if (cacheOn) {
                 conf.set(WeightSourceOptions.CACHE_DIR, cacheDir.toString());
             }
@@ -119,12 +138,12 @@ class FleetRecoveryITCase {
             JobID job = awaitJob(runner);
             checkpoint(runner.webUi(), job);
             long checkpointed = origin.bytesServed();
-            // Half the model on each host, staged after the checkpoint.
-            awaitServed(origin, 2 * FleetITCase.modelBytes);
+            // Half of what the run fetches in all, staged after the checkpoint.
+            awaitServed(origin, killAfter);
             long before = origin.bytesServed();
             assertThat(before)
                     .as("still staging when the TaskManager dies")
-                    .isLessThan(4 * FleetITCase.modelBytes);
+                    .isLessThan(fetchedInAll);
             origin.throttle(0);
             java.util.Set<String> alive = taskManagers(runner.webUi());
             runner.cluster().terminateTaskManager(1).get(60, TimeUnit.SECONDS);
@@ -143,10 +162,11 @@ class FleetRecoveryITCase {
             served = origin.bytesServed();
         }
         System.out.printf(
-                "recovery (cache %s): origin served %.3fx the model in all (per-host, 4 hosts),"
+                "recovery (cache %s): origin served %.3fx the model in all (%s, 4 hosts),"
                         + " %.3fx after the TaskManager was gone%n",
                 cacheOn ? "on" : "off",
                 served / (double) FleetITCase.modelBytes,
+                mode.label(),
                 (served - killedAt) / (double) FleetITCase.modelBytes);
         if (!cacheOn) {
             // After the kill the replacement host fetches the whole model and the 3 survivors

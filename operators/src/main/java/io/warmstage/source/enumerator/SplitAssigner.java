@@ -9,6 +9,7 @@ import io.warmstage.source.split.FailureSplit;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,7 +28,10 @@ import java.util.TreeSet;
  *   <li>per-host: one reader of each host fetches each range (the host's readers take turns) for
  *       all of that host's placed slots;
  *   <li>fan-out: one reader of the fleet fetches each range (all readers take turns) for every
- *       placed slot.
+ *       placed slot. With the host relay on, a split has one destination per host that holds the
+ *       model: the host's lead slot (its lowest placed subtask), listing the host's placed targets
+ *       to relay to ({@link Destination#relay()}), so a chunk crosses the network once per remote
+ *       host; with it off, one destination per placed slot.
  * </ul>
  *
  * <p>A reader's splits of one model go round the model's files (one split of each file in turn), so
@@ -39,6 +43,7 @@ public final class SplitAssigner {
     private final int[] targetKeys;
     private final FetchMode mode;
     private final boolean cacheOn;
+    private final boolean hostRelay;
     private final SplitPlanner planner;
     private final Map<Integer, Deque<ChunkSplit>> queues = new TreeMap<>();
     private int rotation;
@@ -50,9 +55,27 @@ public final class SplitAssigner {
      * @param planner cuts files into splits
      */
     public SplitAssigner(int[] targetKeys, FetchMode mode, boolean cacheOn, SplitPlanner planner) {
+        this(targetKeys, mode, cacheOn, false, planner);
+    }
+
+    /**
+     * @param targetKeys per subtask index, the key of its target ({@link TargetKeys})
+     * @param mode who fetches each range
+     * @param cacheOn whether files are written into the hosts' caches
+     * @param hostRelay in fan-out, whether a split goes once to each host's lead slot, which relays
+     *     it to the host's other placed slots (ignored in the other modes)
+     * @param planner cuts files into splits
+     */
+    public SplitAssigner(
+            int[] targetKeys,
+            FetchMode mode,
+            boolean cacheOn,
+            boolean hostRelay,
+            SplitPlanner planner) {
         this.targetKeys = targetKeys.clone();
         this.mode = mode;
         this.cacheOn = cacheOn;
+        this.hostRelay = hostRelay && mode == FetchMode.FAN_OUT;
         this.planner = planner;
     }
 
@@ -172,17 +195,37 @@ public final class SplitAssigner {
             long modelBytes,
             Map<Integer, List<ChunkSplit>> ofFile) {
         List<ChunkSplit> splits = planner.splits(file, targetKeys[slots.get(0)], generation);
+        Map<String, List<Integer>> byHost = hostRelay ? byHost(slots, hosts) : Map.of();
         for (int i = 0; i < splits.size(); i++) {
             int fetcher = fetchers.get((i + rotation) % fetchers.size());
             List<Destination> to = new ArrayList<>();
-            for (int slot : slots) {
-                boolean local = hosts.get(slot).equals(hosts.get(fetcher));
-                to.add(new Destination(targetKeys[slot], cacheOn, local));
+            if (hostRelay) {
+                byHost.forEach(
+                        (host, onHost) ->
+                                to.add(
+                                        new Destination(
+                                                targetKeys[onHost.get(0)],
+                                                cacheOn,
+                                                host.equals(hosts.get(fetcher)),
+                                                onHost.stream().map(s -> targetKeys[s]).toList())));
+            } else {
+                for (int slot : slots) {
+                    boolean local = hosts.get(slot).equals(hosts.get(fetcher));
+                    to.add(new Destination(targetKeys[slot], cacheOn, local));
+                }
             }
             DataSplit s = (DataSplit) splits.get(i); // a failed file goes per target
             add(ofFile, fetcher, s.withDestinations(to).withModelBytes(modelBytes));
         }
         rotation += splits.size();
+    }
+
+    /** {@code slots} (ascending) grouped by host, hosts in the order of their lowest slot. */
+    private static Map<String, List<Integer>> byHost(
+            List<Integer> slots, Map<Integer, String> hosts) {
+        Map<String, List<Integer>> out = new LinkedHashMap<>();
+        slots.forEach(s -> out.computeIfAbsent(hosts.get(s), h -> new ArrayList<>()).add(s));
+        return out;
     }
 
     private static List<Integer> readersOn(Map<Integer, String> hosts, String host) {

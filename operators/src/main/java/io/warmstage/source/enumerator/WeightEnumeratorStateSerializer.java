@@ -17,11 +17,11 @@ import java.util.TreeMap;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
- * Versioned serializer of {@link WeightEnumeratorState}. It writes version 3 and reads every
- * version it wrote. Both lay out the staged models (name, nullable fingerprint, generation, slots)
- * and then, per subtask, its unassigned splits; they differ in the splits' format ({@link
- * ChunkSplitSerializer} version 3 or 2). Version 3 writes models and subtasks in key order, so
- * equal states give equal bytes.
+ * Versioned serializer of {@link WeightEnumeratorState}. It writes version 4 and reads every
+ * version it wrote. Versions 2 to 4 lay out the staged models (name, nullable fingerprint,
+ * generation, slots) and then, per subtask, its unassigned splits; they differ in the splits'
+ * format ({@link ChunkSplitSerializer} version 4, 3 or 2: the state's version is its splits').
+ * Versions 3 and 4 write models and subtasks in key order, so equal states give equal bytes.
  *
  * <p>Version 1 held only the names of the planned models, then the unassigned splits as above in
  * the last layout of split version 1 (with skipped tensors; {@code ChunkSplitV1Format}). Its splits
@@ -32,7 +32,7 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 public final class WeightEnumeratorStateSerializer
         implements SimpleVersionedSerializer<WeightEnumeratorState> {
     /** The version {@link #serialize} writes. */
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
 
     @Override
     public int getVersion() {
@@ -81,6 +81,7 @@ public final class WeightEnumeratorStateSerializer
     public WeightEnumeratorState deserialize(int version, byte[] serialized) throws IOException {
         int splitVersion =
                 switch (version) {
+                    case 4 -> 4;
                     case 3 -> 3;
                     case 2 -> 2;
                     case 1 -> 1;

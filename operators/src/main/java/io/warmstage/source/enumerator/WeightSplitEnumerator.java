@@ -76,12 +76,42 @@ public final class WeightSplitEnumerator
             FetchMode mode,
             Duration refresh,
             WeightEnumeratorState restored) {
+        this(
+                context,
+                catalog,
+                planner,
+                plan,
+                splitPlanner,
+                targetKeys,
+                cacheOn,
+                mode,
+                false,
+                refresh,
+                restored);
+    }
+
+    /**
+     * As above, and in fan-out with {@code hostRelay} a split goes once to each host's lead slot,
+     * which relays it to the host's other placed slots ({@link SplitAssigner}).
+     */
+    public WeightSplitEnumerator(
+            SplitEnumeratorContext<ChunkSplit> context,
+            ModelCatalog catalog,
+            ModelPlanner planner,
+            Function<ModelSpec, List<FilePlan>> plan,
+            SplitPlanner splitPlanner,
+            int[] targetKeys,
+            boolean cacheOn,
+            FetchMode mode,
+            boolean hostRelay,
+            Duration refresh,
+            WeightEnumeratorState restored) {
         this.context = context;
         this.catalog = catalog;
         this.plan = plan;
         this.readers = targetKeys.length;
         this.refresh = refresh;
-        this.assigner = new SplitAssigner(targetKeys, mode, cacheOn, splitPlanner);
+        this.assigner = new SplitAssigner(targetKeys, mode, cacheOn, hostRelay, splitPlanner);
         this.models = new StagedModels(assigner, splitPlanner, targetKeys, restored.staged());
         this.refreshCheck = new RefreshCheck(catalog, planner, models.staged());
         restored.unassigned().forEach(assigner::addSplits);

@@ -1,5 +1,7 @@
 package io.warmstage.source.reader;
 
+import io.warmstage.plan.FetchMode;
+import io.warmstage.plan.FleetOptions;
 import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.fleet.ReaderHostEvent;
 import io.warmstage.source.split.ChunkSplit;
@@ -35,7 +37,7 @@ public final class WeightSourceReader
             String host,
             Configuration config,
             SourceReaderContext context) {
-        super(splitReader, new ChunkRecordEmitter(), config, context);
+        super(splitReader, new ChunkRecordEmitter(relays(config)), config, context);
         this.readsInFlight = readsInFlight;
         this.buffers = buffers;
         this.host = host;
@@ -77,5 +79,11 @@ public final class WeightSourceReader
     @Override
     protected ChunkSplit toSplitType(String splitId, ChunkSplitState state) {
         return state.toSplit();
+    }
+
+    /** Whether the job has the host relay: fan-out with {@link FleetOptions#HOST_RELAY} on. */
+    private static boolean relays(Configuration config) {
+        return FetchMode.parse(config.get(FleetOptions.FETCH_MODE)) == FetchMode.FAN_OUT
+                && config.get(FleetOptions.HOST_RELAY);
     }
 }

@@ -13,9 +13,11 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
  * Versioned serializer of {@link ChunkSplit}s, for checkpoints and enumerator-to-reader RPC. It
- * writes version 3 and reads every version it wrote:
+ * writes version 4 and reads every version it wrote:
  *
  * <ul>
+ *   <li>4: as version 3, and each destination of a data split ends with its relay targets (a count,
+ *       then each key; {@link Destination#relay()});
  *   <li>3: a kind byte (0 data, 1 failure, 2 release), then only that kind's fields;
  *   <li>2: one layout for every kind ({@link ChunkSplitV2Format});
  *   <li>1: one kind of split, data or failure, without destinations or model bytes ({@link
@@ -27,12 +29,13 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
     public static final ChunkSplitSerializer INSTANCE = new ChunkSplitSerializer();
 
     /** The version {@link #serialize} writes. */
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
 
     private static final byte DATA = 0;
     private static final byte FAILURE = 1;
     private static final byte RELEASE = 2;
     private static final int MAX_DESTINATIONS = 1 << 16;
+    private static final int MAX_RELAY = 1 << 16;
 
     @Override
     public int getVersion() {
@@ -107,19 +110,21 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
      */
     public static ChunkSplit read(int version, DataInputStream in) throws IOException {
         return switch (version) {
-            case 3 -> readV3(in);
+            case 4 -> readV3(in, true);
+            case 3 -> readV3(in, false);
             case 2 -> ChunkSplitV2Format.read(in);
             case 1 -> ChunkSplitV1Format.read(in, false);
             default -> throw new IOException("unknown ChunkSplit serializer version " + version);
         };
     }
 
-    private static ChunkSplit readV3(DataInputStream in) throws IOException {
+    /** Versions 3 and 4, which differ only in whether destinations carry relay targets. */
+    private static ChunkSplit readV3(DataInputStream in, boolean relay) throws IOException {
         byte kind = in.readByte();
         String id = in.readUTF();
         String model = in.readUTF();
         return switch (kind) {
-            case DATA -> readData(id, model, in);
+            case DATA -> readData(id, model, in, relay);
             case FAILURE ->
                     new FailureSplit(
                             id,
@@ -134,7 +139,7 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
         };
     }
 
-    private static DataSplit readData(String id, String model, DataInputStream in)
+    private static DataSplit readData(String id, String model, DataInputStream in, boolean relay)
             throws IOException {
         int modelFiles = in.readInt();
         String uri = in.readUTF();
@@ -146,7 +151,7 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
         for (int i = in.readInt(); i > 0; i--) {
             skip.add(in.readUTF());
         }
-        List<Destination> to = readDestinations(id, in);
+        List<Destination> to = readDestinations(id, in, relay);
         return new DataSplit(
                 id, model, modelFiles, file, headerEnd, offset, length, skip, to, in.readLong());
     }
@@ -158,20 +163,43 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
             out.writeInt(d.target());
             out.writeBoolean(d.cacheOwner());
             out.writeBoolean(d.local());
+            out.writeInt(d.relay().size());
+            for (int t : d.relay()) {
+                out.writeInt(t);
+            }
         }
     }
 
-    /** Destinations as versions 2 and 3 write them: a count, then target, owner, local each. */
-    static List<Destination> readDestinations(String id, DataInputStream in) throws IOException {
+    /**
+     * Destinations as versions 2 to 4 write them: a count, then target, owner, local each and, from
+     * version 4 ({@code relay}), the relay targets' count and keys.
+     */
+    static List<Destination> readDestinations(String id, DataInputStream in, boolean relay)
+            throws IOException {
         int n = in.readInt();
         if (n < 1 || n > MAX_DESTINATIONS) {
             throw new IOException("split " + id + ": bad destination count " + n);
         }
         List<Destination> to = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            to.add(new Destination(in.readInt(), in.readBoolean(), in.readBoolean()));
+            int target = in.readInt();
+            boolean owner = in.readBoolean();
+            boolean local = in.readBoolean();
+            to.add(new Destination(target, owner, local, relay ? readRelay(id, in) : List.of()));
         }
         return to;
+    }
+
+    private static List<Integer> readRelay(String id, DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > MAX_RELAY) {
+            throw new IOException("split " + id + ": bad relay target count " + n);
+        }
+        List<Integer> relay = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            relay.add(in.readInt());
+        }
+        return relay;
     }
 
     private static String truncated(String s) {

@@ -16,7 +16,7 @@ final class ChunkSplitV2Format {
     static ChunkSplit read(DataInputStream in) throws IOException {
         // The owner flag in the common fields is the first destination's, repeated below.
         ChunkSplitV1Format.Fields f = ChunkSplitV1Format.Fields.read(in, false);
-        List<Destination> to = ChunkSplitSerializer.readDestinations(f.id(), in);
+        List<Destination> to = ChunkSplitSerializer.readDestinations(f.id(), in, false);
         boolean release = in.readBoolean();
         long modelBytes = in.readLong();
         if (release) {

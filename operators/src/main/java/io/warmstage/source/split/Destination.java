@@ -1,16 +1,43 @@
 package io.warmstage.source.split;
 
+import java.util.List;
+
 /**
  * One staging target a split's records go to.
  *
+ * <p>In host-level fan-out the target is a host's lead slot (its lowest placed subtask) and {@link
+ * #relay} lists the keys of that host's placed targets, the lead's included: the chunk crosses the
+ * network once to the lead's relay, which hands a copy to each listed target over the host's local
+ * channels. Otherwise {@link #relay} is empty and the records are for the target alone.
+ *
  * @param target the staging target key ({@code TargetKeys})
- * @param cacheOwner whether this target may write the file into its host's cache
+ * @param cacheOwner whether this target (and every target it relays to) may write the file into its
+ *     host's cache
  * @param local whether the target sits on the host of the reader that fetches the split (a cached
  *     copy read there is a cache hit for it; a remote target's host has not got it)
+ * @param relay target keys on the target's host that its relay hands each record to, the target's
+ *     own included; empty when the records need no relay
  */
-public record Destination(int target, boolean cacheOwner, boolean local) {
+public record Destination(int target, boolean cacheOwner, boolean local, List<Integer> relay) {
+    /**
+     * @throws NullPointerException if {@code relay} is null or holds null
+     */
+    public Destination {
+        relay = List.copyOf(relay);
+    }
+
+    /** A destination whose records need no relay. */
+    public Destination(int target, boolean cacheOwner, boolean local) {
+        this(target, cacheOwner, local, List.of());
+    }
+
     /** A target on the fetching reader's host that does not write the cache. */
     public static Destination of(int target) {
         return new Destination(target, false, true);
+    }
+
+    /** Whether this destination's records go through a relay to the targets it lists. */
+    public boolean relays() {
+        return !relay.isEmpty();
     }
 }

@@ -72,6 +72,106 @@ class SplitAssignerTest {
                         new Destination(11, false, false), new Destination(33, false, true));
     }
 
+    /** 4 hosts x 2, 8 x 1 and 2 x 4: one destination per host, its lead listing its targets. */
+    @Test
+    void hostRelayGivesOneDestinationPerHostWithTheHostsTargets() throws Exception {
+        for (int[] shape : new int[][] {{4, 2}, {8, 1}, {2, 4}}) {
+            int hosts = shape[0];
+            int perHost = shape[1];
+            int[] keys = new int[hosts * perHost];
+            Map<Integer, String> onHost = new TreeMap<>();
+            List<Integer> all = new ArrayList<>();
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = 100 + i;
+                onHost.put(i, "h" + i / perHost);
+                all.add(i);
+            }
+            SplitAssigner a =
+                    new SplitAssigner(
+                            keys, FetchMode.FAN_OUT, true, true, new SplitPlanner(60_000));
+            a.addModel(List.of(cnn("x")), all, onHost, 0);
+            List<ChunkSplit> got = new ArrayList<>();
+            for (int r = 0; r < keys.length; r++) {
+                for (ChunkSplit s : drain(a, r)) {
+                    got.add(s);
+                    String fetcherHost = onHost.get(r);
+                    List<Destination> to = s.destinations();
+                    assertThat(to).as("%dx%d", hosts, perHost).hasSize(hosts);
+                    for (int h = 0; h < hosts; h++) {
+                        int lead = h * perHost;
+                        List<Integer> targets = new ArrayList<>();
+                        for (int j = 0; j < perHost; j++) {
+                            targets.add(100 + lead + j);
+                        }
+                        assertThat(to.get(h))
+                                .isEqualTo(
+                                        new Destination(
+                                                100 + lead,
+                                                true,
+                                                fetcherHost.equals("h" + h),
+                                                targets));
+                    }
+                }
+            }
+            // each split fetched once, all readers taking turns
+            assertThat(got).hasSize(splitsOf(CNN, 60_000));
+        }
+    }
+
+    /** Placed on some slots only: a host's lead is its lowest placed slot; empty hosts get none. */
+    @Test
+    void hostRelayListsOnlyThePlacedSlotsOfEachHost() throws Exception {
+        SplitAssigner a =
+                new SplitAssigner(
+                        new int[] {10, 11, 12, 13, 14, 15},
+                        FetchMode.FAN_OUT,
+                        false,
+                        true,
+                        new SplitPlanner(120_000));
+        Map<Integer, String> hosts = Map.of(0, "a", 1, "a", 2, "a", 3, "b", 4, "b", 5, "c");
+        a.addModel(List.of(cnn("x")), List.of(1, 2, 4), hosts, 0);
+        Map<Integer, List<ChunkSplit>> got = new TreeMap<>();
+        for (int r = 0; r < 6; r++) {
+            got.put(r, drain(a, r));
+        }
+        assertThat(got.values().stream().mapToInt(List::size).sum()).isEqualTo(4);
+        for (Map.Entry<Integer, List<ChunkSplit>> e : got.entrySet()) {
+            boolean onA = hosts.get(e.getKey()).equals("a");
+            boolean onB = hosts.get(e.getKey()).equals("b");
+            for (ChunkSplit s : e.getValue()) {
+                assertThat(s.destinations())
+                        .containsExactly(
+                                new Destination(11, false, onA, List.of(11, 12)),
+                                new Destination(14, false, onB, List.of(14)));
+            }
+        }
+    }
+
+    @Test
+    void hostRelayIsOnlyForFanOut() throws Exception {
+        for (FetchMode mode : List.of(FetchMode.PER_TARGET, FetchMode.PER_HOST)) {
+            SplitAssigner a = new SplitAssigner(KEYS, mode, false, true, new SplitPlanner(120_000));
+            a.addModel(List.of(cnn("x")), List.of(0, 1, 2, 3), HOSTS, 0);
+            drainAll(a)
+                    .values()
+                    .forEach(
+                            l ->
+                                    l.forEach(
+                                            s ->
+                                                    assertThat(s.destinations())
+                                                            .noneMatch(Destination::relays)));
+        }
+        // and a failed file goes per target even in fan-out with the relay
+        SplitAssigner a =
+                new SplitAssigner(KEYS, FetchMode.FAN_OUT, false, true, new SplitPlanner(120_000));
+        a.addModel(
+                List.of(FilePlan.failed("m", 1, "file:///bad", "broken")), List.of(0, 1), HOSTS, 0);
+        assertThat(drain(a, 0))
+                .singleElement()
+                .satisfies(s -> assertThat(s.destinations()).containsExactly(dest(11, false)));
+        assertThat(drain(a, 1)).singleElement().extracting(ChunkSplit::target).isEqualTo(22);
+    }
+
     @Test
     void aFailedFileIsReportedByEveryPlacedSlotInEveryMode() {
         for (FetchMode mode : FetchMode.values()) {
@@ -101,6 +201,12 @@ class SplitAssignerTest {
 
     private static SplitAssigner assigner(FetchMode mode) {
         return new SplitAssigner(KEYS, mode, false, new SplitPlanner(120_000));
+    }
+
+    /** The header split and the data section in pieces of at most {@code split} bytes. */
+    private static int splitsOf(Path file, long split) throws Exception {
+        long dataBytes = Files.size(file) - HeaderParser.read(file).dataStart();
+        return 1 + (int) ((dataBytes + split - 1) / split);
     }
 
     private static Destination dest(int target, boolean owner) {

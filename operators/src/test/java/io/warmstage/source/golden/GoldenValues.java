@@ -1,5 +1,6 @@
 package io.warmstage.source.golden;
 
+import io.warmstage.source.ChunkRecord;
 import io.warmstage.source.enumerator.WeightEnumeratorState;
 import io.warmstage.source.split.DataSplit;
 import io.warmstage.source.split.Destination;
@@ -35,6 +36,52 @@ final class GoldenValues {
                         new Destination(9, false, true),
                         new Destination(12, true, false)),
                 12_000_000_000L);
+    }
+
+    /**
+     * A host-level fan-out data split (split version 4): one destination per host, each the host's
+     * lead slot listing the host's targets to relay to; a host with one placed slot lists it alone.
+     */
+    static DataSplit relaySplit() {
+        return new DataSplit(
+                "0:llama#1:s3://b/llama/model-00002.safetensors@1032",
+                "llama",
+                2,
+                new FileId("s3://b/llama/model-00002.safetensors", VERSION),
+                1_032,
+                1_032,
+                4 << 20,
+                List.of(),
+                List.of(
+                        new Destination(0, true, true, List.of(0, 1)),
+                        new Destination(2, true, false, List.of(2, 3, 5)),
+                        new Destination(4, true, false, List.of(4))),
+                12_000_000_000L);
+    }
+
+    /**
+     * A chunk record with every field set (heap bytes): in format 2 (before relay targets) its
+     * relay targets are none, in format 3 {@code relay} when given.
+     */
+    static ChunkRecord chunkRecord(int[] relay) {
+        ChunkRecord r = new ChunkRecord();
+        r.target = 5;
+        r.model = "llama";
+        r.modelFiles = 4;
+        r.modelBytes = 1L << 34;
+        r.file = "s3://b/model-00001.safetensors";
+        r.fileSize = 5_000_000_000L;
+        r.etag = "\"abc\"";
+        r.headerEnd = 4096;
+        r.offset = 3_000_000_000L;
+        r.withBytes(new byte[] {1, 2, 3, 4, 5});
+        r.cacheHit = true;
+        r.expectedHeaderCrc = 0x89abcdef;
+        r.expectedCrcs = new int[] {1, -2};
+        r.cacheOwner = true;
+        r.skipTensors = new String[] {"lm_head.weight"};
+        r.relayTargets = relay;
+        return r;
     }
 
     /** A failure split. */

@@ -3,6 +3,8 @@ package io.warmstage.source.golden;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
 
+import io.warmstage.source.ChunkRecord;
+import io.warmstage.source.ChunkRecordSerializer;
 import io.warmstage.source.enumerator.WeightEnumeratorState;
 import io.warmstage.source.enumerator.WeightEnumeratorState.StagedModel;
 import io.warmstage.source.enumerator.WeightEnumeratorStateSerializer;
@@ -17,6 +19,9 @@ import io.warmstage.storage.ObjectVersion;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -32,7 +37,7 @@ class SerializerGoldenTest {
             new WeightEnumeratorStateSerializer();
 
     @ParameterizedTest
-    @ValueSource(ints = {2, 3})
+    @ValueSource(ints = {2, 3, 4})
     void dataSplit(int version) throws IOException {
         DataSplit s = (DataSplit) split("data-split", version);
         assertThat(s.id()).isEqualTo("3:llama#2:s3://b/llama/model-00001.safetensors@0");
@@ -59,7 +64,7 @@ class SerializerGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {2, 3})
+    @ValueSource(ints = {2, 3, 4})
     void plainSplit(int version) throws IOException {
         DataSplit s = (DataSplit) split("plain-split", version);
         assertThat(s.id()).isEqualTo("0:m:file:///x@1032");
@@ -77,7 +82,7 @@ class SerializerGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {2, 3})
+    @ValueSource(ints = {2, 3, 4})
     void failureSplit(int version) throws IOException {
         FailureSplit s = (FailureSplit) split("failure-split", version);
         assertThat(s.id()).isEqualTo("0:bad:file:///models/bad.safetensors@failed");
@@ -93,7 +98,7 @@ class SerializerGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {2, 3})
+    @ValueSource(ints = {2, 3, 4})
     void releaseSplit(int version) throws IOException {
         ReleaseSplit s = (ReleaseSplit) split("release-split", version);
         assertThat(s.id()).isEqualTo("7:gone#1:release");
@@ -104,7 +109,7 @@ class SerializerGoldenTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {2, 3})
+    @ValueSource(ints = {2, 3, 4})
     void enumeratorState(int version) throws IOException {
         byte[] bytes = golden("enumerator-state-v" + version + ".bin");
         WeightEnumeratorState s = STATE.deserialize(version, bytes);
@@ -127,6 +132,91 @@ class SerializerGoldenTest {
         if (version == STATE.getVersion()) {
             assertThat(STATE.serialize(s)).isEqualTo(bytes);
         }
+    }
+
+    /** Version 4: host-level fan-out destinations, each with the host's targets to relay to. */
+    @Test
+    void relaySplit() throws IOException {
+        DataSplit s = (DataSplit) split("relay-split", 4);
+        assertThat(s.destinations())
+                .containsExactly(
+                        new Destination(0, true, true, List.of(0, 1)),
+                        new Destination(2, true, false, List.of(2, 3, 5)),
+                        new Destination(4, true, false, List.of(4)));
+        assertThat(s.target()).isEqualTo(0);
+        assertThat(s.offset()).isEqualTo(1_032);
+        assertThat(s.length()).isEqualTo(4 << 20);
+        assertThat(s).isEqualTo(GoldenValues.relaySplit());
+        assertCurrentBytes("relay-split", 4, s);
+    }
+
+    /**
+     * A chunk record in format 2, written by the serializer before relay targets (commit 8e8342d),
+     * and that serializer's snapshot (version 3 of {@code SimpleTypeSerializerSnapshot}): the
+     * snapshot restores the format 2 serializer, which reads the record with every field; the
+     * current snapshot answers "compatible after migration" and writes it again in format 3.
+     */
+    @Test
+    void chunkRecordFormat2AndItsSnapshotStillRead() throws IOException {
+        TypeSerializerSnapshot<ChunkRecord> old =
+                TypeSerializerSnapshot.readVersionedSnapshot(
+                        new DataInputDeserializer(golden("chunk-record-snapshot-v3.bin")),
+                        getClass().getClassLoader());
+        assertThat(old.restoreSerializer()).isSameAs(ChunkRecordSerializer.WITHOUT_RELAY);
+        assertThat(
+                        ChunkRecordSerializer.INSTANCE
+                                .snapshotConfiguration()
+                                .resolveSchemaCompatibility(old)
+                                .isCompatibleAfterMigration())
+                .isTrue();
+        ChunkRecord r =
+                old.restoreSerializer()
+                        .deserialize(new DataInputDeserializer(golden("chunk-record-format2.bin")));
+        assertRecord(r, GoldenValues.chunkRecord(null));
+        DataOutputSerializer again = new DataOutputSerializer(64);
+        ChunkRecordSerializer.INSTANCE.serialize(r, again);
+        ChunkRecord current =
+                ChunkRecordSerializer.INSTANCE.deserialize(
+                        new DataInputDeserializer(again.getCopyOfBuffer()));
+        assertRecord(current, GoldenValues.chunkRecord(null));
+    }
+
+    /** Format 3 (relay targets) reads back and the current serializer writes the same bytes. */
+    @Test
+    void chunkRecordFormat3() throws IOException {
+        byte[] bytes = golden("chunk-record-format3.bin");
+        ChunkRecord expected = GoldenValues.chunkRecord(new int[] {5, 6, 9});
+        ChunkRecord r =
+                ChunkRecordSerializer.INSTANCE.deserialize(new DataInputDeserializer(bytes));
+        assertRecord(r, expected);
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        ChunkRecordSerializer.INSTANCE.serialize(expected, out);
+        assertThat(out.getCopyOfBuffer()).isEqualTo(bytes);
+        DataOutputSerializer snap = new DataOutputSerializer(64);
+        TypeSerializerSnapshot.writeVersionedSnapshot(
+                snap, ChunkRecordSerializer.INSTANCE.snapshotConfiguration());
+        TypeSerializerSnapshot<ChunkRecord> back =
+                TypeSerializerSnapshot.readVersionedSnapshot(
+                        new DataInputDeserializer(snap.getCopyOfBuffer()),
+                        getClass().getClassLoader());
+        assertThat(back.restoreSerializer()).isSameAs(ChunkRecordSerializer.INSTANCE);
+        assertThat(
+                        ChunkRecordSerializer.INSTANCE
+                                .snapshotConfiguration()
+                                .resolveSchemaCompatibility(back)
+                                .isCompatibleAsIs())
+                .isTrue();
+    }
+
+    private static void assertRecord(ChunkRecord r, ChunkRecord expected) {
+        byte[] bytes = new byte[r.length()];
+        r.bytes().get(bytes);
+        assertThat(bytes).containsExactly(1, 2, 3, 4, 5);
+        assertThat(r)
+                .usingRecursiveComparison()
+                .ignoringFields("data", "buffer", "received")
+                .isEqualTo(expected);
+        r.releaseReceived();
     }
 
     /**
