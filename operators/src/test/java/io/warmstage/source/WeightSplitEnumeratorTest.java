@@ -81,6 +81,7 @@ class WeightSplitEnumeratorTest {
                 keys,
                 cacheOn,
                 mode,
+                false,
                 null,
                 state);
     }
@@ -126,6 +127,7 @@ class WeightSplitEnumeratorTest {
                         new int[] {11},
                         false,
                         FetchMode.PER_TARGET,
+                        false,
                         null,
                         WeightEnumeratorState.empty());
         e.start();
@@ -237,6 +239,7 @@ class WeightSplitEnumeratorTest {
                         new int[] {5},
                         false,
                         FetchMode.PER_TARGET,
+                        false,
                         null,
                         WeightEnumeratorState.empty());
         e.start();
@@ -426,6 +429,7 @@ class WeightSplitEnumeratorTest {
                         KEYS4,
                         false,
                         FetchMode.PER_TARGET,
+                        false,
                         null,
                         WeightEnumeratorState.empty());
         e.start();

@@ -62,37 +62,10 @@ public final class WeightSplitEnumerator
      * @param targetKeys per subtask index, the key of its target ({@link TargetKeys})
      * @param cacheOn whether files are written into the hosts' caches
      * @param mode who fetches each range
+     * @param hostRelay in fan-out, send a split once to each host's lead slot, which relays it to
+     *     the host's other placed slots ({@link SplitAssigner}); else once to each placed slot
      * @param refresh the refresh interval, or null for a bounded run
      * @param restored state from a checkpoint, or {@link WeightEnumeratorState#empty()}
-     */
-    public WeightSplitEnumerator(
-            SplitEnumeratorContext<ChunkSplit> context,
-            ModelCatalog catalog,
-            ModelPlanner planner,
-            Function<ModelSpec, List<FilePlan>> plan,
-            SplitPlanner splitPlanner,
-            int[] targetKeys,
-            boolean cacheOn,
-            FetchMode mode,
-            Duration refresh,
-            WeightEnumeratorState restored) {
-        this(
-                context,
-                catalog,
-                planner,
-                plan,
-                splitPlanner,
-                targetKeys,
-                cacheOn,
-                mode,
-                false,
-                refresh,
-                restored);
-    }
-
-    /**
-     * As above, and in fan-out with {@code hostRelay} a split goes once to each host's lead slot,
-     * which relays it to the host's other placed slots ({@link SplitAssigner}).
      */
     public WeightSplitEnumerator(
             SplitEnumeratorContext<ChunkSplit> context,
