@@ -170,6 +170,17 @@ public final class ChunkRecordSerializer extends TypeSerializer<ChunkRecord> {
         r.headerEnd = in.readLong();
         r.offset = in.readLong();
         readBytes(r, in);
+        try {
+            readAfterBytes(r, in);
+        } catch (IOException | RuntimeException e) {
+            r.releaseReceived(); // nobody else holds the pooled buffer of a record cut short
+            throw e;
+        }
+        return r;
+    }
+
+    /** The fields after the bytes, from the cache-hit flag to the relay targets. */
+    private void readAfterBytes(ChunkRecord r, DataInputView in) throws IOException {
         r.cacheHit = in.readBoolean();
         if (in.readBoolean()) {
             r.expectedHeaderCrc = in.readInt();
@@ -191,7 +202,6 @@ public final class ChunkRecordSerializer extends TypeSerializer<ChunkRecord> {
         if (relay) {
             readRelay(r, in);
         }
-        return r;
     }
 
     @Override
@@ -217,7 +227,6 @@ public final class ChunkRecordSerializer extends TypeSerializer<ChunkRecord> {
     private static void readRelay(ChunkRecord r, DataInputView in) throws IOException {
         int n = in.readInt();
         if (n < 0 || n > MAX_RELAY) {
-            r.releaseReceived();
             throw new IOException("chunk record of " + r.file + ": bad relay count " + n);
         }
         if (n > 0) {

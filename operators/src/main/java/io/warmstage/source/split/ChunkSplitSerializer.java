@@ -6,6 +6,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,13 +54,21 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
 
     /**
      * @throws IOException if {@code version} is not one this serializer ever wrote, or the bytes
-     *     are not a split of that version
+     *     are not a split of that version (cut short: the message gives the version and length)
      */
     @Override
     public ChunkSplit deserialize(int version, byte[] serialized) throws IOException {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(serialized))) {
             // Alone, a version 1 split may be in either of that version's two layouts.
             return version == 1 ? ChunkSplitV1Format.read(in, true) : read(version, in);
+        } catch (EOFException e) {
+            throw new IOException(
+                    "split bytes (version "
+                            + version
+                            + ", "
+                            + serialized.length
+                            + " bytes) end before the split does",
+                    e);
         }
     }
 
@@ -185,7 +194,12 @@ public final class ChunkSplitSerializer implements SimpleVersionedSerializer<Chu
             int target = in.readInt();
             boolean owner = in.readBoolean();
             boolean local = in.readBoolean();
-            to.add(new Destination(target, owner, local, relay ? readRelay(id, in) : List.of()));
+            List<Integer> keys = relay ? readRelay(id, in) : List.of();
+            try {
+                to.add(new Destination(target, owner, local, keys));
+            } catch (IllegalArgumentException e) {
+                throw new IOException("split " + id + ": " + e.getMessage(), e);
+            }
         }
         return to;
     }

@@ -1,6 +1,8 @@
 package io.warmstage.source.split;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One staging target a split's records go to.
@@ -21,9 +23,26 @@ import java.util.List;
 public record Destination(int target, boolean cacheOwner, boolean local, List<Integer> relay) {
     /**
      * @throws NullPointerException if {@code relay} is null or holds null
+     * @throws IllegalArgumentException if {@code relay} is not empty and lacks {@code target} or
+     *     lists a key twice (the relay would miss the lead slot or stage a chunk twice)
      */
     public Destination {
         relay = List.copyOf(relay);
+        if (!relay.isEmpty() && !relay.contains(target)) {
+            throw new IllegalArgumentException(
+                    "destination of target " + target + ": not among its relay targets " + relay);
+        }
+        Set<Integer> seen = new HashSet<>();
+        for (int t : relay) {
+            if (!seen.add(t)) {
+                throw new IllegalArgumentException(
+                        "destination of target "
+                                + target
+                                + ": relay target "
+                                + t
+                                + " listed twice");
+            }
+        }
     }
 
     /** A destination whose records need no relay. */
