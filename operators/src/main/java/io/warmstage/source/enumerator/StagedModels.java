@@ -33,6 +33,10 @@ final class StagedModels {
     private final Map<String, StagedModel> staged = new ConcurrentHashMap<>();
     private final Map<String, Pending> pending = new LinkedHashMap<>();
     private final Set<String> planning = new HashSet<>();
+
+    /** Models being planned that left the catalog meanwhile: their plans are dropped. */
+    private final Set<String> dropped = new HashSet<>();
+
     private final Set<Warning> warned = new HashSet<>();
 
     private record Pending(ModelSpec model, int index, List<FilePlan> files) {}
@@ -69,6 +73,7 @@ final class StagedModels {
         for (int i = 0; i < listed.size(); i++) {
             ModelSpec model = listed.get(i);
             String name = model.name();
+            dropped.remove(name); // back in the catalog: its plan in flight goes out after all
             boolean busy = planning.contains(name) || pending.containsKey(name);
             if (!busy && (!staged.containsKey(name) || changed.contains(model))) {
                 planning.add(name);
@@ -93,7 +98,9 @@ final class StagedModels {
             }
         }
         planning.remove(model.name());
-        pending.put(model.name(), new Pending(model, index, files));
+        if (!dropped.remove(model.name())) {
+            pending.put(model.name(), new Pending(model, index, files));
+        }
     }
 
     /**
@@ -113,9 +120,14 @@ final class StagedModels {
         return pending.isEmpty() && models.stream().allMatch(m -> staged.containsKey(m.name()));
     }
 
-    /** Queues a release on every slot of each distributed model that {@code models} lacks. */
+    /**
+     * Queues a release on every slot of each distributed model that {@code models} lacks; a model
+     * it lacks that is still being planned, or waits to be distributed, is never distributed.
+     */
     void releaseRemoved(List<ModelSpec> models) {
         List<String> names = models.stream().map(ModelSpec::name).toList();
+        pending.keySet().retainAll(names);
+        planning.stream().filter(m -> !names.contains(m)).forEach(dropped::add);
         for (String gone : new ArrayList<>(staged.keySet())) {
             if (!names.contains(gone)) {
                 StagedModel s = staged.remove(gone);
