@@ -32,6 +32,7 @@ DEFAULTS = {
     "segment_bytes": 32768,  # taskmanager.memory.segment-size
     "buffers_per_channel": 2,  # Flink 2.3 built-in
     "floating_per_gate": 8,  # Flink 2.3 built-in
+    "gate_cap": 0,  # taskmanager.network.memory.read-buffer.required-per-gate.max; 0: unset
     "tm_network_bytes": 359703515,  # network memory of conf/config.yaml's 4g TaskManager
     "jm_heap_bytes": 1073741824,  # heap of conf/config.yaml's 1600m JobManager
     "split_bytes": 16 * 2**20,  # warmstage.source.split-size
@@ -59,6 +60,8 @@ SOURCES = {
     "segment_bytes": "Flink 2.3.0 default (TaskManagerOptions.MEMORY_SEGMENT_SIZE)",
     "buffers_per_channel": "Flink 2.3.0 NettyShuffleEnvironmentConfiguration default",
     "floating_per_gate": "Flink 2.3.0 NettyShuffleEnvironmentConfiguration default",
+    "gate_cap": "taskmanager.network.memory.read-buffer.required-per-gate.max (0: unset, Flink's"
+                " streaming default, no cap)",
     "tm_network_bytes": "Flink 2.3.0 TaskExecutorProcessUtils for process.size 4g, off-heap 1g",
     "jm_heap_bytes": "Flink 2.3.0 JobManagerProcessUtils for process.size 1600m",
     "split_bytes": "ReadOptions.SPLIT_SIZE default",
@@ -86,32 +89,81 @@ def exchange_buffers(p, subtasks, bpc=2, floating=8):
     return subtasks * (out_min + in_min), subtasks * (out_max + in_max)
 
 
+def gate_min(channels, local, cap=0, bpc=2):
+    """Buffers an input gate of `channels` channels holds at the minimum (Flink 2.3.0
+    InputGateSpecUtils, streaming): it requires r = min(cap, channels * bpc + 1) (no cap: all of
+    it), of which e = min(bpc, (r - 1) // channels) exclusive per channel, taken by the remote
+    channels only (`channels - local`; a local channel reads its producer's buffers), and
+    r - e * channels floating. Checked against bench/network-buffers.sh.
+    """
+    required = channels * bpc + 1
+    if cap:
+        required = min(cap, required)
+    e = min(bpc, (required - 1) // channels)
+    return e * (channels - local) + required - e * channels
+
+
+def job_buffers(p, g, exchanges, cap=0, bpc=2, floating=8):
+    """Network buffers on the busiest TaskManager of the staging job as built, G slots each.
+
+    Per slot: the source's result partition (p subpartitions: min p + 1, max p * bpc +
+    floating), with the host relay a relay (an input gate of p channels and a result partition
+    of p), the stage (an input gate of p channels and a result partition of 1 to the event sink:
+    min 2, max bpc + floating); one TaskManager also holds the event sink's gate (p channels).
+    `exchanges` is 1 (per-host, fan-out without the relay) or 2 (with it). Of a gate's p
+    channels, g come from the same TaskManager. Returns (minimum, default); the cap changes only
+    the minimum (the gate's target, p * bpc + floating, stays the default).
+    """
+    gmin = gate_min(p, g, cap, bpc)
+    out_max = in_max = p * bpc + floating
+    bmin = g * (exchanges * (p + 1 + gmin) + 2) + gmin
+    bdef = g * (exchanges * (out_max + in_max) + bpc + floating) + in_max
+    return bmin, bdef
+
+
+def hosts_fit(g, exchanges, a, limit=10**7):
+    """The most hosts (G slots each) whose busiest TaskManager's minimum fits a.tm_network_bytes;
+    0 if not even one host fits."""
+    buffers = a.tm_network_bytes // a.segment_bytes
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if job_buffers(mid * g, g, exchanges, a.gate_cap, a.buffers_per_channel)[0] <= buffers:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def traffic(mode, n, g, m, a):
     """Per-host bytes and exchange shape of one mode.
 
     Returns a dict: origin (bytes served by the origin in all), fetch (busiest host's bytes from
     the origin), sent / recv (busiest host's bytes over the network between hosts, besides the
     origin), staged (bytes the host's slots stage), exchange (parallelism of the all-to-all
-    exchange, 0 if none), per_tm (subtasks per TaskManager on each side of it), dests (split
-    destinations the enumerator holds for one model), jobs, hops (a tree's depth).
+    exchange, 0 if none), per_tm (subtasks per TaskManager on each side of it), exchanges (of the
+    built job's graph: P x P exchanges, 0 where the buffers come from the one-exchange estimate),
+    dests (split destinations the enumerator holds for one model), jobs, hops (a tree's depth).
     """
     p = n * g
     splits = math.ceil(m / a.split_bytes)
     share = min(1.0, a.skew / n) * m  # the busiest host's fetched bytes in a spread fetch
     remote = (n - 1) / n  # share of the model fetched by other hosts
     ov = a.net_overhead
-    r = dict(staged=g * m, jobs=1, hops=0)
+    r = dict(staged=g * m, jobs=1, hops=0, exchanges=0)
     if mode == "per-target":  # each slot fetches its own copy; chained, no exchange
         r.update(origin=p * m, fetch=g * m, sent=0, recv=0, exchange=0, per_tm=0,
                  dests=p * splits)
     elif mode == "per-host":  # one fetch per host, local hand-off (keyed exchange in the graph)
-        r.update(origin=n * m, fetch=m, sent=0, recv=0, exchange=p, per_tm=g, dests=p * splits)
+        r.update(origin=n * m, fetch=m, sent=0, recv=0, exchange=p, per_tm=g, dests=p * splits,
+                 exchanges=1)
     elif mode == "fan-out":  # today: each fetched chunk goes to every remote slot
         r.update(origin=m, fetch=share, sent=share * (n - 1) * g * ov,
-                 recv=remote * m * g * ov, exchange=p, per_tm=g, dests=p * splits)
-    elif mode == "fan-out-host":  # once per remote host, then the host's slots locally
+                 recv=remote * m * g * ov, exchange=p, per_tm=g, dests=p * splits, exchanges=1)
+    elif mode == "fan-out-host":  # once per remote host, then the host's slots locally; as
+        # built, a relay in every slot behind a second P x P exchange (whose data stays local)
         r.update(origin=m, fetch=share, sent=share * (n - 1) * ov, recv=remote * m * ov,
-                 exchange=p, per_tm=g, dests=p * splits)
+                 exchange=p, per_tm=g, dests=n * splits, exchanges=2)
     elif mode == "relay":  # host-level, through one relay subtask per host: an N x N exchange
         r.update(origin=m, fetch=share, sent=share * (n - 1) * ov, recv=remote * m * ov,
                  exchange=n, per_tm=1, dests=n * splits)
@@ -152,7 +204,12 @@ def warm(mode, n, g, m, a):
         parts["origin"] = m / (min(a.origin_gbps, a.nic_gbps) * GB)
     bottleneck = max(parts, key=parts.get)
     fill = t["hops"] * a.chunk_bytes / (a.nic_gbps * GB)
-    if p_x:
+    fit = None
+    if p_x and t["exchanges"]:
+        bmin, bdef = job_buffers(p_x, t["per_tm"], t["exchanges"], a.gate_cap,
+                                 a.buffers_per_channel, a.floating_per_gate)
+        fit = hosts_fit(g, t["exchanges"], a)
+    elif p_x:
         bmin, bdef = exchange_buffers(p_x, t["per_tm"], a.buffers_per_channel, a.floating_per_gate)
     else:
         bmin = bdef = 0
@@ -167,6 +224,7 @@ def warm(mode, n, g, m, a):
         "time": parts[bottleneck] + fill + a.startup_s, "bottleneck": bottleneck, "parts": parts,
         "origin": t["origin"], "sent": t["sent"], "recv": t["recv"],
         "buf_min": bmin * a.segment_bytes, "buf_default": bdef * a.segment_bytes,
+        "buffers_min": bmin, "tm_fits_hosts": fit,
         "channels": p_x * p_x, "tcp_per_tm": 2 * (tm_hosts - 1) if p_x else 0,
         "dest_heap": t["dests"] * a.destination_heap_bytes, "jobs": t["jobs"], "limits": limits,
     }
@@ -195,14 +253,15 @@ def fmt_count(c):
 
 def table(rows):
     head = ("| model | hosts | mode | time-to-warm s | bottleneck | origin egress | per-host egress"
-            " | per-host ingress | net buffers/TM min (default) | channels | TCP/TM"
+            " | per-host ingress | net buffers/TM min (default) | TM fits hosts | channels | TCP/TM"
             " | split dests heap | over limit |")
-    lines = [head, "|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [head, "|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         lines.append(
             f"| {r['model'] / GB:g} GB | {r['hosts']:,} | {r['mode']} | {r['time']:,.1f}"
             f" | {r['bottleneck']} | {fmt_bytes(r['origin'])} | {fmt_bytes(r['sent'])}"
             f" | {fmt_bytes(r['recv'])} | {fmt_gib(r['buf_min'])} ({fmt_gib(r['buf_default'])})"
+            f" | {'-' if r['tm_fits_hosts'] is None else format(r['tm_fits_hosts'], ',')}"
             f" | {fmt_count(r['channels'])} | {fmt_count(r['tcp_per_tm'])}"
             f" | {fmt_gib(r['dest_heap'])} | {', '.join(r['limits']) or '-'} |")
     return "\n".join(lines)

@@ -9,13 +9,21 @@
 # numBytesInRemote of the subtasks receiving the source's records (staging, or the relays with the
 # host relay), out-rem = out - in-loc (sent to other TaskManagers), relayed = what its staging
 # subtasks received from its relays over local channels (host relay only).
-# served = the origin's own count for the run, index and header reads included, in models.
+# served = the origin's own count for the run, index and header reads included, in models;
+# stage-s = the run's staging time (job RUNNING to its last model event), seconds.
+# --gate-cap N sets taskmanager.network.memory.read-buffer.required-per-gate.max on every TaskManager.
 # per-target chains source and staging: no exchange, zeros.
 #
-# Usage: bench/fleet-traffic.sh [HOSTSxSLOTS ...]   (default 4x2 8x1 2x4)
+# Usage: bench/fleet-traffic.sh [--gate-cap N] [HOSTSxSLOTS ...]   (default 4x2 8x1 2x4)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+prev=""
 for s in "$@"; do
+  if [[ "$s" == --gate-cap ]]; then prev="$s"; continue; fi
+  if [[ "$prev" == --gate-cap ]]; then
+    [[ "$s" =~ ^[1-9][0-9]*$ ]] || { echo "bench/fleet-traffic.sh: --gate-cap takes a positive integer, got '$s'" >&2; exit 2; }
+    prev=""; continue
+  fi
   [[ "$s" =~ ^[0-9]+x[1-9][0-9]*$ ]] || { echo "bench/fleet-traffic.sh: shapes are HOSTSxSLOTS, got '$s'" >&2; exit 2; }
 done
 "$ROOT/warmstage" --version >/dev/null  # builds the jars and the classpath file when stale

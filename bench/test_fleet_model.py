@@ -34,7 +34,9 @@ class FleetModelTest(unittest.TestCase):
         self.assertAlmostEqual(r["origin"], 8 * GB)
         self.assertEqual(r["channels"], 64)
         self.assertEqual(r["tcp_per_tm"], 6)
-        self.assertEqual(r["buf_min"], 52 * 32768)
+        # The fan-out job's graph: per slot source 9 + stage gate (6 remote channels x 2 + 1) 13
+        # + 2 to the event sink; the busiest TaskManager also holds the sink's gate, 13.
+        self.assertEqual(r["buf_min"], (2 * (9 + 13 + 2) + 13) * 32768)
         # origin 8 / 12.5 = 0.64 s beats NIC in (2 + 12) / 25 = 0.56 s, out 12 / 25 = 0.48 s,
         # device 8 / 25 = 0.32 s and CPU (0.73 * 2 + 0.8 * 16 + 0.88 * 24) / 56 = 0.632 s.
         self.assertEqual(r["bottleneck"], "origin")
@@ -56,6 +58,36 @@ class FleetModelTest(unittest.TestCase):
         r = fm.warm("relay", 1000, 8, 140 * GB, self.a)
         self.assertEqual(r["channels"], 1000 * 1000)
         self.assertEqual(r["buf_min"], (1001 + 2001) * 32768)
+
+    def test_job_buffers_match_measured_minimum(self):
+        # bench/network-buffers.sh measured these minima (buffers per TaskManager) exactly:
+        # 4x2 relay on: 2 * (2 * (9 + 13) + 2) + 13 = 105; with a cap of 16 the gate requires
+        # 16, of it (16 - 1) // 8 = 1 exclusive per channel (6 remote) + 16 - 8 floating = 14:
+        # 2 * (2 * (9 + 14) + 2) + 14 = 110; relay off: 2 * (9 + 14 + 2) + 14 = 64.
+        self.assertEqual(fm.job_buffers(8, 2, 2)[0], 105)
+        self.assertEqual(fm.job_buffers(8, 2, 2, cap=16)[0], 110)
+        self.assertEqual(fm.job_buffers(8, 2, 1, cap=16)[0], 64)
+        # 8x2 (P = 16) relay off: gate 2 * 14 + 1 = 29; with the cap 16, 0 exclusive, 16.
+        self.assertEqual(fm.job_buffers(16, 2, 1)[0], 2 * (17 + 29 + 2) + 29)
+        self.assertEqual(fm.job_buffers(16, 2, 1, cap=16)[0], 2 * (17 + 16 + 2) + 16)
+
+    def test_cap_bounds_the_input_side_at_1000_hosts(self):
+        # P = 8000, G = 8, relay on: gate 2 * 7992 + 1 = 15985 uncapped, 16 with the cap.
+        self.assertEqual(fm.job_buffers(8000, 8, 2)[0], 8 * (2 * (8001 + 15985) + 2) + 15985)
+        self.assertEqual(fm.job_buffers(8000, 8, 2, cap=16)[0], 8 * (2 * (8001 + 16) + 2) + 16)
+        r = fm.warm("fan-out-host", 1000, 8, 16 * GB, fm.parse(["--gate-cap", "16"]))
+        self.assertEqual(r["buffers_min"], 128304)
+        self.assertEqual(r["buf_min"], 128304 * 32768)
+
+    def test_hosts_the_shipped_task_manager_fits(self):
+        # 359703515 // 32768 = 10977 buffers. Relay on, uncapped: 400N - 223 <= 10977: 28.
+        self.assertEqual(fm.hosts_fit(8, 2, fm.parse([])), 28)
+        # Relay on, cap 16: 128N + 304 <= 10977: 83; relay off, cap 16: 64N + 168: 168.
+        self.assertEqual(fm.hosts_fit(8, 2, fm.parse(["--gate-cap", "16"])), 83)
+        self.assertEqual(fm.hosts_fit(8, 1, fm.parse(["--gate-cap", "16"])), 168)
+        # 64 KiB segments: 5488 buffers, 128N + 304 <= 5488: 40.
+        a = fm.parse(["--gate-cap", "16", "--segment-bytes", "65536"])
+        self.assertEqual(fm.hosts_fit(8, 2, a), 40)
 
     def test_tree_depth_and_egress(self):
         r = fm.traffic("tree", 7, 8, 1 * GB, self.a)  # 1 + 2 + 4 hosts: depth 2

@@ -12,6 +12,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.NettyShuffleEnvironmentOptions;
 
 /**
  * Prints per-host traffic of a simulated fleet for several shapes, with the cache off and on, in
@@ -20,7 +22,9 @@ import java.util.stream.Stream;
  * by a counting loopback origin, one fresh embedded fleet per run. Run by {@code
  * bench/fleet-traffic.sh}.
  *
- * <p>Arguments: shapes as {@code HOSTSxSLOTS} (default {@code 4x2 8x1 2x4}).
+ * <p>Arguments: shapes as {@code HOSTSxSLOTS} (default {@code 4x2 8x1 2x4}), and optionally {@code
+ * --gate-cap N}: every TaskManager with {@code
+ * taskmanager.network.memory.read-buffer.required-per-gate.max} N.
  */
 public final class FleetTrafficMain {
     private static final long SPLIT = 256 << 10;
@@ -35,8 +39,20 @@ public final class FleetTrafficMain {
      */
     public static void main(String[] args) throws Exception {
         List<int[]> shapes = new ArrayList<>();
-        for (String a : args.length > 0 ? args : new String[] {"4x2", "8x1", "2x4"}) {
-            shapes.add(shape(a));
+        Configuration clusterOptions = new Configuration();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--gate-cap") && i + 1 < args.length) {
+                clusterOptions.set(
+                        NettyShuffleEnvironmentOptions.NETWORK_READ_MAX_REQUIRED_BUFFERS_PER_GATE,
+                        Integer.parseInt(args[++i]));
+            } else {
+                shapes.add(shape(args[i]));
+            }
+        }
+        if (shapes.isEmpty()) {
+            for (String a : new String[] {"4x2", "8x1", "2x4"}) {
+                shapes.add(shape(a));
+            }
         }
         Path dir = Files.createTempDirectory("warmstage-fleet-traffic-");
         try {
@@ -54,7 +70,7 @@ public final class FleetTrafficMain {
                     SPLIT >> 10);
             System.out.printf(
                     Locale.ROOT,
-                    "%-5s %-5s %-12s %-7s %7s %7s %6s %8s %8s %8s %8s %8s %8s%n",
+                    "%-5s %-5s %-12s %-7s %7s %7s %6s %8s %8s %8s %8s %8s %8s %8s%n",
                     "shape",
                     "cache",
                     "mode",
@@ -67,7 +83,8 @@ public final class FleetTrafficMain {
                     "in-loc",
                     "in-rem",
                     "relayed",
-                    "served");
+                    "served",
+                    "stage-s");
             try (LoopbackOrigin origin = LoopbackOrigin.serve(dir.resolve("model"))) {
                 String indexPath = dir.resolve("model").relativize(index).toString();
                 int run = 0;
@@ -81,7 +98,14 @@ public final class FleetTrafficMain {
                                         cache,
                                         label(mode, relay),
                                         model,
-                                        measure(s, mode, relay, cacheDir, origin, indexPath));
+                                        measure(
+                                                s,
+                                                mode,
+                                                relay,
+                                                cacheDir,
+                                                origin,
+                                                indexPath,
+                                                clusterOptions));
                             }
                         }
                     }
@@ -110,10 +134,12 @@ public final class FleetTrafficMain {
             boolean relay,
             Path cacheDir,
             LoopbackOrigin origin,
-            String indexPath)
+            String indexPath,
+            Configuration clusterOptions)
             throws Exception {
         try {
-            return new TrafficRun(s[0], s[1], mode, cacheDir, SPLIT, relay).run(origin, indexPath);
+            return new TrafficRun(s[0], s[1], mode, cacheDir, SPLIT, relay)
+                    .run(origin, indexPath, clusterOptions);
         } finally {
             ResidentSet.releaseAll();
         }
@@ -122,10 +148,11 @@ public final class FleetTrafficMain {
     private static void print(
             int[] s, boolean cache, String mode, long model, TrafficRun.Measured m) {
         String served = String.format(Locale.ROOT, "%.3fx", m.originBytes() / (double) model);
+        String seconds = String.format(Locale.ROOT, "%.2f", m.seconds());
         for (FleetTraffic.HostTraffic h : m.traffic().hosts().values()) {
             System.out.printf(
                     Locale.ROOT,
-                    "%-5s %-5s %-12s %-7s %7.2f %7.2f %6d %8.2f %8.2f %8.2f %8.2f %8.2f %8s%n",
+                    "%-5s %-5s %-12s %-7s %7.2f %7.2f %6d %8.2f %8.2f %8.2f %8.2f %8.2f %8s %8s%n",
                     s[0] + "x" + s[1],
                     cache ? "on" : "off",
                     mode,
@@ -138,8 +165,10 @@ public final class FleetTrafficMain {
                     h.bytesInLocal() / MIB,
                     h.bytesInRemote() / MIB,
                     h.relayedLocal() / MIB,
-                    served);
+                    served,
+                    seconds);
             served = "";
+            seconds = "";
         }
     }
 

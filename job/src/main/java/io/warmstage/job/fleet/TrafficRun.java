@@ -45,8 +45,10 @@ public record TrafficRun(
      * @param originBytes bytes the origin served during the run (index and header reads included)
      * @param traffic per reader and per host
      * @param events every staging event the job emitted
+     * @param seconds staging time: from the job reaching RUNNING to its last model event
      */
-    public record Measured(long originBytes, FleetTraffic traffic, List<StagingEvent> events) {}
+    public record Measured(
+            long originBytes, FleetTraffic traffic, List<StagingEvent> events, double seconds) {}
 
     /**
      * Stages the model whose index is {@code indexPath} (relative to the origin's directory) from
@@ -55,7 +57,18 @@ public record TrafficRun(
      * @throws Exception if the cluster does not start or the job fails
      */
     public Measured run(LoopbackOrigin origin, String indexPath) throws Exception {
-        Configuration cluster = new Configuration();
+        return run(origin, indexPath, new Configuration());
+    }
+
+    /**
+     * As {@link #run(LoopbackOrigin, String)}, on a fleet whose TaskManagers also get {@code
+     * clusterOptions} (for example network memory options).
+     *
+     * @throws Exception if the cluster does not start or the job fails
+     */
+    public Measured run(LoopbackOrigin origin, String indexPath, Configuration clusterOptions)
+            throws Exception {
+        Configuration cluster = new Configuration(clusterOptions);
         String id = TaskCounters.install(cluster);
         long before = origin.bytesServed();
         try (EmbeddedRunner runner = EmbeddedRunner.start(taskManagers, slotsPerTm, cluster)) {
@@ -67,14 +80,16 @@ public record TrafficRun(
             }
             conf.set(WeightSourceOptions.SPLIT_SIZE, new MemorySize(splitSize));
             var events = new ConcurrentLinkedQueue<StagingEvent>();
-            runner.run(
-                    List.of(new ModelSpec("model", origin.uri(indexPath).toString())),
-                    conf,
-                    taskManagers * slotsPerTm,
-                    events::add);
+            double seconds =
+                    runner.run(
+                            List.of(new ModelSpec("model", origin.uri(indexPath).toString())),
+                            conf,
+                            taskManagers * slotsPerTm,
+                            events::add);
             FleetTraffic traffic =
                     FleetTraffic.of(TaskCounters.of(id), runner.lastJob(), runner.simulatedHosts());
-            return new Measured(origin.bytesServed() - before, traffic, List.copyOf(events));
+            return new Measured(
+                    origin.bytesServed() - before, traffic, List.copyOf(events), seconds);
         }
     }
 }
