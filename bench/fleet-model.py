@@ -27,6 +27,7 @@ DEFAULTS = {
     "fetch_cpu_s_per_gb": 0.73,  # CPU-s per GB read from the origin (HTTP)
     "stage_cpu_s_per_gb": 0.80,  # CPU-s per GB a slot stages (copy into device memory, CRC)
     "exchange_cpu_s_per_gb": 0.88,  # CPU-s per GB sent or received over Flink's network
+    "local_hop_cpu_s_per_gb": 0.0,  # CPU-s per GB handed to a slot over a local channel, per side
     "net_overhead": 1.0,  # measured / formula bytes over Flink's network
     "skew": 1.0,  # busiest host's fetch share / even share
     "segment_bytes": 32768,  # taskmanager.memory.segment-size
@@ -55,6 +56,9 @@ SOURCES = {
     "10.2 + CRC 0.9 + records 1.7 CPU-s over 16.06 GB",
     "exchange_cpu_s_per_gb": "derived: DESIGN.md 'a keyed exchange roughly halves throughput on 2 "
     "cores': the exchange costs about the 1.76 CPU-s/GB of http.stage, half per side",
+    "local_hop_cpu_s_per_gb": "0: a zero-copy hand-off on the host; the keyed exchanges as built"
+    " serialize and deserialize each local copy: about the exchange's 0.88 per side (FLEET-SCALE.md,"
+    " the relay's CPU on one machine)",
     "net_overhead": "1.0 until the measured per-host traffic replaces it",
     "skew": "assumption: even spread",
     "segment_bytes": "Flink 2.3.0 default (TaskManagerOptions.MEMORY_SEGMENT_SIZE)",
@@ -150,20 +154,21 @@ def traffic(mode, n, g, m, a):
     share = min(1.0, a.skew / n) * m  # the busiest host's fetched bytes in a spread fetch
     remote = (n - 1) / n  # share of the model fetched by other hosts
     ov = a.net_overhead
-    r = dict(staged=g * m, jobs=1, hops=0, exchanges=0)
+    r = dict(staged=g * m, jobs=1, hops=0, exchanges=0, local=0)
     if mode == "per-target":  # each slot fetches its own copy; chained, no exchange
         r.update(origin=p * m, fetch=g * m, sent=0, recv=0, exchange=0, per_tm=0,
                  dests=p * splits)
     elif mode == "per-host":  # one fetch per host, local hand-off (keyed exchange in the graph)
         r.update(origin=n * m, fetch=m, sent=0, recv=0, exchange=p, per_tm=g, dests=p * splits,
-                 exchanges=1)
+                 exchanges=1, local=g * m)
     elif mode == "fan-out":  # today: each fetched chunk goes to every remote slot
         r.update(origin=m, fetch=share, sent=share * (n - 1) * g * ov,
-                 recv=remote * m * g * ov, exchange=p, per_tm=g, dests=p * splits, exchanges=1)
+                 recv=remote * m * g * ov, exchange=p, per_tm=g, dests=p * splits, exchanges=1,
+                 local=share * g)
     elif mode == "fan-out-host":  # once per remote host, then the host's slots locally; as
         # built, a relay in every slot behind a second P x P exchange (whose data stays local)
         r.update(origin=m, fetch=share, sent=share * (n - 1) * ov, recv=remote * m * ov,
-                 exchange=p, per_tm=g, dests=n * splits, exchanges=2)
+                 exchange=p, per_tm=g, dests=n * splits, exchanges=2, local=share + g * m)
     elif mode == "relay":  # host-level, through one relay subtask per host: an N x N exchange
         r.update(origin=m, fetch=share, sent=share * (n - 1) * ov, recv=remote * m * ov,
                  exchange=n, per_tm=1, dests=n * splits)
@@ -192,7 +197,8 @@ def warm(mode, n, g, m, a):
     t = traffic(mode, n, g, m, a)
     p_x = t["exchange"]
     cpu = (a.fetch_cpu_s_per_gb * t["fetch"] + a.stage_cpu_s_per_gb * t["staged"]
-           + a.exchange_cpu_s_per_gb * (t["sent"] + t["recv"])) / GB
+           + a.exchange_cpu_s_per_gb * (t["sent"] + t["recv"])
+           + a.local_hop_cpu_s_per_gb * 2 * t["local"]) / GB
     parts = {
         "origin": t["origin"] / (a.origin_gbps * GB),
         "nic-out": t["sent"] / (a.nic_gbps * GB),

@@ -48,6 +48,16 @@ class FleetModelTest(unittest.TestCase):
         self.assertAlmostEqual(r["sent"], 6 * GB)  # 2 GB to each of 3 hosts
         self.assertAlmostEqual(r["recv"], 6 * GB)  # the 3/4 of the model fetched elsewhere
 
+    def test_local_hop_charges_the_relays_hand_off(self):
+        a = fm.parse(["--local-hop-cpu-s-per-gb", "0.88"])
+        r = fm.warm("fan-out-host", 4, 2, 8 * GB, a)
+        # fetch 2 GB, stage 2 x 8 = 16 GB, network 6 out + 6 in; locally the 2 GB fetched to its
+        # own lead plus the relay's 2 x 8 = 16 GB to the slots: 18 GB, serialized and deserialized.
+        cpu = (0.73 * 2 + 0.8 * 16 + 0.88 * 12 + 0.88 * 2 * 18) / 56
+        self.assertAlmostEqual(r["parts"]["cpu"], cpu)
+        zero = fm.warm("fan-out-host", 4, 2, 8 * GB, self.a)
+        self.assertAlmostEqual(zero["parts"]["cpu"], (0.73 * 2 + 0.8 * 16 + 0.88 * 12) / 56)
+
     def test_origin_copies_per_mode(self):
         m = 8 * GB
         self.assertAlmostEqual(fm.warm("per-target", 4, 2, m, self.a)["origin"], 8 * m)
