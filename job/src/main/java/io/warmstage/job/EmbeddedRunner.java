@@ -30,6 +30,7 @@ import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.MetricOptions;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
@@ -109,6 +110,9 @@ public final class EmbeddedRunner implements AutoCloseable {
         if (!conf.contains(CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
             conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpoints.toUri().toString());
         }
+        if (!conf.contains(RestartStrategyOptions.RESTART_STRATEGY)) {
+            boundedRestarts(conf);
+        }
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slotsPerTaskManager);
         MiniCluster cluster =
                 new MiniCluster(
@@ -131,6 +135,39 @@ public final class EmbeddedRunner implements AutoCloseable {
      * Names the TaskManagers host-0, host-1, ... in the order of their resource IDs, once all have
      * registered.
      */
+    /**
+     * The restart strategy of conf/config.yaml, for an embedded cluster whose options name none:
+     * exponential delay from 1 s to 30 s, and the job fails after {@link #RESTART_ATTEMPTS}
+     * restarts without an hour's rest between them (each of these the options do not set) (Flink's
+     * own default restarts forever, so a failure that repeats, such as too little network memory,
+     * would never end the command).
+     */
+    static void boundedRestarts(Configuration conf) {
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        setIfAbsent(
+                conf,
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
+                Duration.ofSeconds(1));
+        setIfAbsent(
+                conf,
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF,
+                Duration.ofSeconds(30));
+        setIfAbsent(
+                conf,
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS,
+                RESTART_ATTEMPTS);
+    }
+
+    private static <T> void setIfAbsent(
+            Configuration conf, org.apache.flink.configuration.ConfigOption<T> option, T value) {
+        if (!conf.contains(option)) {
+            conf.set(option, value);
+        }
+    }
+
+    /** Restarts a job may take in a row before it fails (conf/config.yaml says the same). */
+    static final int RESTART_ATTEMPTS = 8;
+
     private static Map<String, String> simulatedHosts(URI webUi, int expected) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

@@ -51,6 +51,11 @@ public final class WarmstageCli implements Runnable {
                         c.getErr().println("warmstage: " + Redaction.text(root.getMessage()));
                         return 1;
                     }
+                    String failed = JobFailure.describe(e);
+                    if (failed != null) {
+                        c.getErr().println("warmstage: " + Redaction.text(failed));
+                        return 1;
+                    }
                     throw e;
                 });
         return cmd.execute(args);
