@@ -195,19 +195,32 @@ public final class SplitAssigner {
             long modelBytes,
             Map<Integer, List<ChunkSplit>> ofFile) {
         List<ChunkSplit> splits = planner.splits(file, targetKeys[slots.get(0)], generation);
-        Map<String, List<Integer>> byHost = hostRelay ? byHost(slots, hosts) : Map.of();
+        // One relay list per host, shared by every split of the file: the enumerator holds all
+        // splits of a model at once, so a list per split would cost G boxed keys per destination.
+        Map<String, List<Integer>> relayOf = new LinkedHashMap<>();
+        if (hostRelay) {
+            byHost(slots, hosts)
+                    .forEach(
+                            (host, onHost) ->
+                                    relayOf.put(
+                                            host,
+                                            List.copyOf(
+                                                    onHost.stream()
+                                                            .map(s -> targetKeys[s])
+                                                            .toList())));
+        }
         for (int i = 0; i < splits.size(); i++) {
             int fetcher = fetchers.get((i + rotation) % fetchers.size());
             List<Destination> to = new ArrayList<>();
             if (hostRelay) {
-                byHost.forEach(
-                        (host, onHost) ->
+                relayOf.forEach(
+                        (host, relay) ->
                                 to.add(
                                         new Destination(
-                                                targetKeys[onHost.get(0)],
+                                                relay.get(0),
                                                 cacheOn,
                                                 host.equals(hosts.get(fetcher)),
-                                                onHost.stream().map(s -> targetKeys[s]).toList())));
+                                                relay)));
             } else {
                 for (int slot : slots) {
                     boolean local = hosts.get(slot).equals(hosts.get(fetcher));

@@ -115,6 +115,21 @@ class SplitAssignerTest {
             }
             // each split fetched once, all readers taking turns
             assertThat(got).hasSize(splitsOf(CNN, 60_000));
+            // one relay list per host, shared by every split (the enumerator holds them all)
+            for (int h = 0; h < hosts; h++) {
+                final int host = h;
+                assertThat(got.stream().map(s -> s.destinations().get(host).relay()).distinct())
+                        .hasSize(1);
+                assertThat(
+                                got.stream()
+                                        .map(
+                                                s ->
+                                                        System.identityHashCode(
+                                                                s.destinations().get(host).relay()))
+                                        .distinct())
+                        .as("the same list object in every split")
+                        .hasSize(1);
+            }
         }
     }
 
