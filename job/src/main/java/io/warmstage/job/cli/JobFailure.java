@@ -2,6 +2,7 @@ package io.warmstage.job.cli;
 
 import org.apache.flink.runtime.JobException;
 import org.apache.flink.runtime.client.JobExecutionException;
+import org.apache.flink.util.ExceptionUtils;
 
 /**
  * One line for a staging job that Flink failed, in place of the stack trace of the result fetch
@@ -18,23 +19,19 @@ final class JobFailure {
      *     from a failed job
      */
     static String describe(Throwable e) {
-        boolean job = false;
-        boolean suppressed = false;
-        Throwable deepest = e;
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            job |= t instanceof JobExecutionException;
-            suppressed |=
-                    t instanceof JobException
-                            && t.getMessage() != null
-                            && t.getMessage().startsWith("Recovery is suppressed");
-            deepest = t;
-            if (t.getCause() == t) {
-                break;
-            }
-        }
-        if (!job) {
+        if (ExceptionUtils.findThrowable(e, JobExecutionException.class).isEmpty()) {
             return null;
         }
+        boolean suppressed =
+                ExceptionUtils.findThrowable(
+                                e,
+                                t ->
+                                        t instanceof JobException
+                                                && t.getMessage() != null
+                                                && t.getMessage()
+                                                        .startsWith("Recovery is suppressed"))
+                        .isPresent();
+        Throwable deepest = ExceptionUtils.findThrowable(e, t -> t.getCause() == null).orElse(e);
         String what =
                 deepest.getMessage() != null
                         ? deepest.getClass().getSimpleName() + ": " + deepest.getMessage()

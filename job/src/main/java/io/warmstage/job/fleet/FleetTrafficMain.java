@@ -172,7 +172,12 @@ public final class FleetTrafficMain {
         }
     }
 
-    private static int[] shape(String a) {
+    /**
+     * {@code HOSTSxSLOTS} as {hosts, slots}.
+     *
+     * @throws IllegalArgumentException unless HOSTS >= 2 and SLOTS >= 1
+     */
+    static int[] shape(String a) {
         String[] p = a.split("x");
         try {
             int hosts = Integer.parseInt(p[0]);

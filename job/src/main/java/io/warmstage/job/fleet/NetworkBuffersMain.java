@@ -71,12 +71,12 @@ public final class NetworkBuffersMain {
                     caps.add(c.equals("unset") ? 0 : Integer.parseInt(c));
                 }
             } else {
-                shapes.add(shape(args[i]));
+                shapes.add(FleetTrafficMain.shape(args[i]));
             }
         }
         if (shapes.isEmpty()) {
             for (String s : new String[] {"4x2", "8x2", "4x4", "16x1"}) {
-                shapes.add(shape(s));
+                shapes.add(FleetTrafficMain.shape(s));
             }
         }
         Path dir = Files.createTempDirectory("warmstage-network-buffers-");
@@ -266,20 +266,5 @@ public final class NetworkBuffersMain {
                 found != null ? found : last.getClass().getSimpleName() + ": " + last.getMessage();
         int dot = m.indexOf(". ");
         return (dot > 0 ? m.substring(0, dot + 1) : m).replace('\n', ' ');
-    }
-
-    private static int[] shape(String a) {
-        String[] p = a.split("x");
-        try {
-            int hosts = Integer.parseInt(p[0]);
-            int slots = Integer.parseInt(p[1]);
-            if (p.length == 2 && hosts >= 2 && slots >= 1) {
-                return new int[] {hosts, slots};
-            }
-        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException(
-                "shape '" + a + "': expected HOSTSxSLOTS with HOSTS >= 2 and SLOTS >= 1, e.g. 4x2");
     }
 }
