@@ -1,6 +1,7 @@
 package io.warmstage.cache;
 
 import java.time.Duration;
+import java.util.List;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
@@ -43,4 +44,30 @@ public final class CacheOptions {
                                     + " from a manifest's sha256 fields): a file whose staged"
                                     + " bytes differ fails; its cache entry is keyed by the"
                                     + " SHA-256.");
+
+    /**
+     * Peer hosts whose caches serve this job's files ({@link PeerCacheServer}), as base URIs
+     * ({@code http://host:port}), separated by {@code ;}.
+     */
+    public static final ConfigOption<List<String>> PEERS =
+            ConfigOptions.key("warmstage.cache.peers")
+                    .stringType()
+                    .asList()
+                    .noDefaultValue()
+                    .withDescription(
+                            "Base URIs (http://host:port, separated by ;) of hosts that serve"
+                                    + " their cache with 'warmstage cache serve'. A file this"
+                                    + " host's cache lacks is read from a peer that holds the"
+                                    + " same version (checked per tensor against the peer's"
+                                    + " CRC-32Cs while staged), else from the origin. The"
+                                    + " origin's credentials are never sent to a peer.");
+
+    /** How long a reader waits to connect to a peer before it reads from the origin instead. */
+    public static final ConfigOption<Duration> PEER_CONNECT_TIMEOUT =
+            ConfigOptions.key("warmstage.cache.peer-connect-timeout")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(2))
+                    .withDescription(
+                            "Time to connect to a peer's cache server; a peer that does not"
+                                    + " answer in it is skipped for that file.");
 }

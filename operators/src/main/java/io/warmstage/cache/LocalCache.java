@@ -338,24 +338,50 @@ public final class LocalCache {
         }
     }
 
-    private Optional<CachedCopy> lookup(URI uri, ObjectVersion version, boolean deferCheck)
-            throws IOException {
+    /**
+     * The key under which a cache holds {@code uri} at {@code version}: {@link #contentKey} of the
+     * file's SHA-256 when {@code pins} pins it ({@link ContentPins}), else {@link #key}; null when
+     * neither applies (no pin and a version the cache does not {@link #trusts trust}: never
+     * cached).
+     *
+     * @param pins SHA-256 pins by URI ({@link ContentPins#of})
+     */
+    public static String keyOf(Map<String, String> pins, URI uri, ObjectVersion version) {
         String pin = ContentPins.pinOf(pins, uri.toString());
         if (pin == null && !trusts(version)) {
+            return null;
+        }
+        return pin != null ? contentKey(pin) : key(uri, version);
+    }
+
+    /**
+     * Whether {@code entry} (a sidecar, this host's or a peer's) describes {@code uri} at {@code
+     * version}: with a pin, the same SHA-256 and size; without, the same URI, size and ETag.
+     *
+     * @param pins SHA-256 pins by URI ({@link ContentPins#of})
+     */
+    public static boolean describes(
+            Map<String, String> pins, CacheEntry entry, URI uri, ObjectVersion version) {
+        String pin = ContentPins.pinOf(pins, uri.toString());
+        return pin != null
+                ? pin.equals(entry.sha256()) && entry.size() == version.size()
+                : entry.matches(uri, version);
+    }
+
+    private Optional<CachedCopy> lookup(URI uri, ObjectVersion version, boolean deferCheck)
+            throws IOException {
+        String key = keyOf(pins, uri, version);
+        if (key == null) {
             warnUntrusted(uri, version);
             return Optional.empty();
         }
-        String key = pin != null ? contentKey(pin) : key(uri, version);
         Path data = dataPath(key);
         Path sidecar = sidecarPath(key);
         synchronized (lockFor(key)) {
             Optional<CacheEntry> entry = readSidecar(sidecar);
             boolean described =
                     entry.isPresent()
-                            && (pin != null
-                                    ? pin.equals(entry.get().sha256())
-                                            && entry.get().size() == version.size()
-                                    : entry.get().matches(uri, version))
+                            && describes(pins, entry.get(), uri, version)
                             && sizeOf(data) == version.size();
             if (described
                     && ((deferCheck && entry.get().checkableWhileStaged())

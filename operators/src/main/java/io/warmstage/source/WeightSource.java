@@ -1,6 +1,7 @@
 package io.warmstage.source;
 
 import io.warmstage.cache.LocalCache;
+import io.warmstage.cache.PeerCopies;
 import io.warmstage.host.HostDirs;
 import io.warmstage.host.HostIdentity;
 import io.warmstage.plan.FetchMode;
@@ -114,7 +115,8 @@ public final class WeightSource
                                     buffers,
                                     config.get(StorageOptions.RETRY_BUDGET_PER_FILE))
                             .withMetrics(metrics)
-                            .withKeptStagingFiles(stagingArea(host));
+                            .withKeptStagingFiles(stagingArea(host))
+                            .withPeers(PeerCopies.of(config).orElse(null), ctx.getIndexOfSubtask());
                 },
                 inFlight,
                 buffers,

@@ -2,9 +2,12 @@ package io.warmstage.job.cli;
 
 import io.warmstage.cache.CacheDirectory;
 import io.warmstage.cache.CacheDirectory.Entry;
+import io.warmstage.cache.CacheOptions;
+import io.warmstage.cache.PeerCacheServer;
 import io.warmstage.job.report.Summary;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,14 +23,14 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code warmstage cache list|verify|prune}: what a host's cache directory holds, whether it is
- * intact, and removing what is not needed (in the spirit of {@code huggingface-cli scan-cache} and
- * {@code delete-cache}).
+ * {@code warmstage cache list|verify|prune|serve}: what a host's cache directory holds, whether it
+ * is intact, removing what is not needed (in the spirit of {@code huggingface-cli scan-cache} and
+ * {@code delete-cache}), and serving it to peer hosts ({@link PeerCacheServer}).
  */
 @Command(
         name = "cache",
         description = {
-            "List, verify or prune a host-local cache directory.",
+            "List, verify, prune or serve a host-local cache directory.",
             "list: every entry (URI without credentials, version, size, last use), least recently"
                     + " used first.",
             "verify: checks every entry's bytes against its CRC-32C; corrupt ones are removed with"
@@ -35,13 +38,16 @@ import picocli.CommandLine.Spec;
             "prune: removes temp files of dead writers, orphaned halves of entries, superseded"
                     + " versions, and with --max-size least-recently-used entries until the cache"
                     + " fits.",
+            "serve: serves the published entries read-only over HTTP to peer hosts, whose jobs"
+                    + " read from it with -D warmstage.cache.peers=http://HOST:PORT; runs until"
+                    + " stopped. No authentication: bind it to the fleet's private network.",
             "Exit status: 0 fine, 1 a corrupt entry found (verify), 2 usage error."
         },
         mixinStandardHelpOptions = true)
 public final class CacheCommand implements Callable<Integer> {
     @Spec picocli.CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "list|verify|prune", description = "What to do.")
+    @Parameters(index = "0", paramLabel = "list|verify|prune|serve", description = "What to do.")
     String action;
 
     @Option(
@@ -61,6 +67,29 @@ public final class CacheCommand implements Callable<Integer> {
     @Option(names = "--delete", description = "verify: remove the corrupt entries it finds.")
     boolean delete;
 
+    @Option(
+            names = "--bind",
+            paramLabel = "ADDR",
+            defaultValue = "127.0.0.1",
+            description =
+                    "serve: the address to listen on (default ${DEFAULT-VALUE}; the host's"
+                            + " fleet address or 0.0.0.0 for peers).")
+    String bind;
+
+    @Option(
+            names = "--port",
+            paramLabel = "PORT",
+            defaultValue = "9470",
+            description = "serve: the port (default ${DEFAULT-VALUE}; 0 picks a free one).")
+    int port;
+
+    @Option(
+            names = "--threads",
+            paramLabel = "N",
+            defaultValue = "16",
+            description = "serve: requests served at once (default ${DEFAULT-VALUE}).")
+    int threads;
+
     @Override
     public Integer call() throws IOException {
         if (!Files.isDirectory(cacheDir)) {
@@ -73,10 +102,11 @@ public final class CacheCommand implements Callable<Integer> {
             case "list" -> list(dir, out);
             case "verify" -> verify(dir, out);
             case "prune" -> prune(dir, out);
+            case "serve" -> serve(out);
             default ->
                     throw new ParameterException(
                             spec.commandLine(),
-                            "unknown action '" + action + "'; give list, verify or prune");
+                            "unknown action '" + action + "'; give list, verify, prune or serve");
         };
     }
 
@@ -166,6 +196,36 @@ public final class CacheCommand implements Callable<Integer> {
                 Summary.human(left));
         if (left > cap) {
             out.println("cache still over " + maxSize + ": the rest was used just now");
+        }
+        return 0;
+    }
+
+    private int serve(PrintStream out) throws IOException {
+        if (port < 0 || port > 65535) {
+            throw new ParameterException(spec.commandLine(), "--port must be in [0, 65535]");
+        }
+        if (threads < 1) {
+            throw new ParameterException(spec.commandLine(), "--threads must be at least 1");
+        }
+        PeerCacheServer server =
+                PeerCacheServer.start(cacheDir, new InetSocketAddress(bind, port), threads);
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "warmstage-serve-stop"));
+        out.println(
+                "serving "
+                        + cacheDir.toAbsolutePath().normalize()
+                        + " on "
+                        + server.uri()
+                        + "; peers read it with -D "
+                        + CacheOptions.PEERS.key()
+                        + "="
+                        + server.uri());
+        out.flush();
+        try {
+            new java.util.concurrent.CountDownLatch(1).await(); // until the process is stopped
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            server.close();
         }
         return 0;
     }

@@ -2,6 +2,7 @@ package io.warmstage.source.reader;
 
 import io.warmstage.cache.CacheEntry;
 import io.warmstage.cache.LocalCache;
+import io.warmstage.cache.PeerCopies;
 import io.warmstage.memory.ChunkBuffer;
 import io.warmstage.memory.ChunkBuffers;
 import io.warmstage.plan.ErrorDescription;
@@ -12,6 +13,7 @@ import io.warmstage.source.split.FailureSplit;
 import io.warmstage.source.split.ReleaseSplit;
 import io.warmstage.storage.FileId;
 import io.warmstage.storage.FileRetryBudget;
+import io.warmstage.storage.ObjectStore;
 import io.warmstage.storage.ObjectStores;
 import io.warmstage.storage.ObjectVersion;
 import io.warmstage.storage.RangeReads;
@@ -62,6 +64,8 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private final RetryPolicy retry;
     private final LocalCache cache;
     private KeptBytes kept;
+    private PeerCopies peers;
+    private int spread;
     private final int recordSize;
     private final int maxInFlight;
     private final ExecutorService pool;
@@ -127,6 +131,19 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         return this;
     }
 
+    /**
+     * Reads a file this host's cache lacks from a peer's cache that holds the same version, checked
+     * per tensor while staged ({@link PeerCopies}), before the origin.
+     *
+     * @param peers the peers, or null to read the origin
+     * @param spread spreads files over the peers (this reader's subtask index)
+     */
+    public ChunkSplitReader withPeers(PeerCopies peers, int spread) {
+        this.peers = peers;
+        this.spread = spread;
+        return this;
+    }
+
     /** Where this reader's bytes, retries and fetch times are counted. */
     public ChunkSplitReader withMetrics(ReaderMetrics metrics) {
         this.metrics = metrics;
@@ -174,6 +191,9 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     public void close() throws Exception {
         pool.shutdownNow();
         stores.close();
+        if (peers != null) {
+            peers.close();
+        }
         if (kept != null) {
             kept.close();
         }
@@ -221,17 +241,17 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                 return List.of();
             }
             Source from = sources.get(split.file());
-            if (from != null && from.cacheHit()) {
-                // The cached copy went away or changed under this reader (another slot found it
-                // corrupt and replaced it, or it was evicted): the origin has the same version.
+            if (from != null && from.kind() != Kind.ORIGIN) {
+                // The copy went away or changed under this reader (another slot found it corrupt
+                // and replaced it, it was evicted, or its peer is gone): the origin has the same
+                // version.
                 LOG.info(
-                        "Reading {} from the origin: its cached copy {} is gone ({})",
+                        "Reading {} from the origin: its {} copy {} failed ({})",
                         Redaction.uri(URI.create(split.uri())),
+                        from.kind() == Kind.PEER ? "peer's" : "cached",
                         from.uri(),
-                        e.toString());
-                sources.put(
-                        split.file(),
-                        new Source(URI.create(split.uri()), split.version(), false, null, null));
+                        Redaction.text(e.toString()));
+                sources.put(split.file(), Source.origin(split));
                 try {
                     return readRange(split);
                 } catch (Exception again) {
@@ -250,7 +270,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
     private List<ChunkRecord> readRange(DataSplit split) throws IOException {
         long started = System.nanoTime();
         Source from = source(split);
-        if (!from.cacheHit() && kept != null && kept.covers(split)) {
+        if (from.kind() != Kind.CACHE && kept != null && kept.covers(split)) {
             List<ChunkRecord> local = readKept(split);
             if (local != null) {
                 return local;
@@ -275,7 +295,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             try {
                 ByteBuffer dst = buffer.memory().limit(n);
                 RangeReads.readFully(
-                        stores.forUri(from.uri()),
+                        store(from),
                         from.uri(),
                         from.version(),
                         pos,
@@ -294,13 +314,18 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                 releaseAll(records);
                 throw e;
             }
-            records.add(record(split, pos, buffer, n, from.cacheHit()));
+            records.add(record(split, pos, buffer, n, from.kind() == Kind.CACHE));
             pos += n;
         }
         if (!records.isEmpty()) {
             from.expecting(records.get(0));
         }
-        (from.cacheHit() ? metrics.bytesFromCache : metrics.bytesFromOrigin).inc(split.length());
+        (switch (from.kind()) {
+                    case CACHE -> metrics.bytesFromCache;
+                    case PEER -> metrics.bytesFromPeer;
+                    case ORIGIN -> metrics.bytesFromOrigin;
+                })
+                .inc(split.length());
         metrics.splitsRead.inc();
         metrics.splitFetchMillis.update((System.nanoTime() - started) / 1_000_000);
         return records;
@@ -317,8 +342,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
             throws IOException {
         long pos = split.offset();
         try (InputStream in =
-                stores.forUri(from.uri())
-                        .openRange(from.uri(), from.version(), pos, split.length())) {
+                store(from).openRange(from.uri(), from.version(), pos, split.length())) {
             while (pos < split.end()) {
                 int n = (int) Math.min(recordSize, split.end() - pos);
                 ChunkBuffer buffer = chunkBuffers.take();
@@ -333,7 +357,7 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                     buffer.release();
                     return pos;
                 }
-                records.add(record(split, pos, buffer, n, from.cacheHit()));
+                records.add(record(split, pos, buffer, n, from.kind() == Kind.CACHE));
                 pos += n;
             }
         } catch (StorageException e) {
@@ -372,52 +396,87 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
 
     /**
      * Where a split's bytes come from: this host's verified cached copy (a local file, pinned to
-     * its own size and modification time) when there is one, else the origin at the pinned version.
-     * Decided once per file, so all of a file's splits on this reader agree.
+     * its own size and modification time) when there is one, else a peer's copy of the same version
+     * ({@link #withPeers}), else the origin at the pinned version. Decided once per file, so all of
+     * a file's splits on this reader agree.
      */
     private Source source(DataSplit split) throws IOException {
-        URI uri = URI.create(split.uri());
-        if (cache == null) {
-            return new Source(uri, split.version(), false, null, null);
-        }
         Source known = sources.get(split.file());
         if (known == null) {
-            Optional<LocalCache.CachedCopy> local = cache.find(uri, split.version());
-            if (local.isPresent()) {
-                URI file = local.get().data().toUri();
-                CacheEntry e = local.get().entry();
+            URI uri = URI.create(split.uri());
+            known = cachedCopy(uri, split.version());
+            if (known == null && peers != null) {
                 known =
-                        e.checkableWhileStaged()
-                                ? new Source(
-                                        file,
-                                        stores.forUri(file).stat(file),
-                                        true,
-                                        e.headerCrc32c().intValue(),
-                                        e.tensorCrcs())
-                                : new Source(
-                                        file, stores.forUri(file).stat(file), true, null, null);
-            } else {
-                known = new Source(uri, split.version(), false, null, null);
+                        peers.find(uri, split.version(), spread)
+                                .map(
+                                        p ->
+                                                new Source(
+                                                        p.data(),
+                                                        p.version(),
+                                                        Kind.PEER,
+                                                        p.entry().headerCrc32c().intValue(),
+                                                        p.entry().tensorCrcs()))
+                                .orElse(null);
+            }
+            if (known == null) {
+                known = Source.origin(split);
             }
             sources.put(split.file(), known);
         }
         return known;
     }
 
+    /** This host's verified copy of {@code uri} at {@code version}, or null. */
+    private Source cachedCopy(URI uri, ObjectVersion version) throws IOException {
+        if (cache == null) {
+            return null;
+        }
+        Optional<LocalCache.CachedCopy> local = cache.find(uri, version);
+        if (local.isEmpty()) {
+            return null;
+        }
+        URI file = local.get().data().toUri();
+        CacheEntry e = local.get().entry();
+        ObjectVersion v = stores.forUri(file).stat(file);
+        return e.checkableWhileStaged()
+                ? new Source(file, v, Kind.CACHE, e.headerCrc32c().intValue(), e.tensorCrcs())
+                : new Source(file, v, Kind.CACHE, null, null);
+    }
+
+    /** The store that reads {@code from}: a peer's copy through the peers' own store. */
+    private ObjectStore store(Source from) throws IOException {
+        return from.kind() == Kind.PEER ? peers.store() : stores.forUri(from.uri());
+    }
+
     private static boolean isLocal(URI uri) {
         return uri.getScheme() == null || "file".equals(uri.getScheme());
     }
 
+    /** Where a file's bytes are read from. */
+    private enum Kind {
+        /** The origin. */
+        ORIGIN,
+        /** This host's cache. */
+        CACHE,
+        /** A peer host's cache ({@link PeerCopies}). */
+        PEER
+    }
+
     /**
-     * A location and the version every read of it is pinned to; for a cached copy checked while it
-     * is staged, the checksums it must have (else null).
+     * A location and the version every read of it is pinned to; for a copy checked while it is
+     * staged, the checksums it must have (else null).
      */
     private record Source(
             URI uri,
             ObjectVersion version,
-            boolean cacheHit,
+            Kind kind,
             Integer expectedHeaderCrc,
             int[] expectedCrcs) {
+
+        /** The origin of {@code split}'s file at its pinned version. */
+        static Source origin(DataSplit split) {
+            return new Source(URI.create(split.uri()), split.version(), Kind.ORIGIN, null, null);
+        }
 
         /** Marks the first record of a split with what staging checks the copy against. */
         ChunkRecord expecting(ChunkRecord r) {

@@ -13,9 +13,10 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * A reader's metrics, shown per source subtask in the Flink Web UI and REST API:
  *
  * <ul>
- *   <li>{@code bytesFromOrigin}, {@code bytesFromCache}, {@code bytesFromStaging} (read from
- *       staging files this host kept for a restore) (counters, bytes) and {@code
- *       bytesFetchedPerSecond} (meter);
+ *   <li>{@code bytesFromOrigin}, {@code bytesFromCache}, {@code bytesFromPeer} (read from a peer
+ *       host's cache, {@code warmstage.cache.peers}), {@code bytesFromStaging} (read from staging
+ *       files this host kept for a restore) (counters, bytes) and {@code bytesFetchedPerSecond}
+ *       (meter, origin, cache and peers);
  *   <li>{@code splitsRead}: data splits this reader read, from the origin, the cache or kept
  *       staging files (counter);
  *   <li>{@code splitFetchMillis}: time to read one split (histogram, milliseconds);
@@ -26,6 +27,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 public final class ReaderMetrics {
     final Counter bytesFromOrigin;
     final Counter bytesFromCache;
+    final Counter bytesFromPeer;
     final Counter bytesFromStaging;
     final Counter rangeRetries;
     final Counter resumedReads;
@@ -35,6 +37,7 @@ public final class ReaderMetrics {
     private ReaderMetrics(
             Counter origin,
             Counter cache,
+            Counter peer,
             Counter staging,
             Counter retries,
             Counter resumed,
@@ -42,6 +45,7 @@ public final class ReaderMetrics {
             Histogram latency) {
         this.bytesFromOrigin = origin;
         this.bytesFromCache = cache;
+        this.bytesFromPeer = peer;
         this.bytesFromStaging = staging;
         this.rangeRetries = retries;
         this.resumedReads = resumed;
@@ -53,10 +57,12 @@ public final class ReaderMetrics {
     public static ReaderMetrics register(MetricGroup group) {
         Counter origin = group.counter("bytesFromOrigin");
         Counter cache = group.counter("bytesFromCache");
-        group.meter("bytesFetchedPerSecond", new MeterView(new SumCounter(origin, cache)));
+        Counter peer = group.counter("bytesFromPeer");
+        group.meter("bytesFetchedPerSecond", new MeterView(new SumCounter(origin, cache, peer)));
         return new ReaderMetrics(
                 origin,
                 cache,
+                peer,
                 group.counter("bytesFromStaging"),
                 group.counter("rangeRetries"),
                 group.counter("resumedReads"),
@@ -67,6 +73,7 @@ public final class ReaderMetrics {
     /** Metrics nobody reads (tests, the library API). */
     public static ReaderMetrics unregistered() {
         return new ReaderMetrics(
+                new SimpleCounter(),
                 new SimpleCounter(),
                 new SimpleCounter(),
                 new SimpleCounter(),
@@ -94,12 +101,10 @@ public final class ReaderMetrics {
 
     /** A read-only view of the sum of two counters (for the meter). */
     private static final class SumCounter implements Counter {
-        private final Counter a;
-        private final Counter b;
+        private final Counter[] parts;
 
-        SumCounter(Counter a, Counter b) {
-            this.a = a;
-            this.b = b;
+        SumCounter(Counter... parts) {
+            this.parts = parts;
         }
 
         @Override
@@ -116,7 +121,11 @@ public final class ReaderMetrics {
 
         @Override
         public long getCount() {
-            return a.getCount() + b.getCount();
+            long sum = 0;
+            for (Counter c : parts) {
+                sum += c.getCount();
+            }
+            return sum;
         }
     }
 }

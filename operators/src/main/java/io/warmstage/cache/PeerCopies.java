@@ -1,0 +1,214 @@
+package io.warmstage.cache;
+
+import io.warmstage.storage.HttpObjectStore;
+import io.warmstage.storage.ObjectStore;
+import io.warmstage.storage.ObjectVersion;
+import io.warmstage.storage.Redaction;
+import io.warmstage.storage.StorageException;
+import io.warmstage.storage.StorageOptions;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.flink.configuration.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds a file's copy in a peer host's cache ({@link PeerCacheServer}): the client side of warming
+ * one group of hosts from another instead of from the origin.
+ *
+ * <p>For a file at a pinned version the peer is chosen by the entry key and a spread value (the
+ * reader's subtask), so the readers of a group spread their files over the peers. A copy is used
+ * only when the peer's sidecar describes exactly that version ({@link LocalCache#describes}: the
+ * same URI, size and ETag, or the same SHA-256 pin), records the header's and every tensor's
+ * CRC-32C (so each slot checks the bytes while it stages them, as for a hit in its own cache), and
+ * the data has the version's size. Anything else (no peer answers within {@link
+ * CacheOptions#PEER_CONNECT_TIMEOUT}, 404, another version) tries the next peer, at most {@link
+ * #TRIES} in all, then the origin.
+ *
+ * <p>Peers are read through an HTTP store of their own that carries no credentials: the origin's
+ * bearer token or user info never reaches a peer.
+ */
+public final class PeerCopies implements Closeable {
+    /** Peers asked for one file before the origin is read instead. */
+    public static final int TRIES = 2;
+
+    /** Largest sidecar read from a peer, in bytes (a tensor's CRC is about 12 bytes of JSON). */
+    static final long MAX_SIDECAR_BYTES = 64L << 20;
+
+    private static final Logger LOG = LoggerFactory.getLogger(PeerCopies.class);
+
+    private final List<URI> peers;
+    private final Map<String, String> pins;
+    private final ObjectStore http;
+
+    /**
+     * A copy on a peer.
+     *
+     * @param data the data file's URI on the peer
+     * @param version the copy's version as the peer serves it (size and the key as ETag): reads are
+     *     pinned to it
+     * @param entry the peer's sidecar: the checksums the staged bytes must have
+     */
+    public record PeerCopy(URI data, ObjectVersion version, CacheEntry entry) {}
+
+    PeerCopies(List<URI> peers, Map<String, String> pins, ObjectStore http) {
+        this.peers = List.copyOf(peers);
+        this.pins = pins;
+        this.http = http;
+    }
+
+    /**
+     * The peers of {@link CacheOptions#PEERS}, with the pins of {@link CacheOptions#SHA256_PINS}
+     * and the HTTP timeouts of {@link StorageOptions}; empty when no peers are configured.
+     *
+     * @throws IllegalArgumentException naming the entry, for a peer that is not an absolute {@code
+     *     http} or {@code https} URI without user info, path, query or fragment
+     */
+    public static Optional<PeerCopies> of(Configuration config) {
+        List<String> configured = config.getOptional(CacheOptions.PEERS).orElse(List.of());
+        List<URI> peers = new ArrayList<>();
+        for (String p : configured) {
+            if (!p.isBlank()) {
+                peers.add(base(p.trim()));
+            }
+        }
+        if (peers.isEmpty()) {
+            return Optional.empty();
+        }
+        ObjectStore http =
+                new HttpObjectStore(
+                        config.get(CacheOptions.PEER_CONNECT_TIMEOUT),
+                        config.get(StorageOptions.HTTP_REQUEST_TIMEOUT),
+                        config.get(StorageOptions.HTTP_STALL_TIMEOUT),
+                        Optional.empty(),
+                        config.get(StorageOptions.HTTP_MAX_CONNECTIONS));
+        return Optional.of(new PeerCopies(peers, ContentPins.of(config), http));
+    }
+
+    /** The store that reads from peers (no credentials). */
+    public ObjectStore store() {
+        return http;
+    }
+
+    /** The configured peers, as base URIs ending in {@code /}. */
+    public List<URI> peers() {
+        return peers;
+    }
+
+    /**
+     * A peer's copy of {@code uri} at {@code version}, if a peer asked has one that can be checked
+     * while staged; never throws for a peer's fault (each is logged and the next peer asked).
+     *
+     * @param spread picks the first peer asked together with the entry key (a reader's subtask
+     *     index)
+     */
+    public Optional<PeerCopy> find(URI uri, ObjectVersion version, int spread) {
+        String key = LocalCache.keyOf(pins, uri, version);
+        if (key == null) {
+            return Optional.empty(); // a version no cache holds
+        }
+        int first = Math.floorMod(key.hashCode() + spread, peers.size());
+        for (int i = 0; i < Math.min(TRIES, peers.size()); i++) {
+            URI peer = peers.get((first + i) % peers.size());
+            try {
+                Optional<PeerCopy> copy = ask(peer, key, uri, version);
+                if (copy.isPresent()) {
+                    return copy;
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.info(
+                        "Peer {} gave no copy of {}: {}",
+                        peer,
+                        Redaction.uri(uri),
+                        Redaction.text(e.toString()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private Optional<PeerCopy> ask(URI peer, String key, URI uri, ObjectVersion version)
+            throws IOException {
+        URI sidecar = peer.resolve(PeerCacheServer.ENTRIES.substring(1) + key + ".json");
+        ObjectVersion sv;
+        try {
+            sv = http.stat(sidecar);
+        } catch (StorageException e) {
+            if (!e.retryable() && String.valueOf(e.getMessage()).contains(": HTTP 404")) {
+                return Optional.empty(); // the peer does not hold it: the common case
+            }
+            throw e;
+        }
+        if (sv.size() < 1 || sv.size() > MAX_SIDECAR_BYTES) {
+            throw new IOException("sidecar of " + sv.size() + " bytes");
+        }
+        byte[] json;
+        try (InputStream in = http.openRange(sidecar, sv, 0, sv.size())) {
+            json = in.readAllBytes();
+        }
+        CacheEntry entry = LocalCache.JSON.readValue(json, CacheEntry.class);
+        if (!entry.checkableWhileStaged() || !LocalCache.describes(pins, entry, uri, version)) {
+            LOG.info(
+                    "Peer {} holds {} without per-tensor checksums or for another version: not"
+                            + " used",
+                    peer,
+                    Redaction.uri(uri));
+            return Optional.empty();
+        }
+        URI data = peer.resolve(PeerCacheServer.ENTRIES.substring(1) + key);
+        ObjectVersion dv = http.stat(data);
+        if (dv.size() != version.size()) {
+            LOG.info(
+                    "Peer {} serves {} bytes for {}, the origin {}: not used",
+                    peer,
+                    dv.size(),
+                    Redaction.uri(uri),
+                    version.size());
+            return Optional.empty();
+        }
+        return Optional.of(new PeerCopy(data, dv, entry));
+    }
+
+    @Override
+    public void close() throws IOException {
+        http.close();
+    }
+
+    private static URI base(String s) {
+        URI u;
+        try {
+            u = new URI(s);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException(
+                    CacheOptions.PEERS.key()
+                            + ": '"
+                            + Redaction.uri(s)
+                            + "' is not a URI: "
+                            + e.getReason(),
+                    e);
+        }
+        String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
+        boolean bare = u.getPath() == null || u.getPath().isEmpty() || u.getPath().equals("/");
+        if (!(scheme.equals("http") || scheme.equals("https"))
+                || u.getHost() == null
+                || u.getRawUserInfo() != null
+                || !bare
+                || u.getRawQuery() != null
+                || u.getRawFragment() != null) {
+            throw new IllegalArgumentException(
+                    CacheOptions.PEERS.key()
+                            + ": '"
+                            + Redaction.uri(s)
+                            + "' is not a peer's base URI; give http://host:port (no user"
+                            + " info, path, query or fragment)");
+        }
+        return URI.create(scheme + "://" + u.getRawAuthority() + "/");
+    }
+}
