@@ -43,6 +43,7 @@ public record FleetTraffic(
      * One reader's work, in bytes and splits.
      *
      * @param host the simulated host of its TaskManager
+     * @param peerBytes read from peer hosts' caches ({@code warmstage.cache.peers})
      */
     public record ReaderTraffic(
             int subtask,
@@ -50,10 +51,12 @@ public record FleetTraffic(
             long originBytes,
             long cacheBytes,
             long stagingBytes,
-            long splits) {
-        /** Bytes read from any place (origin, cache, kept staging files). */
+            long splits,
+            long peerBytes) {
+        /** Bytes read from any place (origin, cache, peers, kept staging files). */
         public long readBytes() {
-            return Math.addExact(Math.addExact(originBytes, cacheBytes), stagingBytes);
+            return Math.addExact(
+                    Math.addExact(Math.addExact(originBytes, cacheBytes), stagingBytes), peerBytes);
         }
     }
 
@@ -106,7 +109,7 @@ public record FleetTraffic(
         if (!simulatedHosts.isEmpty()) {
             conf.set(HostOptions.SIMULATED_HOSTS, simulatedHosts);
         }
-        Map<Integer, long[]> reader = new TreeMap<>(); // origin, cache, staging, splits
+        Map<Integer, long[]> reader = new TreeMap<>(); // origin, cache, staging, splits, peer
         Map<Integer, String> readerHost = new TreeMap<>();
         // out; stage in, in local, in remote; relay in, in local, in remote
         Map<String, long[]> host = new TreeMap<>();
@@ -128,7 +131,7 @@ public record FleetTraffic(
             long n = k.counter().getCount();
             int readerField = readerField(k.name());
             if (source && readerField >= 0) {
-                long[] r = reader.computeIfAbsent(subtask, s -> new long[4]);
+                long[] r = reader.computeIfAbsent(subtask, s -> new long[5]);
                 r[readerField] = Math.addExact(r[readerField], n);
                 readerHost.put(subtask, name);
             }
@@ -149,6 +152,11 @@ public record FleetTraffic(
         return hosts.values().stream().map(HostTraffic::originBytes).reduce(0L, Math::addExact);
     }
 
+    /** Bytes all readers read from peer hosts' caches. */
+    public long peerBytes() {
+        return readers.values().stream().map(ReaderTraffic::peerBytes).reduce(0L, Math::addExact);
+    }
+
     /** Sum of {@code splits} over all hosts. */
     public long splits() {
         return hosts.values().stream().map(HostTraffic::splits).reduce(0L, Math::addExact);
@@ -166,7 +174,7 @@ public record FleetTraffic(
                 (subtask, f) -> {
                     ReaderTraffic r =
                             new ReaderTraffic(
-                                    subtask, readerHost.get(subtask), f[0], f[1], f[2], f[3]);
+                                    subtask, readerHost.get(subtask), f[0], f[1], f[2], f[3], f[4]);
                     readers.put(subtask, r);
                     long[] h = perHost.computeIfAbsent(r.host(), x -> new long[4]);
                     h[0]++;
@@ -205,6 +213,7 @@ public record FleetTraffic(
             case "bytesFromCache" -> 1;
             case "bytesFromStaging" -> 2;
             case "splitsRead" -> 3;
+            case "bytesFromPeer" -> 4;
             default -> -1;
         };
     }

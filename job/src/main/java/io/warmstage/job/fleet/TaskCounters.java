@@ -21,7 +21,8 @@ import org.apache.flink.metrics.reporter.MetricReporterFactory;
  * can be read after the job has ended (Flink drops a task's metrics when it finishes): Flink's task
  * I/O counters ({@code numBytesOut}, {@code numBytesIn}, and {@code numBytesInLocal}, {@code
  * numBytesInRemote} of the {@code Shuffle.Netty.Input} group) and the Warmstage readers' {@code
- * bytesFromOrigin}, {@code bytesFromCache}, {@code bytesFromStaging} and {@code splitsRead}.
+ * bytesFromOrigin}, {@code bytesFromCache}, {@code bytesFromPeer}, {@code bytesFromStaging} and
+ * {@code splitsRead}.
  *
  * <p>Use: {@link #install} into the cluster's configuration before it starts, then {@link #of} the
  * returned id once it runs; read the counters before the cluster closes.
@@ -36,6 +37,7 @@ public final class TaskCounters implements MetricReporter {
                     "numBytesInRemote",
                     "bytesFromOrigin",
                     "bytesFromCache",
+                    "bytesFromPeer",
                     "bytesFromStaging",
                     "splitsRead");
 

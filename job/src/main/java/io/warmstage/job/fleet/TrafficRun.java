@@ -68,11 +68,26 @@ public record TrafficRun(
      */
     public Measured run(LoopbackOrigin origin, String indexPath, Configuration clusterOptions)
             throws Exception {
+        return run(origin, indexPath, clusterOptions, new Configuration());
+    }
+
+    /**
+     * As {@link #run(LoopbackOrigin, String, Configuration)}, with {@code jobOptions} added to the
+     * job's Warmstage options (for example {@code warmstage.cache.peers}).
+     *
+     * @throws Exception if the cluster does not start or the job fails
+     */
+    public Measured run(
+            LoopbackOrigin origin,
+            String indexPath,
+            Configuration clusterOptions,
+            Configuration jobOptions)
+            throws Exception {
         Configuration cluster = new Configuration(clusterOptions);
         String id = TaskCounters.install(cluster);
         long before = origin.bytesServed();
         try (EmbeddedRunner runner = EmbeddedRunner.start(taskManagers, slotsPerTm, cluster)) {
-            Configuration conf = new Configuration();
+            Configuration conf = new Configuration(jobOptions);
             conf.set(FleetOptions.FETCH_MODE, mode.label());
             conf.set(FleetOptions.HOST_RELAY, hostRelay);
             if (cacheDir != null) {
