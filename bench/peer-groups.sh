@@ -109,7 +109,7 @@ nginx -p "$SCRATCH/nginx/" -c "$SCRATCH/nginx/nginx.conf" -e "$SCRATCH/nginx/err
 PIDS+=($!)
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 nginx_workers() { pgrep -P "$(cat "$SCRATCH/nginx/nginx.pid")" | tr '\n' ' '; }
-origin_bytes() { awk '{s += $1} END {print s + 0}' "$SCRATCH/nginx/access.log"; }
+origin_bytes() { awk '{s += $1} END {printf "%d\n", s}' "$SCRATCH/nginx/access.log"; }
 URI="http://127.0.0.1:$NGINX_PORT/models/$(basename "$MODEL")/model.safetensors.index.json"
 
 stage() {   # CACHE_DIR [ARGS...]: prints "wall user+sys peak_kib"
@@ -123,6 +123,7 @@ stage() {   # CACHE_DIR [ARGS...]: prints "wall user+sys peak_kib"
 
 log "group A: staging $(basename "$MODEL") ($BYTES bytes) from the origin into cache A"
 stage "$SCRATCH/cache-a" >/dev/null
+log "group A: the origin sent $(origin_bytes) bytes"
 PEER_PORT=$(free_port)
 "$ROOT/warmstage" cache serve --cache-dir "$SCRATCH/cache-a" --port "$PEER_PORT" \
   >"$SCRATCH/serve.log" 2>&1 &
