@@ -129,7 +129,8 @@ PEER_PORT=$(free_port)
   >"$SCRATCH/serve.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$PEER_PORT/"
-SERVER_PID=$(pgrep -f "cache serve --cache-dir $SCRATCH/cache-a" | head -1)
+SERVER_PID=$(pgrep -f "WarmstageCli cache serve --cache-dir $SCRATCH/cache-a" | head -1)
+[[ -n "$SERVER_PID" ]] || { echo "peer-groups.sh: no peer server JVM" >&2; exit 1; }
 log "peer: $(head -1 "$SCRATCH/serve.log")"
 
 printf 'side run wall_s stage_cpu_s stage_cpu_s_per_gb server_cpu_s origin_bytes peak_rss_mib\n' \
@@ -154,6 +155,7 @@ print(side, run, wall, cpu, f"{float(cpu) / (int(b) / 1e9):.2f}", f"{float(c1) -
       sent, f"{int(peak) / 1024:.0f}")
 PY
     log "$(tail -1 "$SCRATCH/rows")"
+    log "  $(grep -E '^ +[0-9.]+s +staged' "$SCRATCH/stage.log" | tail -1 | cut -c1-110)"
   done
 done
 

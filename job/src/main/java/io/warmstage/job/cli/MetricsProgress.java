@@ -26,7 +26,8 @@ import org.apache.flink.api.common.JobID;
 /**
  * The CLI's progress line, read from the running job's Flink metrics through the REST API (the same
  * numbers the Web UI shows), summed over all subtasks: bytes staged of the bytes to stage per
- * model, bytes fetched from the origin and from the host caches, files staged and failed, retries.
+ * model, bytes fetched from the origin, from the host caches and from peers' caches (when any),
+ * files staged and failed, retries.
  */
 final class MetricsProgress implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -85,7 +86,8 @@ final class MetricsProgress implements AutoCloseable {
     private void print(Snapshot s) {
         long now = System.nanoTime();
         double secs = (now - start) / 1e9;
-        long fetched = s.sum("bytesFromOrigin") + s.sum("bytesFromCache");
+        long peers = s.sum("bytesFromPeer");
+        long fetched = s.sum("bytesFromOrigin") + s.sum("bytesFromCache") + peers;
         double rate = (fetched - lastFetched) / Math.max(1e-9, (now - lastNanos) / 1e9);
         lastFetched = fetched;
         lastNanos = now;
@@ -109,13 +111,14 @@ final class MetricsProgress implements AutoCloseable {
                 });
         out.printf(
                 Locale.ROOT,
-                "  %6.1fs  staged %s of %s  origin %s  cache %s  %.0f MB/s  files %d staged,"
+                "  %6.1fs  staged %s of %s  origin %s  cache %s%s  %.0f MB/s  files %d staged,"
                         + " %d failed  retries %d%s%n",
                 secs,
                 Summary.human(s.sum("bytesStaged")),
                 Summary.human(s.sum("bytesToStage")),
                 Summary.human(s.sum("bytesFromOrigin")),
                 Summary.human(s.sum("bytesFromCache")),
+                peers > 0 ? "  peers " + Summary.human(peers) : "",
                 rate / 1e6,
                 s.sum("filesStaged"),
                 s.sum("filesFailed"),
@@ -159,6 +162,7 @@ final class MetricsProgress implements AutoCloseable {
                         || id.endsWith(".bytesToStage")
                         || id.endsWith(".bytesFromOrigin")
                         || id.endsWith(".bytesFromCache")
+                        || id.endsWith(".bytesFromPeer")
                         || id.endsWith(".rangeRetries")
                         || id.endsWith(".filesStaged")
                         || id.endsWith(".filesFailed")) {
