@@ -109,7 +109,7 @@ nginx -p "$SCRATCH/nginx/" -c "$SCRATCH/nginx/nginx.conf" -e "$SCRATCH/nginx/err
 PIDS+=($!)
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 nginx_workers() { pgrep -P "$(cat "$SCRATCH/nginx/nginx.pid")" | tr '\n' ' '; }
-origin_bytes() { awk '{s += $1} END {printf "%d\n", s}' "$SCRATCH/nginx/access.log"; }
+origin_bytes() { awk '{s += $1} END {printf "%.0f\n", s}' "$SCRATCH/nginx/access.log"; }
 URI="http://127.0.0.1:$NGINX_PORT/models/$(basename "$MODEL")/model.safetensors.index.json"
 
 stage() {   # CACHE_DIR [ARGS...]: prints "wall user+sys peak_kib"
