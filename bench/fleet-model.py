@@ -40,7 +40,8 @@ DEFAULTS = {
     "destination_heap_bytes": 28.2,  # enumerator heap per split destination
     "destination_wire_bytes": 6,  # serialized bytes per split destination
     "tree_fanout": 2,  # children per host in a tree
-    "group_hosts": 100,  # hosts per job in 'groups'
+    "group_hosts": 0,  # hosts per job in 'groups'; 0: the most the TaskManager's network fits
+    "peer_serve_cpu_s_per_gb": 0.65,  # CPU-s per GB a host's cache server sends to peers
     "chunk_bytes": 4 * 2**20,  # one record (a tree's hop)
     "startup_s": 0.0,  # fixed start-up added to every time
 }
@@ -73,7 +74,10 @@ SOURCES = {
     " host's destination with its relay list shared across splits: ... 1000 800 8 (28.5)",
     "destination_wire_bytes": "ChunkSplitSerializer: int + 2 booleans",
     "tree_fanout": "choice",
-    "group_hosts": "choice",
+    "group_hosts": "choice; 0 picks the largest group whose TaskManagers' network-buffer minimum"
+    " (host-level fan-out as built) fits tm_network_bytes",
+    "peer_serve_cpu_s_per_gb": "measured: bench/peer-groups.sh, the peer server's JVM, 1.31 CPU-s"
+    " for the 2.01 GB model (median of 3; nginx's workers 0.53 for the same bytes)",
     "chunk_bytes": "DESIGN.md: records at or under 4 MiB",
     "startup_s": "not modelled",
 }
@@ -178,23 +182,45 @@ def traffic(mode, n, g, m, a):
         depth = math.ceil(math.log(n * (k - 1) + 1, k)) - 1 if k > 1 else n - 1
         r.update(origin=m, fetch=m, sent=(k if n > 1 else 0) * m * ov, recv=m * ov if n > 1 else 0,
                  exchange=0, per_tm=0, dests=splits + n, hops=depth)
-    elif mode == "groups":  # one job per group of H hosts; groups share one fetch
-        h = min(a.group_hosts, n)
-        jobs = math.ceil(n / h)
-        gshare = min(1.0, a.skew / h) * m
-        # Host-level fan-out inside a group; the first group's hosts also serve the other
-        # groups from what they staged (jobs - 1 copies, spread over its h hosts).
-        serve = (jobs - 1) * m / h
-        r.update(origin=m, fetch=gshare, sent=(gshare * (h - 1) + serve) * ov,
-                 recv=(h - 1) / h * m * ov, exchange=h * g, per_tm=g, dests=h * g * splits,
-                 jobs=jobs)
     else:
         raise ValueError(f"unknown mode '{mode}': one of {', '.join(MODES)}")
     return r
 
 
+def group_hosts(n, g, a):
+    """Hosts per job in 'groups': --group-hosts, or the most whose TaskManagers fit."""
+    return min(n, a.group_hosts or max(1, hosts_fit(g, 2, a)))
+
+
+def warm_groups(n, g, m, a):
+    """'groups' as built: one job per group of H hosts, host-level fan-out inside each, in two
+    tiers. The first group stages from the origin and publishes into its hosts' caches; then every
+    other group at once stages from the first group's caches (warmstage cache serve,
+    warmstage.cache.peers), its readers spreading the files over the first group's H hosts. The
+    time is the sum of the two tiers (a later group that started early would find no published
+    copy and read the origin)."""
+    h = group_hosts(n, g, a)
+    jobs = math.ceil(n / h)
+    first = warm("fan-out-host", h, g, m, a)
+    serve = (jobs - 1) * m / h  # what each host of the first group sends to the later groups
+    later = {k: v for k, v in first["parts"].items() if k != "origin"}
+    later["peer-out"] = serve / (a.nic_gbps * GB)
+    later["peer-cpu"] = serve * a.peer_serve_cpu_s_per_gb / GB / a.cores
+    t_later = max(later.values()) if jobs > 1 else 0.0
+    b_later = max(later, key=later.get)
+    r = dict(first)
+    r.update(mode="groups", hosts=n, jobs=jobs, group_hosts=h,
+             time=first["time"] + t_later + (a.startup_s if jobs > 1 else 0.0),
+             bottleneck=first["bottleneck"] + ("+" + b_later if jobs > 1 else ""),
+             parts={"first": first["parts"], "later": later if jobs > 1 else {}},
+             sent=first["sent"] + serve)
+    return r
+
+
 def warm(mode, n, g, m, a):
     """Time-to-warm and its parts for one mode (seconds, bytes, counts)."""
+    if mode == "groups":
+        return warm_groups(n, g, m, a)
     t = traffic(mode, n, g, m, a)
     p_x = t["exchange"]
     cpu = (a.fetch_cpu_s_per_gb * t["fetch"] + a.stage_cpu_s_per_gb * t["staged"]
@@ -258,6 +284,13 @@ def fmt_count(c):
     return str(c)
 
 
+def label(r):
+    """The mode, and for groups the jobs and hosts per job."""
+    if r["mode"] == "groups":
+        return f"groups ({r['jobs']:,} x {r['group_hosts']:,} hosts)"
+    return r["mode"]
+
+
 def table(rows):
     head = ("| model | hosts | mode | time-to-warm s | bottleneck | origin egress | per-host egress"
             " | per-host ingress | net buffers/TM min (default) | TM fits hosts | channels | TCP/TM"
@@ -265,7 +298,7 @@ def table(rows):
     lines = [head, "|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         lines.append(
-            f"| {r['model'] / GB:g} GB | {r['hosts']:,} | {r['mode']} | {r['time']:,.1f}"
+            f"| {r['model'] / GB:g} GB | {r['hosts']:,} | {label(r)} | {r['time']:,.1f}"
             f" | {r['bottleneck']} | {fmt_bytes(r['origin'])} | {fmt_bytes(r['sent'])}"
             f" | {fmt_bytes(r['recv'])} | {fmt_gib(r['buf_min'])} ({fmt_gib(r['buf_default'])})"
             f" | {'-' if r['tm_fits_hosts'] is None else format(r['tm_fits_hosts'], ',')}"

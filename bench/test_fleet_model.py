@@ -99,6 +99,29 @@ class FleetModelTest(unittest.TestCase):
         a = fm.parse(["--gate-cap", "16", "--segment-bytes", "65536"])
         self.assertEqual(fm.hosts_fit(8, 2, a), 40)
 
+    def test_groups_fit_the_task_manager_and_stage_in_two_tiers(self):
+        # Group size 0: the most hosts whose TaskManagers fit the network memory as built (28 of
+        # 8 GPUs, test_hosts_the_shipped_task_manager_fits), so no group is over the limit.
+        r = fm.warm("groups", 1000, 8, 140 * GB, self.a)
+        self.assertEqual(r["group_hosts"], 28)
+        self.assertEqual(r["jobs"], 36)  # ceil(1000 / 28)
+        self.assertEqual(r["limits"], [])
+        first = fm.warm("fan-out-host", 28, 8, 140 * GB, self.a)
+        serve = 35 * 140 * GB / 28  # each first-group host serves the 35 later groups' share
+        later = max([v for k, v in first["parts"].items() if k != "origin"]
+                    + [serve / (25 * GB), serve * 0.65 / GB / 56])
+        self.assertAlmostEqual(r["time"], first["time"] + later)
+        self.assertAlmostEqual(r["sent"], first["sent"] + serve)
+        self.assertAlmostEqual(r["origin"], 140 * GB)
+        self.assertEqual(r["buffers_min"], first["buffers_min"])
+
+    def test_one_group_is_host_level_fan_out(self):
+        r = fm.warm("groups", 10, 8, 16 * GB, self.a)
+        h = fm.warm("fan-out-host", 10, 8, 16 * GB, self.a)
+        self.assertEqual(r["jobs"], 1)
+        self.assertAlmostEqual(r["time"], h["time"])
+        self.assertAlmostEqual(r["sent"], h["sent"])
+
     def test_tree_depth_and_egress(self):
         r = fm.traffic("tree", 7, 8, 1 * GB, self.a)  # 1 + 2 + 4 hosts: depth 2
         self.assertEqual(r["hops"], 2)
