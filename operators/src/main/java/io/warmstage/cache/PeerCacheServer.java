@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
@@ -212,8 +213,8 @@ public final class PeerCacheServer implements Closeable {
         h.set("Accept-Ranges", "bytes");
         h.set("Content-Type", bytes != null ? "application/json" : "application/octet-stream");
         String rangeHeader = x.getRequestHeaders().getFirst("Range");
-        String ifMatch = x.getRequestHeaders().getFirst("If-Match");
-        if (ifMatch != null && !ifMatch.trim().equals("*") && !ifMatch.trim().equals(etag)) {
+        List<String> ifMatch = x.getRequestHeaders().get("If-Match");
+        if (ifMatch != null && !matches(ifMatch, etag)) {
             x.sendResponseHeaders(412, -1);
             return;
         }
@@ -275,6 +276,23 @@ public final class PeerCacheServer implements Closeable {
             bytesServed.addAndGet(n);
         }
         entriesServed.incrementAndGet();
+    }
+
+    /**
+     * Whether an {@code If-Match} header (one or more lines, each a comma-separated list) names
+     * {@code etag} or is {@code *}: strong comparison, so a weak tag never matches (RFC 9110
+     * section 13.1.1).
+     */
+    static boolean matches(List<String> ifMatch, String etag) {
+        for (String line : ifMatch) {
+            for (String tag : line.split(",")) {
+                String t = tag.trim();
+                if (t.equals("*") || t.equals(etag)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static void unsatisfiable(HttpExchange x, long size) throws IOException {

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * CRC-32C (so each slot checks the bytes while it stages them, as for a hit in its own cache), and
  * the data has the version's size. Anything else (no peer answers within {@link
  * CacheOptions#PEER_CONNECT_TIMEOUT}, 404, another version) tries the next peer, at most {@link
- * #TRIES} in all, then the origin.
+ * #TRIES} in all, then the origin. A peer that could not be reached is skipped for a minute ({@link
+ * #DOWN_NANOS}), so a dead peer costs one connect timeout, not one per file.
  *
  * <p>Peers are read through an HTTP store of their own that carries no credentials: the origin's
  * bearer token or user info never reaches a peer.
@@ -45,9 +46,15 @@ public final class PeerCopies implements Closeable {
 
     private static final Logger LOG = LoggerFactory.getLogger(PeerCopies.class);
 
+    /** How long a peer that could not be reached is not asked again, in nanoseconds. */
+    static final long DOWN_NANOS = 60_000_000_000L;
+
     private final List<URI> peers;
     private final Map<String, String> pins;
     private final ObjectStore http;
+
+    /** Peers that could not be reached, with when they may be asked again (System.nanoTime). */
+    private final Map<URI, Long> down = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * A copy on a peer.
@@ -116,14 +123,24 @@ public final class PeerCopies implements Closeable {
             return Optional.empty(); // a version no cache holds
         }
         int first = Math.floorMod(key.hashCode() + spread, peers.size());
-        for (int i = 0; i < Math.min(TRIES, peers.size()); i++) {
+        int asked = 0;
+        for (int i = 0; i < peers.size() && asked < TRIES; i++) {
             URI peer = peers.get((first + i) % peers.size());
+            Long until = down.get(peer);
+            if (until != null && System.nanoTime() - until < 0) {
+                continue; // unreachable a moment ago: not worth a connect timeout per file
+            }
+            asked++;
             try {
                 Optional<PeerCopy> copy = ask(peer, key, uri, version);
+                down.remove(peer);
                 if (copy.isPresent()) {
                     return copy;
                 }
             } catch (IOException | RuntimeException e) {
+                if (unreachable(e)) {
+                    down.put(peer, System.nanoTime() + DOWN_NANOS);
+                }
                 LOG.info(
                         "Peer {} gave no copy of {}: {}",
                         peer,
@@ -132,6 +149,20 @@ public final class PeerCopies implements Closeable {
             }
         }
         return Optional.empty();
+    }
+
+    /** Whether {@code e} says the peer could not be reached (refused, timed out, no route). */
+    private static boolean unreachable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.ConnectException
+                    || t instanceof java.net.SocketTimeoutException
+                    || t instanceof java.net.NoRouteToHostException
+                    || t instanceof java.net.UnknownHostException
+                    || t.getClass().getSimpleName().equals("ConnectTimeoutException")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Optional<PeerCopy> ask(URI peer, String key, URI uri, ObjectVersion version)
@@ -174,6 +205,12 @@ public final class PeerCopies implements Closeable {
             return Optional.empty();
         }
         return Optional.of(new PeerCopy(data, dv, entry));
+    }
+
+    /** Whether {@code peer} is being skipped after it could not be reached. */
+    boolean isDown(URI peer) {
+        Long until = down.get(peer);
+        return until != null && System.nanoTime() - until < 0;
     }
 
     @Override

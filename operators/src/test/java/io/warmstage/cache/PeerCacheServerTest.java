@@ -119,6 +119,8 @@ class PeerCacheServerTest {
                 PeerCopies.PeerCopy c = peers.find(ORIGIN, version, spread).orElseThrow();
                 assertTrue(c.data().toString().startsWith(server.uri().toString()));
             }
+            assertTrue(peers.isDown(dead), "a refused peer is skipped for a while");
+            assertFalse(peers.isDown(server.uri()));
         }
     }
 
@@ -189,6 +191,16 @@ class PeerCacheServerTest {
         assertEquals(200, head.statusCode());
         assertEquals(Integer.toString(n), head.headers().firstValue("Content-Length").get());
         assertEquals(0, head.body().length);
+    }
+
+    @Test
+    void ifMatchListsAndWeakTagsFollowRfc9110() {
+        String tag = "\"k\"";
+        assertTrue(PeerCacheServer.matches(List.of("\"a\", \"k\""), tag));
+        assertTrue(PeerCacheServer.matches(List.of("\"a\"", " \"k\" "), tag));
+        assertTrue(PeerCacheServer.matches(List.of("*"), tag));
+        assertFalse(PeerCacheServer.matches(List.of("W/\"k\""), tag));
+        assertFalse(PeerCacheServer.matches(List.of("\"a\", \"b\""), tag));
     }
 
     @Test
