@@ -142,6 +142,20 @@ class DeploymentFilesTest {
                 .isEqualTo(fleetManifest().path("cacheDir").asText());
     }
 
+    /**
+     * The per-gate cap of docs/FLEET-SCALE.md under Flink's own key (a misspelt key would be
+     * ignored by Flink, leaving the fleet limit at 28 hosts).
+     */
+    @Test
+    void configCapsTheBuffersAnInputGateRequires() {
+        String key =
+                org.apache.flink.configuration.NettyShuffleEnvironmentOptions
+                        .NETWORK_READ_MAX_REQUIRED_BUFFERS_PER_GATE
+                        .key();
+        assertThat(config).containsKey(key);
+        assertThat(config.get(key).asInt()).isEqualTo(16);
+    }
+
     @Test
     void yamlReaderRejectsDuplicateKeysAsFlinkDoes() {
         assertThatThrownBy(
