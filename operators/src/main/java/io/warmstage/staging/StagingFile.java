@@ -142,8 +142,11 @@ final class StagingFile {
         allFromCache &= r.cacheHit;
         boolean headerNew = header == null && coverage.covers(0, headerEnd);
         if (headerNew) {
+            // The copy's checksum first: a corrupt copy's header may no longer parse, and that is
+            // a copy to fetch again, not an invalid file.
+            checkHeaderCrc();
             parseHeader();
-            checkHeader();
+            checkTensorCount();
         }
         if (header == null) {
             return List.of();
@@ -545,7 +548,7 @@ final class StagingFile {
         }
     }
 
-    private void checkHeader() throws CachedCopyMismatch {
+    private void checkHeaderCrc() throws CachedCopyMismatch {
         if (expectedHeader == null) {
             return;
         }
@@ -557,6 +560,12 @@ final class StagingFile {
                             + StagingEvent.hex(crc)
                             + ", the cache entry's "
                             + StagingEvent.hex(expectedHeader));
+        }
+    }
+
+    private void checkTensorCount() throws CachedCopyMismatch {
+        if (expectedHeader == null) {
+            return;
         }
         if (expected.length != header.tensors().size()) {
             throw new CachedCopyMismatch(

@@ -234,26 +234,31 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         if (split.length() == 0 || failedFiles.contains(split.file())) {
             return List.of(); // nothing left (a split restored after its last record was emitted)
         }
+        Source from = null;
         try {
-            return readRange(split);
+            from = source(split);
+            return readRange(split, from);
         } catch (Exception e) {
             if (Thread.currentThread().isInterrupted()) {
                 return List.of();
             }
-            Source from = sources.get(split.file());
+            // The source this read used, not the file's current one: several splits of a file
+            // are read at once, and each that fails on a copy falls back, whichever fails first.
             if (from != null && from.kind() != Kind.ORIGIN) {
                 // The copy went away or changed under this reader (another slot found it corrupt
                 // and replaced it, it was evicted, or its peer is gone): the origin has the same
                 // version.
-                LOG.info(
-                        "Reading {} from the origin: its {} copy {} failed ({})",
-                        Redaction.uri(URI.create(split.uri())),
-                        from.kind() == Kind.PEER ? "peer's" : "cached",
-                        from.uri(),
-                        Redaction.text(e.toString()));
-                sources.put(split.file(), Source.origin(split));
+                Source origin = Source.origin(split);
+                if (sources.replace(split.file(), from, origin)) {
+                    LOG.info(
+                            "Reading {} from the origin: its {} copy {} failed ({})",
+                            Redaction.uri(URI.create(split.uri())),
+                            from.kind() == Kind.PEER ? "peer's" : "cached",
+                            from.uri(),
+                            Redaction.text(e.toString()));
+                }
                 try {
-                    return readRange(split);
+                    return readRange(split, origin);
                 } catch (Exception again) {
                     if (Thread.currentThread().isInterrupted()) {
                         return List.of();
@@ -267,9 +272,8 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
         }
     }
 
-    private List<ChunkRecord> readRange(DataSplit split) throws IOException {
+    private List<ChunkRecord> readRange(DataSplit split, Source from) throws IOException {
         long started = System.nanoTime();
-        Source from = source(split);
         if (from.kind() != Kind.CACHE && kept != null && kept.covers(split)) {
             List<ChunkRecord> local = readKept(split);
             if (local != null) {
