@@ -81,6 +81,12 @@ public record CacheEntry(
                 : tensorCrc32c.stream().mapToInt(Long::intValue).toArray();
     }
 
+    /** This entry with {@code uri} in place of its URI (to redact one written before redaction). */
+    public CacheEntry withUri(String uri) {
+        return new CacheEntry(
+                uri, size, etag, crc32c, sha256, createdAt, headerCrc32c, tensorCrc32c);
+    }
+
     /** True when this entry describes exactly {@code uri} at {@code version}. */
     public boolean matches(URI uri, ObjectVersion version) {
         return (Redaction.uri(uri).equals(this.uri) || uri.toString().equals(this.uri))

@@ -62,12 +62,17 @@ public final class CacheOptions {
                                     + " CRC-32Cs while staged), else from the origin. The"
                                     + " origin's credentials are never sent to a peer.");
 
-    /** How long a reader waits to connect to a peer before it reads from the origin instead. */
-    public static final ConfigOption<Duration> PEER_CONNECT_TIMEOUT =
-            ConfigOptions.key("warmstage.cache.peer-connect-timeout")
+    /**
+     * How long a reader waits for a peer to accept a connection, and then for each of its answers
+     * to whether it holds a file, before it reads from the origin instead.
+     */
+    public static final ConfigOption<Duration> PEER_TIMEOUT =
+            ConfigOptions.key("warmstage.cache.peer-timeout")
                     .durationType()
                     .defaultValue(Duration.ofSeconds(2))
                     .withDescription(
-                            "Time to connect to a peer's cache server; a peer that does not"
-                                    + " answer in it is skipped for that file.");
+                            "Time for a peer's cache server to accept a connection, and then to"
+                                    + " answer each question whether it holds a file; a peer"
+                                    + " that does not is skipped for a minute. Reads of a copy's"
+                                    + " bytes use the HTTP store's timeouts.");
 }

@@ -1,25 +1,34 @@
 package io.warmstage.cache;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.warmstage.memory.Crc32c;
+import io.warmstage.storage.Redaction;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Blocker;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,11 +59,19 @@ import org.slf4j.LoggerFactory;
  * never resolved against the file system, so nothing else of the host is reachable.
  *
  * <p>No authentication and no TLS: bind it to the fleet's private network. An entry holds model
- * bytes and, in its sidecar, the origin URI without credentials.
+ * bytes and, in its sidecar, the origin URI without credentials (a sidecar written before URIs were
+ * redacted is served with its URI redacted).
+ *
+ * <p>The server is Jetty's: requests are parsed without holding a thread, so clients that stop
+ * mid-request cost no serving thread, and a connection on which nothing moves for {@link
+ * #IDLE_TIMEOUT} (a client that stops reading the body) is closed.
  */
 public final class PeerCacheServer implements Closeable {
     /** Path prefix of the entries. */
     public static final String ENTRIES = "/v1/entries/";
+
+    /** How long a connection may make no progress (reading a request, sending an answer). */
+    public static final Duration IDLE_TIMEOUT = Duration.ofSeconds(30);
 
     private static final Pattern ENTRY = Pattern.compile("/v1/entries/([0-9a-f]{64})(\\.json)?");
     private static final Pattern ONE_RANGE = Pattern.compile("bytes=(\\d{0,18})-(\\d{0,18})");
@@ -62,57 +79,98 @@ public final class PeerCacheServer implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(PeerCacheServer.class);
 
     private final Path dir;
-    private final HttpServer server;
-    private final ExecutorService threads;
+    private final Server server;
+    private final ServerConnector connector;
     private final AtomicLong bytesServed = new AtomicLong();
     private final AtomicLong entriesServed = new AtomicLong();
 
-    private PeerCacheServer(Path dir, HttpServer server, ExecutorService threads) {
+    private PeerCacheServer(Path dir, Server server, ServerConnector connector) {
         this.dir = dir;
         this.server = server;
-        this.threads = threads;
+        this.connector = connector;
     }
 
     /**
      * Starts serving {@code dir} (a cache directory, {@link LocalCache}'s layout) on {@code bind}.
      *
      * @param bind address and port; port 0 picks a free one ({@link #address()})
-     * @param threads requests served at once (each holds one 1 MiB copy buffer)
-     * @throws IOException if {@code dir} is not a directory or the address cannot be bound
+     * @param threads requests served at once (each holds one 1 MiB copy buffer while it sends)
+     * @throws NoSuchFileException if {@code dir} does not exist
+     * @throws NotDirectoryException if {@code dir} is not a directory
+     * @throws java.net.BindException if the address cannot be bound (in use, not this host's)
+     * @throws IOException for other failures to start
      */
     public static PeerCacheServer start(Path dir, InetSocketAddress bind, int threads)
             throws IOException {
+        if (!Files.exists(dir)) {
+            throw new NoSuchFileException(dir.toString(), null, "no such cache directory");
+        }
         if (!Files.isDirectory(dir)) {
-            throw new NoSuchFileException(dir.toString(), null, "not a cache directory");
+            throw new NotDirectoryException(dir.toString());
         }
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
-        HttpServer server = HttpServer.create(bind, 64);
-        ExecutorService pool =
-                Executors.newFixedThreadPool(
-                        threads,
-                        r -> {
-                            Thread t = new Thread(r, "warmstage-peer-cache");
-                            t.setDaemon(true);
-                            return t;
-                        });
-        PeerCacheServer s = new PeerCacheServer(dir.toAbsolutePath().normalize(), server, pool);
-        server.createContext("/", s::handle);
-        server.setExecutor(pool);
-        server.start();
+        if (bind.isUnresolved()) {
+            throw new UnknownHostException(bind.getHostString() + ": no such address or host name");
+        }
+        // one acceptor and one selector besides the serving threads
+        QueuedThreadPool pool = new QueuedThreadPool(threads + 4, 2);
+        pool.setName("warmstage-peer-cache");
+        pool.setDaemon(true);
+        pool.setReservedThreads(0);
+        Server server = new Server(pool);
+        ServerConnector connector = new ServerConnector(server, 1, 1);
+        connector.setHost(bind.getAddress().getHostAddress());
+        connector.setPort(bind.getPort());
+        connector.setIdleTimeout(IDLE_TIMEOUT.toMillis());
+        server.addConnector(connector);
+        PeerCacheServer s =
+                new PeerCacheServer(dir.toAbsolutePath().normalize(), server, connector);
+        server.setHandler(s.new Entries());
+        try {
+            server.start();
+        } catch (Exception e) {
+            stopQuietly(server);
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof java.net.BindException b) {
+                    java.net.BindException named =
+                            new java.net.BindException(
+                                    "cannot listen on "
+                                            + bind.getAddress().getHostAddress()
+                                            + ":"
+                                            + bind.getPort()
+                                            + ": "
+                                            + b.getMessage());
+                    named.initCause(e);
+                    throw named;
+                }
+            }
+            throw e instanceof IOException io ? io : new IOException(e);
+        }
         return s;
     }
 
     /** The bound address (with the port chosen when 0 was asked for). */
     public InetSocketAddress address() {
-        return server.getAddress();
+        return new InetSocketAddress(connector.getHost(), connector.getLocalPort());
     }
 
-    /** The base URI peers are configured with: {@code http://host:port/}. */
+    /**
+     * The base URI peers are configured with: {@code http://host:port/}. Bound to the wildcard
+     * address, the host is this host's name ({@link InetAddress#getLocalHost()}): give peers the
+     * name or address by which the fleet's network reaches this host if that is another.
+     */
     public URI uri() {
         InetSocketAddress a = address();
         String host = a.getAddress().getHostAddress();
+        if (a.getAddress().isAnyLocalAddress()) {
+            try {
+                host = InetAddress.getLocalHost().getHostName();
+            } catch (UnknownHostException e) {
+                host = e.getMessage() == null ? "localhost" : e.getMessage().split(":")[0];
+            }
+        }
         if (host.contains(":")) {
             host = "[" + host + "]";
         }
@@ -132,29 +190,48 @@ public final class PeerCacheServer implements Closeable {
     /** Stops at once: open exchanges are cut. */
     @Override
     public void close() {
-        server.stop(0);
-        threads.shutdownNow();
+        stopQuietly(server);
     }
 
-    private void handle(HttpExchange x) throws IOException {
-        try (x) {
-            serve(x);
-        } catch (IOException e) {
-            LOG.debug("peer cache: {} {} cut: {}", x.getRequestMethod(), x.getRequestURI(), e);
+    private static void stopQuietly(Server server) {
+        try {
+            server.setStopTimeout(0);
+            server.stop();
+        } catch (Exception e) {
+            LOG.debug("peer cache: stopping: {}", e.toString());
         }
     }
 
-    private void serve(HttpExchange x) throws IOException {
-        String method = x.getRequestMethod();
+    /** What a request is answered with: a status, headers and a body (null for none). */
+    private final class Entries extends Handler.Abstract {
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            try {
+                serve(request, response);
+                callback.succeeded();
+            } catch (Throwable e) {
+                LOG.debug(
+                        "peer cache: {} {} cut: {}",
+                        request.getMethod(),
+                        request.getHttpURI().getPath(),
+                        e.toString());
+                callback.failed(e);
+            }
+            return true;
+        }
+    }
+
+    private void serve(Request request, Response response) throws IOException {
+        String method = request.getMethod();
         boolean head = "HEAD".equals(method);
         if (!head && !"GET".equals(method)) {
-            x.getResponseHeaders().set("Allow", "GET, HEAD");
-            x.sendResponseHeaders(405, -1);
+            response.getHeaders().put("Allow", "GET, HEAD");
+            status(response, 405);
             return;
         }
-        Matcher m = ENTRY.matcher(x.getRequestURI().getRawPath());
-        if (!m.matches() || x.getRequestURI().getRawQuery() != null) {
-            x.sendResponseHeaders(404, -1);
+        Matcher m = ENTRY.matcher(String.valueOf(request.getHttpURI().getPath()));
+        if (!m.matches() || request.getHttpURI().getQuery() != null) {
+            status(response, 404);
             return;
         }
         String key = m.group(1);
@@ -165,7 +242,7 @@ public final class PeerCacheServer implements Closeable {
             json = Files.readAllBytes(sidecar);
             entry = LocalCache.JSON.readValue(json, CacheEntry.class);
         } catch (IOException | RuntimeException e) {
-            x.sendResponseHeaders(404, -1); // not published, or a sidecar no writer wrote
+            status(response, 404); // not published, or a sidecar no writer wrote
             return;
         }
         FileChannel data;
@@ -174,29 +251,35 @@ public final class PeerCacheServer implements Closeable {
                     FileChannel.open(
                             dir.resolve(key + LocalCache.DATA_SUFFIX), StandardOpenOption.READ);
         } catch (IOException e) {
-            x.sendResponseHeaders(404, -1);
+            status(response, 404);
             return;
         }
         try (data) {
             long size = data.size();
             if (size != entry.size()) {
-                x.sendResponseHeaders(404, -1); // mid-publish or damaged: not this entry's bytes
+                status(response, 404); // mid-publish or damaged: not this entry's bytes
                 return;
             }
             CacheDirectory.touch(sidecar);
             if (m.group(2) != null) {
+                String redacted = Redaction.uri(entry.uri());
+                if (!redacted.equals(entry.uri())) {
+                    // written before URIs were redacted: never hand its credentials to a peer
+                    json = LocalCache.JSON.writeValueAsBytes(entry.withUri(redacted));
+                }
                 // the sidecar's tag is its content's: a touch or a rewrite of the same entry
                 // leaves it, a new entry under the key changes it
                 int crc = Crc32c.of(ByteBuffer.wrap(json));
                 send(
-                        x,
+                        request,
+                        response,
                         head,
                         "\"" + key + "-" + Integer.toHexString(crc) + "\"",
                         json.length,
                         null,
                         json);
             } else {
-                send(x, head, "\"" + key + "\"", size, data, null);
+                send(request, response, head, "\"" + key + "\"", size, data, null);
             }
         }
     }
@@ -206,16 +289,22 @@ public final class PeerCacheServer implements Closeable {
      * {@code If-Match}; the body comes from {@code data} or, for a sidecar, {@code bytes}.
      */
     private void send(
-            HttpExchange x, boolean head, String etag, long size, FileChannel data, byte[] bytes)
+            Request request,
+            Response response,
+            boolean head,
+            String etag,
+            long size,
+            FileChannel data,
+            byte[] bytes)
             throws IOException {
-        var h = x.getResponseHeaders();
-        h.set("ETag", etag);
-        h.set("Accept-Ranges", "bytes");
-        h.set("Content-Type", bytes != null ? "application/json" : "application/octet-stream");
-        String rangeHeader = x.getRequestHeaders().getFirst("Range");
-        List<String> ifMatch = x.getRequestHeaders().get("If-Match");
-        if (ifMatch != null && !matches(ifMatch, etag)) {
-            x.sendResponseHeaders(412, -1);
+        HttpFields.Mutable h = response.getHeaders();
+        h.put("ETag", etag);
+        h.put("Accept-Ranges", "bytes");
+        h.put("Content-Type", bytes != null ? "application/json" : "application/octet-stream");
+        String rangeHeader = request.getHeaders().get("Range");
+        List<String> ifMatch = request.getHeaders().getValuesList("If-Match");
+        if (!ifMatch.isEmpty() && !matches(ifMatch, etag)) {
+            status(response, 412);
             return;
         }
         long from = 0;
@@ -226,7 +315,7 @@ public final class PeerCacheServer implements Closeable {
             if (r.group(1).isEmpty()) { // suffix: the last n bytes
                 long n = Long.parseLong(r.group(2));
                 if (n == 0) {
-                    unsatisfiable(x, size);
+                    unsatisfiable(response, size);
                     return;
                 }
                 from = Math.max(0, size - n);
@@ -242,40 +331,53 @@ public final class PeerCacheServer implements Closeable {
                     }
                 }
                 if (r != null && from >= size) {
-                    unsatisfiable(x, size);
+                    unsatisfiable(response, size);
                     return;
                 }
             }
             if (r != null) {
                 status = 206;
-                h.set("Content-Range", "bytes " + from + "-" + (to - 1) + "/" + size);
+                h.put("Content-Range", "bytes " + from + "-" + (to - 1) + "/" + size);
             }
         }
         long length = to - from;
-        h.set("Content-Length", Long.toString(length));
-        if (head) {
-            x.sendResponseHeaders(status, -1);
+        response.setStatus(status);
+        h.put("Content-Length", Long.toString(length));
+        if (head || length == 0) {
+            write(response, true, null);
             return;
         }
-        x.sendResponseHeaders(status, length == 0 ? -1 : length);
-        OutputStream out = x.getResponseBody();
         if (bytes != null) {
-            out.write(bytes, (int) from, (int) length);
+            write(response, true, ByteBuffer.wrap(bytes, (int) from, (int) length));
             return;
         }
-        byte[] buf = new byte[(int) Math.min(COPY_BYTES, Math.max(1, length))];
-        ByteBuffer b = ByteBuffer.wrap(buf);
+        ByteBuffer b = ByteBuffer.allocate((int) Math.min(COPY_BYTES, length));
         for (long pos = from; pos < to; ) {
-            b.clear().limit((int) Math.min(buf.length, to - pos));
+            b.clear().limit((int) Math.min(b.capacity(), to - pos));
             int n = data.read(b, pos);
             if (n < 0) {
                 throw new IOException("data file ended at " + pos + " of " + size);
             }
-            out.write(buf, 0, n);
+            b.flip();
             pos += n;
+            write(response, pos >= to, b);
             bytesServed.addAndGet(n);
         }
         entriesServed.incrementAndGet();
+    }
+
+    /** Writes {@code body} (or nothing) and waits until it is sent or the connection fails. */
+    private static void write(Response response, boolean last, ByteBuffer body) throws IOException {
+        try (Blocker.Callback done = Blocker.callback()) {
+            response.write(last, body, done);
+            done.block();
+        }
+    }
+
+    private static void status(Response response, int status) throws IOException {
+        response.setStatus(status);
+        response.getHeaders().put("Content-Length", "0");
+        write(response, true, null);
     }
 
     /**
@@ -295,8 +397,8 @@ public final class PeerCacheServer implements Closeable {
         return false;
     }
 
-    private static void unsatisfiable(HttpExchange x, long size) throws IOException {
-        x.getResponseHeaders().set("Content-Range", "bytes */" + size);
-        x.sendResponseHeaders(416, -1);
+    private static void unsatisfiable(Response response, long size) throws IOException {
+        response.getHeaders().put("Content-Range", "bytes */" + size);
+        status(response, 416);
     }
 }

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,9 +31,11 @@ import org.slf4j.LoggerFactory;
  * same URI, size and ETag, or the same SHA-256 pin), records the header's and every tensor's
  * CRC-32C (so each slot checks the bytes while it stages them, as for a hit in its own cache), and
  * the data has the version's size. Anything else (no peer answers within {@link
- * CacheOptions#PEER_CONNECT_TIMEOUT}, 404, another version) tries the next peer, at most {@link
- * #TRIES} in all, then the origin. A peer that could not be reached is skipped for a minute ({@link
- * #DOWN_NANOS}), so a dead peer costs one connect timeout, not one per file.
+ * CacheOptions#PEER_TIMEOUT}, 404, another version) tries the next peer, at most {@link #TRIES} in
+ * all, then the origin. A peer that could not be reached or did not answer in time is skipped for a
+ * minute ({@link #DOWN_NANOS}), so a dead or wedged peer costs one timeout, not one per file. Those
+ * questions (the sidecar, the data file's size) wait at most {@link CacheOptions#PEER_TIMEOUT} for
+ * an answer; the reads of a copy's bytes wait as long as reads of the origin.
  *
  * <p>Peers are read through an HTTP store of their own that carries no credentials: the origin's
  * bearer token or user info never reaches a peer.
@@ -52,6 +55,7 @@ public final class PeerCopies implements Closeable {
     private final List<URI> peers;
     private final Map<String, String> pins;
     private final ObjectStore http;
+    private final ObjectStore probes;
 
     /** Peers that could not be reached, with when they may be asked again (System.nanoTime). */
     private final Map<URI, Long> down = new java.util.concurrent.ConcurrentHashMap<>();
@@ -66,10 +70,11 @@ public final class PeerCopies implements Closeable {
      */
     public record PeerCopy(URI data, ObjectVersion version, CacheEntry entry) {}
 
-    PeerCopies(List<URI> peers, Map<String, String> pins, ObjectStore http) {
+    PeerCopies(List<URI> peers, Map<String, String> pins, ObjectStore http, ObjectStore probes) {
         this.peers = List.copyOf(peers);
         this.pins = pins;
         this.http = http;
+        this.probes = probes;
     }
 
     /**
@@ -80,24 +85,37 @@ public final class PeerCopies implements Closeable {
      *     http} or {@code https} URI without user info, path, query or fragment
      */
     public static Optional<PeerCopies> of(Configuration config) {
-        List<String> configured = config.getOptional(CacheOptions.PEERS).orElse(List.of());
-        List<URI> peers = new ArrayList<>();
-        for (String p : configured) {
-            if (!p.isBlank()) {
-                peers.add(base(p.trim()));
-            }
-        }
+        List<URI> peers = configured(config);
         if (peers.isEmpty()) {
             return Optional.empty();
         }
+        Duration peerTimeout = config.get(CacheOptions.PEER_TIMEOUT);
         ObjectStore http =
                 new HttpObjectStore(
-                        config.get(CacheOptions.PEER_CONNECT_TIMEOUT),
+                        peerTimeout,
                         config.get(StorageOptions.HTTP_REQUEST_TIMEOUT),
                         config.get(StorageOptions.HTTP_STALL_TIMEOUT),
                         Optional.empty(),
                         config.get(StorageOptions.HTTP_MAX_CONNECTIONS));
-        return Optional.of(new PeerCopies(peers, ContentPins.of(config), http));
+        ObjectStore probes =
+                new HttpObjectStore(peerTimeout, peerTimeout, peerTimeout, Optional.empty(), 8);
+        return Optional.of(new PeerCopies(peers, ContentPins.of(config), http, probes));
+    }
+
+    /**
+     * The peers of {@link CacheOptions#PEERS} as base URIs ending in {@code /}, checked as {@link
+     * #of} checks them (for a check before a job is submitted); empty when none are configured.
+     *
+     * @throws IllegalArgumentException naming the entry and the rule it breaks
+     */
+    public static List<URI> configured(Configuration config) {
+        List<URI> peers = new ArrayList<>();
+        for (String p : config.getOptional(CacheOptions.PEERS).orElse(List.of())) {
+            if (!p.isBlank()) {
+                peers.add(base(p.trim()));
+            }
+        }
+        return peers;
     }
 
     /** The store that reads from peers (no credentials). */
@@ -158,6 +176,8 @@ public final class PeerCopies implements Closeable {
                     || t instanceof java.net.SocketTimeoutException
                     || t instanceof java.net.NoRouteToHostException
                     || t instanceof java.net.UnknownHostException
+                    || t instanceof java.net.http.HttpTimeoutException
+                    || t instanceof java.io.InterruptedIOException
                     || t.getClass().getSimpleName().equals("ConnectTimeoutException")) {
                 return true;
             }
@@ -170,7 +190,7 @@ public final class PeerCopies implements Closeable {
         URI sidecar = peer.resolve(PeerCacheServer.ENTRIES.substring(1) + key + ".json");
         ObjectVersion sv;
         try {
-            sv = http.stat(sidecar);
+            sv = probes.stat(sidecar);
         } catch (StorageException e) {
             if (!e.retryable() && String.valueOf(e.getMessage()).contains(": HTTP 404")) {
                 return Optional.empty(); // the peer does not hold it: the common case
@@ -181,7 +201,7 @@ public final class PeerCopies implements Closeable {
             throw new IOException("sidecar of " + sv.size() + " bytes");
         }
         byte[] json;
-        try (InputStream in = http.openRange(sidecar, sv, 0, sv.size())) {
+        try (InputStream in = probes.openRange(sidecar, sv, 0, sv.size())) {
             json = in.readAllBytes();
         }
         CacheEntry entry = LocalCache.JSON.readValue(json, CacheEntry.class);
@@ -194,7 +214,7 @@ public final class PeerCopies implements Closeable {
             return Optional.empty();
         }
         URI data = peer.resolve(PeerCacheServer.ENTRIES.substring(1) + key);
-        ObjectVersion dv = http.stat(data);
+        ObjectVersion dv = probes.stat(data);
         if (dv.size() != version.size()) {
             LOG.info(
                     "Peer {} serves {} bytes for {}, the origin {}: not used",
@@ -215,7 +235,9 @@ public final class PeerCopies implements Closeable {
 
     @Override
     public void close() throws IOException {
-        http.close();
+        try (probes) {
+            http.close();
+        }
     }
 
     private static URI base(String s) {
@@ -233,18 +255,28 @@ public final class PeerCopies implements Closeable {
         }
         String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
         boolean bare = u.getPath() == null || u.getPath().isEmpty() || u.getPath().equals("/");
-        if (!(scheme.equals("http") || scheme.equals("https"))
-                || u.getHost() == null
-                || u.getRawUserInfo() != null
-                || !bare
-                || u.getRawQuery() != null
-                || u.getRawFragment() != null) {
+        String broken =
+                !(scheme.equals("http") || scheme.equals("https"))
+                        ? "its scheme is not http or https"
+                        : u.getHost() == null
+                                ? "it names no host"
+                                : u.getRawUserInfo() != null
+                                        ? "it has user info (a peer takes no credentials)"
+                                        : !bare
+                                                ? "it has a path (" + u.getRawPath() + ")"
+                                                : u.getRawQuery() != null
+                                                        ? "it has a query"
+                                                        : u.getRawFragment() != null
+                                                                ? "it has a fragment"
+                                                                : null;
+        if (broken != null) {
             throw new IllegalArgumentException(
                     CacheOptions.PEERS.key()
                             + ": '"
                             + Redaction.uri(s)
-                            + "' is not a peer's base URI; give http://host:port (no user"
-                            + " info, path, query or fragment)");
+                            + "' is not a peer's base URI: "
+                            + broken
+                            + "; give http://host:port, as warmstage cache serve prints");
         }
         return URI.create(scheme + "://" + u.getRawAuthority() + "/");
     }

@@ -66,7 +66,9 @@ class PeerCacheServerTest {
                 peers,
                 Map.of(),
                 new HttpObjectStore(
-                        Duration.ofSeconds(2), Duration.ofSeconds(10), Optional.empty()));
+                        Duration.ofSeconds(2), Duration.ofSeconds(10), Optional.empty()),
+                new HttpObjectStore(
+                        Duration.ofSeconds(2), Duration.ofSeconds(2), Optional.empty()));
     }
 
     @Test
@@ -214,12 +216,13 @@ class PeerCacheServerTest {
                         "/v1/entries/" + key + ".safetensors",
                         "/v1/entries/" + key + ".entry.json",
                         "/v1/entries/../secret.txt",
-                        "/v1/entries/%2e%2e/secret.txt",
                         "/secret.txt",
                         "/v1/entries/" + key + "?x=1",
                         "/v1/entries/" + "0".repeat(64))) {
             assertEquals(404, get(p, null).statusCode(), p);
         }
+        // an encoded dot segment is an ambiguous path: refused before any handler sees it
+        assertEquals(400, get("/v1/entries/%2e%2e/secret.txt", null).statusCode());
         HttpResponse<byte[]> post =
                 jdk.send(
                         HttpRequest.newBuilder(server.uri().resolve("v1/entries/" + key))

@@ -92,9 +92,13 @@ public final class CacheCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (!Files.isDirectory(cacheDir)) {
+        if (!Files.exists(cacheDir)) {
             throw new ParameterException(
                     spec.commandLine(), "cache directory " + cacheDir + " does not exist");
+        }
+        if (!Files.isDirectory(cacheDir)) {
+            throw new ParameterException(
+                    spec.commandLine(), "cache directory " + cacheDir + " is not a directory");
         }
         CacheDirectory dir = new CacheDirectory(cacheDir);
         PrintStream out = System.out;
@@ -207,8 +211,18 @@ public final class CacheCommand implements Callable<Integer> {
         if (threads < 1) {
             throw new ParameterException(spec.commandLine(), "--threads must be at least 1");
         }
-        PeerCacheServer server =
-                PeerCacheServer.start(cacheDir, new InetSocketAddress(bind, port), threads);
+        InetSocketAddress address = new InetSocketAddress(bind, port);
+        if (address.isUnresolved()) {
+            throw new ParameterException(
+                    spec.commandLine(), "--bind " + bind + ": no such address or host name");
+        }
+        warnIfFleetRoot(out);
+        PeerCacheServer server;
+        try {
+            server = PeerCacheServer.start(cacheDir, address, threads);
+        } catch (java.net.BindException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "warmstage-serve-stop"));
         out.println(
                 "serving "
@@ -219,6 +233,12 @@ public final class CacheCommand implements Callable<Integer> {
                         + CacheOptions.PEERS.key()
                         + "="
                         + server.uri());
+        if (address.getAddress().isAnyLocalAddress()) {
+            out.println(
+                    "listening on every address of this host: give peers the name or address by"
+                            + " which the fleet's network reaches it if it is not "
+                            + server.uri().getHost());
+        }
         out.flush();
         try {
             new java.util.concurrent.CountDownLatch(1).await(); // until the process is stopped
@@ -228,6 +248,31 @@ public final class CacheCommand implements Callable<Integer> {
             server.close();
         }
         return 0;
+    }
+
+    /**
+     * Warns when the directory holds no entries but folders named {@code host-*}: the root of a
+     * simulated fleet's caches, not one host's cache.
+     */
+    private void warnIfFleetRoot(PrintStream out) throws IOException {
+        if (!new CacheDirectory(cacheDir).entries().isEmpty()) {
+            return;
+        }
+        try (var children = Files.list(cacheDir)) {
+            List<Path> hosts =
+                    children.filter(Files::isDirectory)
+                            .filter(p -> p.getFileName().toString().startsWith("host-"))
+                            .toList();
+            if (!hosts.isEmpty()) {
+                out.println(
+                        "warning: "
+                                + cacheDir
+                                + " holds no cache entries but "
+                                + hosts.size()
+                                + " host-* folders: serve one host's folder, e.g. "
+                                + hosts.get(0));
+            }
+        }
     }
 
     private static String shorten(String token) {

@@ -1,6 +1,7 @@
 package io.warmstage.job.cli;
 
 import io.warmstage.cache.ContentPins;
+import io.warmstage.cache.PeerCopies;
 import io.warmstage.job.Manifest;
 import io.warmstage.job.ManifestCatalog;
 import io.warmstage.job.StagingPipeline;
@@ -182,6 +183,11 @@ public final class StageCommand implements Callable<Integer> {
                             + slots);
         }
         Configuration conf = Configuration.fromMap(options);
+        try {
+            PeerCopies.configured(conf);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
         if (m != null && !m.pins().isEmpty()) {
             conf.set(WeightSourceOptions.SHA256_PINS, ContentPins.toJson(m.pins()));
         }
