@@ -46,6 +46,8 @@ STAGING="$(mktemp -d /dev/shm/warmstage-peer-groups.XXXXXX)"
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # the launcher's JVM child outlives the launcher's shell
+  pkill -f "WarmstageCli cache serve --cache-dir $SCRATCH/" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$SCRATCH" "$STAGING"
 }

@@ -16,7 +16,11 @@ final class CachedCopyMismatch extends Exception {
      *     89abcdef}
      */
     CachedCopyMismatch(String file, String detail) {
-        super(file + ": cached copy does not match its cache entry (" + detail + ")");
+        super(
+                file
+                        + ": cached copy (this host's or a peer's) does not match its cache entry ("
+                        + detail
+                        + ")");
         this.detail = detail;
     }
 
