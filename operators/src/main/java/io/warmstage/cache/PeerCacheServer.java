@@ -76,6 +76,8 @@ public final class PeerCacheServer implements Closeable {
     private static final Pattern ENTRY = Pattern.compile("/v1/entries/([0-9a-f]{64})(\\.json)?");
     private static final Pattern ONE_RANGE = Pattern.compile("bytes=(\\d{0,18})-(\\d{0,18})");
     private static final int COPY_BYTES = 1 << 20;
+    private static final ThreadLocal<ByteBuffer> COPY_BUFFER =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(COPY_BYTES));
     private static final Logger LOG = LoggerFactory.getLogger(PeerCacheServer.class);
 
     private final Path dir;
@@ -94,7 +96,7 @@ public final class PeerCacheServer implements Closeable {
      * Starts serving {@code dir} (a cache directory, {@link LocalCache}'s layout) on {@code bind}.
      *
      * @param bind address and port; port 0 picks a free one ({@link #address()})
-     * @param threads requests served at once (each holds one 1 MiB copy buffer while it sends)
+     * @param threads requests served at once (each serving thread keeps one 1 MiB direct buffer)
      * @throws NoSuchFileException if {@code dir} does not exist
      * @throws NotDirectoryException if {@code dir} is not a directory
      * @throws java.net.BindException if the address cannot be bound (in use, not this host's)
@@ -351,7 +353,9 @@ public final class PeerCacheServer implements Closeable {
             write(response, true, ByteBuffer.wrap(bytes, (int) from, (int) length));
             return;
         }
-        ByteBuffer b = ByteBuffer.allocate((int) Math.min(COPY_BYTES, length));
+        // a direct buffer per serving thread, reused: the socket write takes it without a copy
+        // to native memory, and nothing is allocated (or zeroed) per request
+        ByteBuffer b = COPY_BUFFER.get();
         for (long pos = from; pos < to; ) {
             b.clear().limit((int) Math.min(b.capacity(), to - pos));
             int n = data.read(b, pos);
