@@ -21,13 +21,15 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.io.RetainableByteBuffer;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.util.Blocker;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.IteratingCallback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,9 +64,12 @@ import org.slf4j.LoggerFactory;
  * bytes and, in its sidecar, the origin URI without credentials (a sidecar written before URIs were
  * redacted is served with its URI redacted).
  *
- * <p>The server is Jetty's: requests are parsed without holding a thread, so clients that stop
- * mid-request cost no serving thread, and a connection on which nothing moves for {@link
- * #IDLE_TIMEOUT} (a client that stops reading the body) is closed.
+ * <p>The server is Jetty's, non-blocking: requests are parsed and answers written without holding a
+ * thread while the client is slow, so clients that stop mid-request or stop reading an answer
+ * (back-pressure on a reader) cost no serving thread, and the questions of other peers are answered
+ * at once. A connection on which nothing moves for {@link #IDLE_TIMEOUT} is closed. An answer being
+ * sent holds one pooled 256 KiB direct buffer and its open data file; at most {@link
+ * #MAX_CONNECTIONS} connections are served at once.
  */
 public final class PeerCacheServer implements Closeable {
     /** Path prefix of the entries. */
@@ -75,9 +80,16 @@ public final class PeerCacheServer implements Closeable {
 
     private static final Pattern ENTRY = Pattern.compile("/v1/entries/([0-9a-f]{64})(\\.json)?");
     private static final Pattern ONE_RANGE = Pattern.compile("bytes=(\\d{0,18})-(\\d{0,18})");
-    private static final int COPY_BYTES = 1 << 20;
-    private static final ThreadLocal<ByteBuffer> COPY_BUFFER =
-            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(COPY_BYTES));
+
+    /** Bytes of a data file read and written at a time, in a pooled direct buffer. */
+    private static final int COPY_BYTES = 256 << 10;
+
+    /** Connections served at once; more wait to be accepted. */
+    public static final int MAX_CONNECTIONS = 1024;
+
+    /** Serving threads at most ({@code --threads}). */
+    public static final int MAX_THREADS = 1024;
+
     private static final Logger LOG = LoggerFactory.getLogger(PeerCacheServer.class);
 
     private final Path dir;
@@ -96,7 +108,8 @@ public final class PeerCacheServer implements Closeable {
      * Starts serving {@code dir} (a cache directory, {@link LocalCache}'s layout) on {@code bind}.
      *
      * @param bind address and port; port 0 picks a free one ({@link #address()})
-     * @param threads requests served at once (each serving thread keeps one 1 MiB direct buffer)
+     * @param threads serving threads, in [1, {@link #MAX_THREADS}]: they read sidecars and data
+     *     files and hand the bytes to the sockets (a slow client holds none)
      * @throws NoSuchFileException if {@code dir} does not exist
      * @throws NotDirectoryException if {@code dir} is not a directory
      * @throws java.net.BindException if the address cannot be bound (in use, not this host's)
@@ -110,8 +123,9 @@ public final class PeerCacheServer implements Closeable {
         if (!Files.isDirectory(dir)) {
             throw new NotDirectoryException(dir.toString());
         }
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        if (threads < 1 || threads > MAX_THREADS) {
+            throw new IllegalArgumentException(
+                    "threads must be in [1, " + MAX_THREADS + "], got " + threads);
         }
         if (bind.isUnresolved()) {
             throw new UnknownHostException(bind.getHostString() + ": no such address or host name");
@@ -127,6 +141,7 @@ public final class PeerCacheServer implements Closeable {
         connector.setPort(bind.getPort());
         connector.setIdleTimeout(IDLE_TIMEOUT.toMillis());
         server.addConnector(connector);
+        server.addBean(new NetworkConnectionLimit(MAX_CONNECTIONS, connector));
         PeerCacheServer s =
                 new PeerCacheServer(dir.toAbsolutePath().normalize(), server, connector);
         server.setHandler(s.new Entries());
@@ -204,16 +219,16 @@ public final class PeerCacheServer implements Closeable {
         }
     }
 
-    /** What a request is answered with: a status, headers and a body (null for none). */
+    /** Answers each request; completes its callback when the answer is sent or cut. */
     private final class Entries extends Handler.Abstract {
         @Override
         public boolean handle(Request request, Response response, Callback callback) {
             try {
-                serve(request, response);
-                callback.succeeded();
+                serve(request, response, callback);
             } catch (Throwable e) {
+                // thrown before the answer was handed to Jetty: nothing completed the callback
                 LOG.debug(
-                        "peer cache: {} {} cut: {}",
+                        "peer cache: {} {} failed: {}",
                         request.getMethod(),
                         request.getHttpURI().getPath(),
                         e.toString());
@@ -223,17 +238,17 @@ public final class PeerCacheServer implements Closeable {
         }
     }
 
-    private void serve(Request request, Response response) throws IOException {
+    private void serve(Request request, Response response, Callback callback) throws IOException {
         String method = request.getMethod();
         boolean head = "HEAD".equals(method);
         if (!head && !"GET".equals(method)) {
             response.getHeaders().put("Allow", "GET, HEAD");
-            status(response, 405);
+            status(response, 405, callback);
             return;
         }
         Matcher m = ENTRY.matcher(String.valueOf(request.getHttpURI().getPath()));
         if (!m.matches() || request.getHttpURI().getQuery() != null) {
-            status(response, 404);
+            status(response, 404, callback);
             return;
         }
         String key = m.group(1);
@@ -244,7 +259,11 @@ public final class PeerCacheServer implements Closeable {
             json = Files.readAllBytes(sidecar);
             entry = LocalCache.JSON.readValue(json, CacheEntry.class);
         } catch (IOException | RuntimeException e) {
-            status(response, 404); // not published, or a sidecar no writer wrote
+            entry = null;
+            json = null;
+        }
+        if (entry == null || entry.uri() == null) {
+            status(response, 404, callback); // not published, or a sidecar no writer wrote
             return;
         }
         FileChannel data;
@@ -253,13 +272,14 @@ public final class PeerCacheServer implements Closeable {
                     FileChannel.open(
                             dir.resolve(key + LocalCache.DATA_SUFFIX), StandardOpenOption.READ);
         } catch (IOException e) {
-            status(response, 404);
+            status(response, 404, callback);
             return;
         }
-        try (data) {
+        boolean handedOver = false;
+        try {
             long size = data.size();
             if (size != entry.size()) {
-                status(response, 404); // mid-publish or damaged: not this entry's bytes
+                status(response, 404, callback); // mid-publish or damaged: not this entry's bytes
                 return;
             }
             CacheDirectory.touch(sidecar);
@@ -272,43 +292,73 @@ public final class PeerCacheServer implements Closeable {
                 // the sidecar's tag is its content's: a touch or a rewrite of the same entry
                 // leaves it, a new entry under the key changes it
                 int crc = Crc32c.of(ByteBuffer.wrap(json));
-                send(
-                        request,
-                        response,
-                        head,
-                        "\"" + key + "-" + Integer.toHexString(crc) + "\"",
-                        json.length,
-                        null,
-                        json);
-            } else {
-                send(request, response, head, "\"" + key + "\"", size, data, null);
+                long[] range =
+                        answerHeaders(
+                                request,
+                                response,
+                                "\"" + key + "-" + Integer.toHexString(crc) + "\"",
+                                json.length,
+                                "application/json",
+                                callback);
+                if (range != null) {
+                    ByteBuffer body =
+                            head
+                                    ? null
+                                    : ByteBuffer.wrap(
+                                            json, (int) range[0], (int) (range[1] - range[0]));
+                    response.write(true, body, callback);
+                }
+                return;
+            }
+            long[] range =
+                    answerHeaders(
+                            request,
+                            response,
+                            "\"" + key + "\"",
+                            size,
+                            "application/octet-stream",
+                            callback);
+            if (range == null) {
+                return;
+            }
+            if (head || range[0] == range[1]) {
+                response.write(true, null, callback);
+                return;
+            }
+            handedOver = true;
+            new Body(request, response, data, range[0], range[1], callback).iterate();
+        } finally {
+            if (!handedOver) {
+                data.close();
             }
         }
     }
 
     /**
-     * Answers with the whole resource ({@code size} bytes) or the one range asked for, honouring
-     * {@code If-Match}; the body comes from {@code data} or, for a sidecar, {@code bytes}.
+     * Sets the answer's status and headers for the whole resource ({@code size} bytes) or the one
+     * range asked for, honouring {@code If-Match}.
+     *
+     * @return the body's {@code [from, to)}, or null when the answer was already sent (412, 416)
      */
-    private void send(
+    private static long[] answerHeaders(
             Request request,
             Response response,
-            boolean head,
             String etag,
             long size,
-            FileChannel data,
-            byte[] bytes)
-            throws IOException {
+            String contentType,
+            Callback callback) {
         HttpFields.Mutable h = response.getHeaders();
         h.put("ETag", etag);
         h.put("Accept-Ranges", "bytes");
-        h.put("Content-Type", bytes != null ? "application/json" : "application/octet-stream");
-        String rangeHeader = request.getHeaders().get("Range");
+        h.put("Content-Type", contentType);
         List<String> ifMatch = request.getHeaders().getValuesList("If-Match");
         if (!ifMatch.isEmpty() && !matches(ifMatch, etag)) {
-            status(response, 412);
-            return;
+            status(response, 412, callback);
+            return null;
         }
+        List<String> ranges = request.getHeaders().getValuesList("Range");
+        // several Range lines are several ranges: ignored, as one line listing several is
+        String rangeHeader = ranges.size() == 1 ? ranges.get(0) : null;
         long from = 0;
         long to = size; // exclusive
         int status = 200;
@@ -316,9 +366,11 @@ public final class PeerCacheServer implements Closeable {
         if (r != null && r.matches() && !(r.group(1).isEmpty() && r.group(2).isEmpty())) {
             if (r.group(1).isEmpty()) { // suffix: the last n bytes
                 long n = Long.parseLong(r.group(2));
-                if (n == 0) {
-                    unsatisfiable(response, size);
-                    return;
+                if (n == 0 || size == 0) {
+                    // RFC 9110 section 14.1.3: a suffix range of 0 bytes, or of an empty
+                    // representation, is unsatisfiable
+                    unsatisfiable(response, size, callback);
+                    return null;
                 }
                 from = Math.max(0, size - n);
             } else {
@@ -333,8 +385,8 @@ public final class PeerCacheServer implements Closeable {
                     }
                 }
                 if (r != null && from >= size) {
-                    unsatisfiable(response, size);
-                    return;
+                    unsatisfiable(response, size, callback);
+                    return null;
                 }
             }
             if (r != null) {
@@ -342,46 +394,88 @@ public final class PeerCacheServer implements Closeable {
                 h.put("Content-Range", "bytes " + from + "-" + (to - 1) + "/" + size);
             }
         }
-        long length = to - from;
         response.setStatus(status);
-        h.put("Content-Length", Long.toString(length));
-        if (head || length == 0) {
-            write(response, true, null);
-            return;
+        h.put("Content-Length", Long.toString(to - from));
+        return new long[] {from, to};
+    }
+
+    /**
+     * Sends {@code [from, to)} of a data file as the answer's body, a buffer at a time: each write
+     * completes asynchronously, so a client that reads slowly (or not at all, until {@link
+     * #IDLE_TIMEOUT}) holds a pooled buffer and a file, not a thread.
+     */
+    private final class Body extends IteratingCallback {
+        private final Response response;
+        private final FileChannel data;
+        private final long to;
+        private final Callback done;
+        private final RetainableByteBuffer buffer;
+        private long pos;
+
+        Body(
+                Request request,
+                Response response,
+                FileChannel data,
+                long from,
+                long to,
+                Callback done) {
+            this.response = response;
+            this.data = data;
+            this.pos = from;
+            this.to = to;
+            this.done = done;
+            this.buffer =
+                    request.getComponents()
+                            .getByteBufferPool()
+                            .acquire((int) Math.min(COPY_BYTES, to - from), true);
         }
-        if (bytes != null) {
-            write(response, true, ByteBuffer.wrap(bytes, (int) from, (int) length));
-            return;
-        }
-        // a direct buffer per serving thread, reused: the socket write takes it without a copy
-        // to native memory, and nothing is allocated (or zeroed) per request
-        ByteBuffer b = COPY_BUFFER.get();
-        for (long pos = from; pos < to; ) {
-            b.clear().limit((int) Math.min(b.capacity(), to - pos));
+
+        @Override
+        protected Action process() throws Throwable {
+            if (pos >= to) {
+                return Action.SUCCEEDED;
+            }
+            ByteBuffer b = buffer.getByteBuffer();
+            b.clear().limit((int) Math.min(Math.min(b.capacity(), COPY_BYTES), to - pos));
             int n = data.read(b, pos);
             if (n < 0) {
-                throw new IOException("data file ended at " + pos + " of " + size);
+                throw new IOException("data file ended at " + pos + " of " + to);
             }
             b.flip();
             pos += n;
-            write(response, pos >= to, b);
             bytesServed.addAndGet(n);
+            response.write(pos >= to, b, this);
+            return Action.SCHEDULED;
         }
-        entriesServed.incrementAndGet();
+
+        @Override
+        protected void onCompleteSuccess() {
+            entriesServed.incrementAndGet();
+            finish();
+            done.succeeded();
+        }
+
+        @Override
+        protected void onCompleteFailure(Throwable cause) {
+            LOG.debug("peer cache: answer cut at {}: {}", pos, cause.toString());
+            finish();
+            done.failed(cause);
+        }
+
+        private void finish() {
+            buffer.release();
+            try {
+                data.close();
+            } catch (IOException e) {
+                LOG.debug("peer cache: closing a data file: {}", e.toString());
+            }
+        }
     }
 
-    /** Writes {@code body} (or nothing) and waits until it is sent or the connection fails. */
-    private static void write(Response response, boolean last, ByteBuffer body) throws IOException {
-        try (Blocker.Callback done = Blocker.callback()) {
-            response.write(last, body, done);
-            done.block();
-        }
-    }
-
-    private static void status(Response response, int status) throws IOException {
+    private static void status(Response response, int status, Callback callback) {
         response.setStatus(status);
         response.getHeaders().put("Content-Length", "0");
-        write(response, true, null);
+        response.write(true, null, callback);
     }
 
     /**
@@ -401,8 +495,8 @@ public final class PeerCacheServer implements Closeable {
         return false;
     }
 
-    private static void unsatisfiable(Response response, long size) throws IOException {
+    private static void unsatisfiable(Response response, long size, Callback callback) {
         response.getHeaders().put("Content-Range", "bytes */" + size);
-        status(response, 416);
+        status(response, 416, callback);
     }
 }

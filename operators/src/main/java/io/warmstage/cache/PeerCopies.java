@@ -12,7 +12,6 @@ import java.io.InputStream;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -106,16 +105,19 @@ public final class PeerCopies implements Closeable {
      * The peers of {@link CacheOptions#PEERS} as base URIs ending in {@code /}, checked as {@link
      * #of} checks them (for a check before a job is submitted); empty when none are configured.
      *
+     * @return distinct base URIs, in the order first given (case of scheme and host, and a trailing
+     *     {@code /}, do not make two peers)
      * @throws IllegalArgumentException naming the entry and the rule it breaks
      */
     public static List<URI> configured(Configuration config) {
-        List<URI> peers = new ArrayList<>();
+        // one peer named twice (another spelling of the same base) is asked once
+        java.util.LinkedHashSet<URI> peers = new java.util.LinkedHashSet<>();
         for (String p : config.getOptional(CacheOptions.PEERS).orElse(List.of())) {
             if (!p.isBlank()) {
                 peers.add(base(p.trim()));
             }
         }
-        return peers;
+        return List.copyOf(peers);
     }
 
     /** The store that reads from peers (no credentials). */
@@ -254,21 +256,7 @@ public final class PeerCopies implements Closeable {
                     e);
         }
         String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
-        boolean bare = u.getPath() == null || u.getPath().isEmpty() || u.getPath().equals("/");
-        String broken =
-                !(scheme.equals("http") || scheme.equals("https"))
-                        ? "its scheme is not http or https"
-                        : u.getHost() == null
-                                ? "it names no host"
-                                : u.getRawUserInfo() != null
-                                        ? "it has user info (a peer takes no credentials)"
-                                        : !bare
-                                                ? "it has a path (" + u.getRawPath() + ")"
-                                                : u.getRawQuery() != null
-                                                        ? "it has a query"
-                                                        : u.getRawFragment() != null
-                                                                ? "it has a fragment"
-                                                                : null;
+        String broken = brokenRule(u, scheme);
         if (broken != null) {
             throw new IllegalArgumentException(
                     CacheOptions.PEERS.key()
@@ -278,6 +266,36 @@ public final class PeerCopies implements Closeable {
                             + broken
                             + "; give http://host:port, as warmstage cache serve prints");
         }
-        return URI.create(scheme + "://" + u.getRawAuthority() + "/");
+        return URI.create(scheme + "://" + u.getRawAuthority().toLowerCase(Locale.ROOT) + "/");
+    }
+
+    /** The rule {@code u} breaks as a peer's base URI, or null. */
+    private static String brokenRule(URI u, String scheme) {
+        if (!(scheme.equals("http") || scheme.equals("https"))) {
+            return "its scheme is not http or https";
+        }
+        String authority = u.getRawAuthority() == null ? "" : u.getRawAuthority();
+        if (u.getRawUserInfo() != null || authority.contains("@")) {
+            return "it has user info (a peer takes no credentials)";
+        }
+        if (u.getHost() == null) {
+            return "'"
+                    + authority
+                    + "' is not host:port (a host name of letters, digits, '-' and '.', or an IP"
+                    + " address; a port in [1, 65535])";
+        }
+        if (u.getPort() == 0 || u.getPort() > 65535) {
+            return "its port " + u.getPort() + " is not in [1, 65535]";
+        }
+        if (!(u.getRawPath() == null || u.getRawPath().isEmpty() || u.getRawPath().equals("/"))) {
+            return "it has a path (" + u.getRawPath() + ")";
+        }
+        if (u.getRawQuery() != null) {
+            return "it has a query";
+        }
+        if (u.getRawFragment() != null) {
+            return "it has a fragment";
+        }
+        return null;
     }
 }

@@ -208,8 +208,13 @@ public final class CacheCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw new ParameterException(spec.commandLine(), "--port must be in [0, 65535]");
         }
-        if (threads < 1) {
-            throw new ParameterException(spec.commandLine(), "--threads must be at least 1");
+        if (threads < 1 || threads > PeerCacheServer.MAX_THREADS) {
+            throw new ParameterException(
+                    spec.commandLine(),
+                    "--threads must be in [1, "
+                            + PeerCacheServer.MAX_THREADS
+                            + "], got "
+                            + threads);
         }
         InetSocketAddress address = new InetSocketAddress(bind, port);
         if (address.isUnresolved()) {

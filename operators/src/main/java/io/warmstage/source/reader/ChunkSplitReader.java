@@ -306,8 +306,10 @@ public final class ChunkSplitReader implements SplitReader<ChunkRecord, ChunkSpl
                         n,
                         dst,
                         retry,
+                        // a budget per source: a copy that fails often must not spend the
+                        // retries the origin fallback needs
                         budgets.computeIfAbsent(
-                                split.uri(),
+                                from.kind() == Kind.ORIGIN ? split.uri() : from.uri().toString(),
                                 f ->
                                         new FileRetryBudget(
                                                 f,
