@@ -41,7 +41,7 @@ DEFAULTS = {
     "destination_wire_bytes": 6,  # serialized bytes per split destination
     "tree_fanout": 2,  # children per host in a tree
     "group_hosts": 0,  # hosts per job in 'groups'; 0: the most the TaskManager's network fits
-    "peer_serve_cpu_s_per_gb": 0.38,  # CPU-s per GB a host's cache server sends to peers
+    "peer_serve_cpu_s_per_gb": 0.44,  # CPU-s per GB a host's cache server sends to peers
     "chunk_bytes": 4 * 2**20,  # one record (a tree's hop)
     "startup_s": 0.0,  # fixed start-up added to every time
 }
@@ -76,8 +76,8 @@ SOURCES = {
     "tree_fanout": "choice",
     "group_hosts": "choice; 0 picks the largest group whose TaskManagers' network-buffer minimum"
     " (host-level fan-out as built) fits tm_network_bytes",
-    "peer_serve_cpu_s_per_gb": "measured: bench/peer-groups.sh --runs 5, the peer server's JVM,"
-    " 0.77 CPU-s for the 2.01 GB model (median of 5; nginx's workers 0.48 for the same bytes)",
+    "peer_serve_cpu_s_per_gb": "measured: bench/peer-groups.sh --runs 4, the peer server's JVM,"
+    " 0.88 CPU-s for the 2.01 GB model (median of 4; nginx's workers 0.51 for the same bytes)",
     "chunk_bytes": "DESIGN.md: records at or under 4 MiB",
     "startup_s": "not modelled",
 }

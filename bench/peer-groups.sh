@@ -3,9 +3,12 @@
 # model from a first group's host caches (warmstage cache serve, warmstage.cache.peers) against
 # staging it from the origin, run in turn (origin, peer, origin, peer, ...).
 #
-# Usage: bench/peer-groups.sh [--runs N] [--scale N]
-#   --runs N   runs of each side, in turn (default 3); medians are reported
-#   --scale N  Llama-3-8B layout at 1/N (default 8: ~2 GB in 4 shards)
+# Usage: bench/peer-groups.sh [--runs N] [--scale N] [--peer-build DIR ...]
+#   --runs N         runs of each side, in turn (default 3); medians are reported
+#   --scale N        Llama-3-8B layout at 1/N (default 8: ~2 GB in 4 shards)
+#   --peer-build DIR another built checkout of Warmstage (mvn package done) whose `cache serve`
+#                    serves the same cache as one more side, "peer@<DIR's name>", in turn with the
+#                    others: to compare two peer servers' costs in one run (repeatable)
 # Environment: WARMSTAGE_BENCH_DIR (work dir shared with bench/run, default /tmp/warmstage-bench:
 #   the generated model is kept there for reuse).
 #
@@ -23,10 +26,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNS=3
 SCALE=8
+BUILDS=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) RUNS="$2"; shift ;;
     --scale) SCALE="$2"; shift ;;
+    --peer-build) BUILDS+=("$(cd "$2" && pwd)"); shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
     *) echo "peer-groups.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -126,22 +131,33 @@ stage() {   # CACHE_DIR [ARGS...]: prints "wall user+sys peak_kib"
 log "group A: staging $(basename "$MODEL") ($BYTES bytes) from the origin into cache A"
 stage "$SCRATCH/cache-a" >/dev/null
 log "group A: the origin sent $(origin_bytes) bytes"
-PEER_PORT=$(free_port)
-"$ROOT/warmstage" cache serve --cache-dir "$SCRATCH/cache-a" --port "$PEER_PORT" \
-  >"$SCRATCH/serve.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$PEER_PORT/"
-SERVER_PID=$(pgrep -f "WarmstageCli cache serve --cache-dir $SCRATCH/cache-a" | head -1)
-[[ -n "$SERVER_PID" ]] || { echo "peer-groups.sh: no peer server JVM" >&2; exit 1; }
-log "peer: $(head -1 "$SCRATCH/serve.log")"
+# --- peer servers over cache A: this checkout's ("peer") and one per --peer-build
+SIDES=(origin)
+declare -A PORT_OF PID_OF
+for build in "$ROOT" "${BUILDS[@]}"; do
+  side=peer
+  [[ $build == "$ROOT" ]] || side="peer@$(basename "$build")"
+  port=$(free_port)
+  "$build/warmstage" cache serve --cache-dir "$SCRATCH/cache-a" --port "$port" \
+    >"$SCRATCH/serve-$port.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$port/"
+  pid=$(pgrep -f "WarmstageCli cache serve --cache-dir $SCRATCH/cache-a --port $port" | head -1)
+  [[ -n "$pid" ]] || { echo "peer-groups.sh: no peer server JVM for $build" >&2; exit 1; }
+  SIDES+=("$side"); PORT_OF[$side]=$port; PID_OF[$side]=$pid
+  log "$side: $(head -1 "$SCRATCH/serve-$port.log")"
+done
 
 printf 'side run wall_s stage_cpu_s stage_cpu_s_per_gb server_cpu_s origin_bytes peak_rss_mib\n' \
   >"$SCRATCH/rows"
 for run in $(seq 1 "$RUNS"); do
-  for side in origin peer; do
+  for side in "${SIDES[@]}"; do
     args=()
     server="$(nginx_workers)"
-    [[ $side == peer ]] && { args=(-D "warmstage.cache.peers=http://127.0.0.1:$PEER_PORT"); server="$SERVER_PID"; }
+    if [[ $side != origin ]]; then
+      args=(-D "warmstage.cache.peers=http://127.0.0.1:${PORT_OF[$side]}")
+      server="${PID_OF[$side]}"
+    fi
     # shellcheck disable=SC2086
     cpu0=$(cpu_of $server)
     sent0=$(origin_bytes)
@@ -165,16 +181,19 @@ python3 - "$SCRATCH/rows" "$BYTES" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])][1:]
 gb = int(sys.argv[2]) / 1e9
-print(f"model {gb:.2f} GB; medians of {len(rows) // 2} runs per side, run in turn")
+sides = list(dict.fromkeys(x[0] for x in rows))
+print(f"model {gb:.2f} GB; medians of {len(rows) // len(sides)} runs per side, run in turn")
 print("| side | wall s | stage CPU s | stage CPU-s/GB | serving CPU s | origin bytes | peak RSS MiB |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 med = {}
-for side in ("origin", "peer"):
+for side in sides:
     r = [x for x in rows if x[0] == side]
     m = [statistics.median(float(x[i]) for x in r) for i in range(2, 8)]
     med[side] = m
     print(f"| {side} | {m[0]:.2f} | {m[1]:.2f} | {m[2]:.2f} | {m[3]:.2f} | {m[4]:,.0f} | {m[5]:.0f} |")
-o, p = med["origin"], med["peer"]
-print(f"peer / origin: wall {p[0] / o[0]:.2f}x, stage CPU {p[1] / o[1]:.2f}x,"
-      f" serving CPU {p[3] / max(o[3], 0.01):.2f}x")
+o = med["origin"]
+for side in sides[1:]:
+    p = med[side]
+    print(f"{side} / origin: wall {p[0] / o[0]:.2f}x, stage CPU {p[1] / o[1]:.2f}x,"
+          f" serving CPU {p[3] / max(o[3], 0.01):.2f}x")
 PY

@@ -109,7 +109,7 @@ class FleetModelTest(unittest.TestCase):
         first = fm.warm("fan-out-host", 28, 8, 140 * GB, self.a)
         serve = 35 * 140 * GB / 28  # each first-group host serves the 35 later groups' share
         later = max([v for k, v in first["parts"].items() if k != "origin"]
-                    + [serve / (25 * GB), serve * 0.38 / GB / 56])
+                    + [serve / (25 * GB), serve * 0.44 / GB / 56])
         self.assertAlmostEqual(r["time"], first["time"] + later)
         self.assertAlmostEqual(r["sent"], first["sent"] + serve)
         self.assertAlmostEqual(r["origin"], 140 * GB)

@@ -68,8 +68,8 @@ import org.slf4j.LoggerFactory;
  * thread while the client is slow, so clients that stop mid-request or stop reading an answer
  * (back-pressure on a reader) cost no serving thread, and the questions of other peers are answered
  * at once. A connection on which nothing moves for {@link #IDLE_TIMEOUT} is closed. An answer being
- * sent holds one pooled 256 KiB direct buffer and its open data file; at most {@link
- * #MAX_CONNECTIONS} connections are served at once.
+ * sent holds one pooled 1 MiB direct buffer and its open data file; at most {@link
+ * #MAX_CONNECTIONS} connections are served at once (so at most 1 GiB of buffers).
  */
 public final class PeerCacheServer implements Closeable {
     /** Path prefix of the entries. */
@@ -82,7 +82,7 @@ public final class PeerCacheServer implements Closeable {
     private static final Pattern ONE_RANGE = Pattern.compile("bytes=(\\d{0,18})-(\\d{0,18})");
 
     /** Bytes of a data file read and written at a time, in a pooled direct buffer. */
-    private static final int COPY_BYTES = 256 << 10;
+    private static final int COPY_BYTES = 1 << 20;
 
     /** Connections served at once; more wait to be accepted. */
     public static final int MAX_CONNECTIONS = 1024;
