@@ -325,8 +325,9 @@ public final class PeerCacheServer implements Closeable {
                 response.write(true, null, callback);
                 return;
             }
-            handedOver = true;
-            new Body(request, response, data, range[0], range[1], callback).iterate();
+            Body body = new Body(request, response, data, range[0], range[1], callback);
+            handedOver = true; // the body closes the file when it completes or fails
+            body.iterate();
         } finally {
             if (!handedOver) {
                 data.close();
