@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.io.ArrayByteBufferPool;
 import org.eclipse.jetty.io.RetainableByteBuffer;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.NetworkConnectionLimit;
@@ -135,7 +136,9 @@ public final class PeerCacheServer implements Closeable {
         pool.setName("warmstage-peer-cache");
         pool.setDaemon(true);
         pool.setReservedThreads(0);
-        Server server = new Server(pool);
+        // buckets up to the body's 1 MiB, so a released body buffer is reused (Jetty's default
+        // pool keeps buffers of at most 64 KiB: a new direct buffer per answer, freed by GC)
+        Server server = new Server(pool, null, new ArrayByteBufferPool(0, -1, COPY_BYTES));
         ServerConnector connector = new ServerConnector(server, 1, 1);
         connector.setHost(bind.getAddress().getHostAddress());
         connector.setPort(bind.getPort());
@@ -360,6 +363,12 @@ public final class PeerCacheServer implements Closeable {
         List<String> ranges = request.getHeaders().getValuesList("Range");
         // several Range lines are several ranges: ignored, as one line listing several is
         String rangeHeader = ranges.size() == 1 ? ranges.get(0) : null;
+        String ifRange = request.getHeaders().get("If-Range");
+        if (ifRange != null && !ifRange.trim().equals(etag)) {
+            // RFC 9110 section 13.1.5: a validator that does not match (or a date: no
+            // Last-Modified here) asks for the whole representation
+            rangeHeader = null;
+        }
         long from = 0;
         long to = size; // exclusive
         int status = 200;
@@ -412,6 +421,7 @@ public final class PeerCacheServer implements Closeable {
         private final Callback done;
         private final RetainableByteBuffer buffer;
         private long pos;
+        private long writing; // bytes of the write in flight, counted as served once it completes
 
         Body(
                 Request request,
@@ -433,6 +443,8 @@ public final class PeerCacheServer implements Closeable {
 
         @Override
         protected Action process() throws Throwable {
+            bytesServed.addAndGet(writing);
+            writing = 0;
             if (pos >= to) {
                 return Action.SUCCEEDED;
             }
@@ -444,7 +456,7 @@ public final class PeerCacheServer implements Closeable {
             }
             b.flip();
             pos += n;
-            bytesServed.addAndGet(n);
+            writing = n;
             response.write(pos >= to, b, this);
             return Action.SCHEDULED;
         }
