@@ -538,13 +538,8 @@ final class StagingFile {
     private void expect(int header, int[] tensors) throws CachedCopyMismatch {
         expectedHeader = header;
         expected = tensors == null ? new int[0] : tensors;
-        if (this.header != null && expected.length != this.header.tensors().size()) {
-            throw new CachedCopyMismatch(
-                    Redaction.uri(uriObject),
-                    "the cache entry lists "
-                            + expected.length
-                            + " tensors, the header "
-                            + this.header.tensors().size());
+        if (this.header != null) {
+            checkTensorCount();
         }
     }
 
@@ -563,6 +558,7 @@ final class StagingFile {
         }
     }
 
+    /** Whether the cache entry lists as many tensors as the parsed header has. */
     private void checkTensorCount() throws CachedCopyMismatch {
         if (expectedHeader == null) {
             return;
